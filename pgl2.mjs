@@ -1,0 +1,16 @@
+import { PGlite } from "@electric-sql/pglite";
+let t=Date.now();
+const db = new PGlite();
+await db.waitReady;
+console.log("memory ready", Date.now()-t, process.memoryUsage().rss/2**20);
+const dump = await db.dumpDataDir("none");
+console.log("dump size", dump.size);
+await db.close();
+t=Date.now();
+const db2 = new PGlite({ loadDataDir: dump });
+await db2.waitReady;
+console.log("load ready", Date.now()-t, process.memoryUsage().rss/2**20);
+t=Date.now();
+const db3 = new PGlite({ loadDataDir: dump });
+await db3.waitReady;
+console.log("load ready 2", Date.now()-t, process.memoryUsage().rss/2**20);

@@ -1,0 +1,316 @@
+/**
+ * One typed configuration, read once from the environment.
+ *
+ * Names follow Mastodon's where the meaning is the same, so a Mastodon admin's
+ * environment mostly carries over. Every secret `NAME` may also be given as
+ * `NAME_FILE` (a path) or as the file `$CREDENTIALS_DIRECTORY/NAME` (systemd
+ * credentials). A bad value stops start-up with a {@link ConfigError} naming
+ * the variable and what is wrong with it.
+ */
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+
+export class ConfigError extends Error {
+  readonly variable: string;
+  constructor(variable: string, problem: string) {
+    super(`${variable}: ${problem}`);
+    this.name = "ConfigError";
+    this.variable = variable;
+  }
+}
+
+export type LogLevel = "debug" | "info" | "warning" | "error";
+
+export interface Config {
+  /** The domain in the owner's handle (`@user@LOCAL_DOMAIN`). */
+  readonly localDomain: string;
+  /** The host that serves pages, API and ActivityPub documents. */
+  readonly webDomain: string;
+  /** `https://WEB_DOMAIN`, or `http://localhost:PORT` for a local instance. */
+  readonly origin: string;
+  /** True when no LOCAL_DOMAIN is set: a development instance over plain http. */
+  readonly development: boolean;
+  readonly port: number;
+  readonly bind: string;
+  /** A separate port that also serves the streaming API, if any. */
+  readonly streamingPort: number | null;
+  readonly streamingApiBaseUrl: string | null;
+  readonly dataDir: string;
+  /** PostgreSQL connection string; null means the embedded PGlite database. */
+  readonly databaseUrl: string | null;
+  readonly secretKeyBase: string;
+  readonly trustedProxyIps: readonly string[];
+  readonly authorizedFetch: boolean;
+  readonly allowPrivateAddress: boolean;
+  readonly mediaCacheRetentionDays: number;
+  readonly logLevel: LogLevel;
+  /** How long a claimed queue message stays invisible to other consumers. */
+  readonly queueVisibilityTimeoutSeconds: number;
+  /** Which variable each secret came from, for `islet config`. */
+  readonly sources: Readonly<Record<string, string>>;
+}
+
+/** Names of the variables whose values are never printed. */
+export const SECRET_NAMES = ["SECRET_KEY_BASE", "DATABASE_URL", "SMTP_PASSWORD"] as const;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Reads a value that may be a secret: `NAME`, then `NAME_FILE`, then
+ * `$CREDENTIALS_DIRECTORY/NAME`. Returns the value and where it came from.
+ */
+export function readSecret(env: Env, name: string): { value: string; source: string } | null {
+  const direct = env[name];
+  if (direct != null && direct !== "") return { value: direct, source: name };
+  const file = env[`${name}_FILE`];
+  if (file != null && file !== "") {
+    return { value: readSecretFile(`${name}_FILE`, file), source: `${name}_FILE` };
+  }
+  const credentials = env.CREDENTIALS_DIRECTORY;
+  if (credentials != null && credentials !== "") {
+    const path = join(credentials, name);
+    if (existsSync(path)) {
+      return { value: readSecretFile(name, path), source: `$CREDENTIALS_DIRECTORY/${name}` };
+    }
+  }
+  return null;
+}
+
+function readSecretFile(variable: string, path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : String(code ?? error);
+    throw new ConfigError(variable, `cannot read ${path} (${why})`);
+  }
+  const value = text.replace(/\r?\n$/, "");
+  if (value === "") throw new ConfigError(variable, `${path} is empty`);
+  return value;
+}
+
+function parseBoolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw == null || raw === "") return fallback;
+  const value = raw.trim().toLowerCase();
+  if (["true", "1", "yes", "on"].includes(value)) return true;
+  if (["false", "0", "no", "off"].includes(value)) return false;
+  throw new ConfigError(name, `expected true or false, got ${JSON.stringify(raw)}`);
+}
+
+function parseInteger(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw == null || raw === "") return fallback;
+  if (!/^\d+$/.test(raw.trim())) {
+    throw new ConfigError(name, `expected a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  }
+  const value = Number(raw.trim());
+  if (value < min || value > max) {
+    throw new ConfigError(name, `expected a whole number from ${min} to ${max}, got ${value}`);
+  }
+  return value;
+}
+
+const HOST_PATTERN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:\d{1,5})?$/;
+
+function parseDomain(env: Env, name: string): string | null {
+  const raw = env[name];
+  if (raw == null || raw.trim() === "") return null;
+  const value = raw.trim().toLowerCase();
+  if (/^[a-z]+:\/\//.test(value)) {
+    throw new ConfigError(name, `expected a bare domain such as example.com, not a URL (${JSON.stringify(raw)})`);
+  }
+  if (!HOST_PATTERN.test(value)) {
+    throw new ConfigError(name, `${JSON.stringify(raw)} is not a valid domain name`);
+  }
+  return value;
+}
+
+function parseLogLevel(env: Env): LogLevel {
+  const raw = (env.LOG_LEVEL ?? "").trim().toLowerCase();
+  if (raw === "") return "info";
+  const aliases: Record<string, LogLevel> = {
+    debug: "debug", trace: "debug", info: "info", warn: "warning", warning: "warning", error: "error", fatal: "error",
+  };
+  const level = aliases[raw];
+  if (level == null) throw new ConfigError("LOG_LEVEL", `expected debug, info, warning or error, got ${JSON.stringify(env.LOG_LEVEL)}`);
+  return level;
+}
+
+function parseDatabaseUrl(env: Env): { value: string; source: string } | null {
+  const secret = readSecret(env, "DATABASE_URL");
+  if (secret == null) return null;
+  let url: URL;
+  try {
+    url = new URL(secret.value);
+  } catch {
+    throw new ConfigError(secret.source, "is not a URL; expected postgres://user:password@host:port/database");
+  }
+  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
+    throw new ConfigError(secret.source, `expected a postgres:// URL, got the scheme ${url.protocol}`);
+  }
+  if (url.pathname.length <= 1) {
+    throw new ConfigError(secret.source, "names no database; expected postgres://user:password@host:port/database");
+  }
+  return secret;
+}
+
+/** Creates a folder (and its parents) readable by the owner only. */
+export function ensurePrivateDir(path: string, variable = "DATA_DIR"): void {
+  try {
+    mkdirSync(path, { recursive: true, mode: 0o700 });
+    chmodSync(path, 0o700);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError(variable, `cannot create or use ${path} (${code ?? String(error)})`);
+  }
+}
+
+/**
+ * Returns SECRET_KEY_BASE from the environment, or the one kept under
+ * DATA_DIR, generating and keeping it on first start.
+ */
+function resolveSecretKeyBase(env: Env, dataDir: string): { value: string; source: string } {
+  const secret = readSecret(env, "SECRET_KEY_BASE");
+  if (secret != null) {
+    if (secret.value.length < 32) {
+      throw new ConfigError(secret.source, "is too short; use at least 32 characters (for example `openssl rand -hex 64`)");
+    }
+    return secret;
+  }
+  const path = join(dataDir, "secret_key_base");
+  if (existsSync(path)) return { value: readSecretFile("SECRET_KEY_BASE", path), source: path };
+  const value = randomBytes(64).toString("hex");
+  try {
+    writeFileSync(path, `${value}\n`, { mode: 0o600, flag: "wx" });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") {
+      return { value: readSecretFile("SECRET_KEY_BASE", path), source: path };
+    }
+    throw new ConfigError("DATA_DIR", `cannot write ${path} (${(error as NodeJS.ErrnoException).code ?? error})`);
+  }
+  return { value, source: `${path} (generated)` };
+}
+
+/** Reads and checks the whole configuration. Creates DATA_DIR when needed. */
+export function loadConfig(env: Env = process.env, options: { cwd?: string } = {}): Config {
+  const port = parseInteger(env, "PORT", 3000, 1, 65535);
+  const bind = (env.BIND ?? "").trim() || "127.0.0.1";
+  if (!/^[0-9a-fA-F:.]+$|^localhost$/.test(bind)) {
+    throw new ConfigError("BIND", `expected an IP address such as 127.0.0.1 or 0.0.0.0, got ${JSON.stringify(env.BIND)}`);
+  }
+  const streamingPortRaw = env.STREAMING_PORT;
+  const streamingPort = streamingPortRaw == null || streamingPortRaw === ""
+    ? null
+    : parseInteger(env, "STREAMING_PORT", 0, 1, 65535);
+  if (streamingPort === port) {
+    throw new ConfigError("STREAMING_PORT", `must differ from PORT (${port}); leave it unset to serve streaming on PORT`);
+  }
+
+  const localDomain = parseDomain(env, "LOCAL_DOMAIN");
+  const webDomainSetting = parseDomain(env, "WEB_DOMAIN");
+  if (webDomainSetting != null && localDomain == null) {
+    throw new ConfigError("WEB_DOMAIN", "is set but LOCAL_DOMAIN is not; set LOCAL_DOMAIN to the domain of your handle");
+  }
+  const development = localDomain == null;
+  const handleHost = localDomain ?? `localhost:${port}`;
+  const webDomain = webDomainSetting ?? handleHost;
+  const origin = development ? `http://${webDomain}` : `https://${webDomain}`;
+
+  const streamingApiBaseUrl = (env.STREAMING_API_BASE_URL ?? "").trim() || null;
+  if (streamingApiBaseUrl != null && !/^(wss?|https?):\/\/[^/]+/.test(streamingApiBaseUrl)) {
+    throw new ConfigError("STREAMING_API_BASE_URL", `expected a wss:// or https:// URL, got ${JSON.stringify(streamingApiBaseUrl)}`);
+  }
+
+  const dataDirRaw = (env.DATA_DIR ?? "").trim() || "./data";
+  const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(options.cwd ?? process.cwd(), dataDirRaw);
+
+  const trustedProxyIps = (env.TRUSTED_PROXY_IP ?? "")
+    .split(/[\s,]+/)
+    .filter((ip) => ip !== "");
+  for (const ip of trustedProxyIps) {
+    if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(ip)) {
+      throw new ConfigError("TRUSTED_PROXY_IP", `${JSON.stringify(ip)} is not an IP address or CIDR range`);
+    }
+  }
+
+  // SINGLE_USER_MODE is always on in Islet: accepted for compatibility, checked, ignored.
+  parseBoolean(env, "SINGLE_USER_MODE", true);
+
+  const database = parseDatabaseUrl(env);
+  const authorizedFetch = parseBoolean(env, "AUTHORIZED_FETCH", false);
+  const allowPrivateAddress = parseBoolean(env, "ALLOW_PRIVATE_ADDRESS", false);
+  const mediaCacheRetentionDays = parseInteger(env, "MEDIA_CACHE_RETENTION_DAYS", 7, 0, 36500);
+  const logLevel = parseLogLevel(env);
+  const queueVisibilityTimeoutSeconds = parseInteger(env, "QUEUE_VISIBILITY_TIMEOUT", 60, 1, 86400);
+
+  ensurePrivateDir(dataDir);
+  const secretKeyBase = resolveSecretKeyBase(env, dataDir);
+
+  const sources: Record<string, string> = { SECRET_KEY_BASE: secretKeyBase.source };
+  if (database != null) sources.DATABASE_URL = database.source;
+
+  return {
+    localDomain: handleHost,
+    webDomain,
+    origin,
+    development,
+    port,
+    bind,
+    streamingPort,
+    streamingApiBaseUrl,
+    dataDir,
+    databaseUrl: database?.value ?? null,
+    secretKeyBase: secretKeyBase.value,
+    trustedProxyIps,
+    authorizedFetch,
+    allowPrivateAddress,
+    mediaCacheRetentionDays,
+    logLevel,
+    queueVisibilityTimeoutSeconds,
+    sources,
+  };
+}
+
+/** Hides the password in a connection string. */
+export function maskUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== "") parsed.password = "****";
+    return parsed.toString();
+  } catch {
+    return "****";
+  }
+}
+
+/** The resolved configuration as `NAME=value` lines, secrets masked. */
+export function describeConfig(config: Config): string[] {
+  const line = (name: string, value: string | number | boolean | null) =>
+    `${name}=${value == null ? "" : String(value)}`;
+  return [
+    line("LOCAL_DOMAIN", config.localDomain),
+    line("WEB_DOMAIN", config.webDomain),
+    line("# origin", config.origin + (config.development ? " (development: no LOCAL_DOMAIN set)" : "")),
+    line("PORT", config.port),
+    line("BIND", config.bind),
+    line("STREAMING_PORT", config.streamingPort),
+    line("STREAMING_API_BASE_URL", config.streamingApiBaseUrl),
+    line("DATA_DIR", config.dataDir),
+    line(
+      "DATABASE_URL",
+      config.databaseUrl == null
+        ? `(unset: embedded PGlite at ${join(config.dataDir, "db")})`
+        : `${maskUrl(config.databaseUrl)} (from ${config.sources.DATABASE_URL})`,
+    ),
+    line("SECRET_KEY_BASE", `**** (from ${config.sources.SECRET_KEY_BASE})`),
+    line("TRUSTED_PROXY_IP", config.trustedProxyIps.join(",")),
+    line("AUTHORIZED_FETCH", config.authorizedFetch),
+    line("ALLOW_PRIVATE_ADDRESS", config.allowPrivateAddress),
+    line("MEDIA_CACHE_RETENTION_DAYS", config.mediaCacheRetentionDays),
+    line("LOG_LEVEL", config.logLevel),
+    line("QUEUE_VISIBILITY_TIMEOUT", config.queueVisibilityTimeoutSeconds),
+    line("SINGLE_USER_MODE", "true (always)"),
+  ];
+}

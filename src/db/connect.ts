@@ -1,0 +1,265 @@
+/**
+ * Opens the database: PostgreSQL through postgres.js when DATABASE_URL is set,
+ * the embedded PGlite under DATA_DIR/db otherwise. Both get the same schema,
+ * the same migrations and the same Drizzle API.
+ */
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { sql } from "drizzle-orm";
+import * as schema from "./schema.ts";
+
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+export type Unlisten = () => Promise<void>;
+
+export interface Database {
+  readonly kind: "pglite" | "postgres";
+  readonly db: Db;
+  /** Subscribes to a NOTIFY channel (across processes on PostgreSQL). */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<Unlisten>;
+  notify(channel: string, payload?: string): Promise<void>;
+  /** Runs raw SQL and returns the rows, whichever driver is underneath. */
+  query<T = Record<string, unknown>>(query: ReturnType<typeof sql>): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+export class DatabaseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DatabaseError";
+  }
+}
+
+export interface OpenOptions {
+  /** PostgreSQL connection string; null for PGlite. */
+  databaseUrl: string | null;
+  /** Where PGlite keeps its files (DATA_DIR). */
+  dataDir: string;
+  /** PGlite only: start from this data dir archive instead of initdb (tests). */
+  pgliteTemplate?: Blob;
+  /** PGlite only: keep the database in memory, not on disk (tests). */
+  inMemory?: boolean;
+  /** Apply pending migrations (default true). */
+  migrate?: boolean;
+  /** Largest number of PostgreSQL connections in the pool. */
+  maxConnections?: number;
+}
+
+/** Where the SQL migrations are: beside this file, or beside the bundle. */
+export function migrationsFolder(): string {
+  const here = fileURLToPath(new URL(".", import.meta.url));
+  for (const candidate of [join(here, "migrations"), join(here, "db", "migrations")]) {
+    if (existsSync(join(candidate, "meta", "_journal.json"))) return candidate;
+  }
+  throw new DatabaseError(`migrations not found next to ${here}`);
+}
+
+export async function openDatabase(options: OpenOptions): Promise<Database> {
+  const database = options.databaseUrl == null
+    ? await openPglite(options)
+    : await openPostgres(options.databaseUrl, options.maxConnections ?? 10);
+  if (options.migrate !== false) {
+    try {
+      await database.migrateFn();
+    } catch (error) {
+      await database.close();
+      throw error;
+    }
+  }
+  return database;
+}
+
+/** Applies pending migrations. Safe to run from several processes at once. */
+export async function migrate(options: OpenOptions): Promise<void> {
+  const database = await openDatabase({ ...options, migrate: true });
+  await database.close();
+}
+
+const LOCK_FILE = "db.lock";
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Takes DATA_DIR/db.lock for this process. PGlite has no lock of its own, and
+ * two processes writing one data dir would corrupt it.
+ */
+function takeLock(dataDir: string): () => void {
+  const path = join(dataDir, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, "wx", 0o600);
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      return () => {
+        try {
+          if (readFileSync(path, "utf8").trim() === String(process.pid)) unlinkSync(path);
+        } catch {
+          // Already gone.
+        }
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") {
+        throw new DatabaseError(`cannot create ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+      }
+      const owner = Number.parseInt(readFileSync(path, "utf8").trim(), 10);
+      if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) {
+        throw new DatabaseError(
+          `the embedded database in ${dataDir} is in use by another islet process (pid ${owner}); ` +
+            "stop it first, or set DATABASE_URL to use PostgreSQL, which several processes can share",
+        );
+      }
+      // The process that held it is gone: the lock is stale.
+      unlinkSync(path);
+    }
+  }
+  throw new DatabaseError(`cannot take ${path}`);
+}
+
+interface OpenedDatabase extends Database {
+  migrateFn(): Promise<void>;
+}
+
+async function openPglite(options: OpenOptions): Promise<OpenedDatabase> {
+  const { PGlite } = await import("@electric-sql/pglite");
+  const { drizzle } = await import("drizzle-orm/pglite");
+  const { migrate } = await import("drizzle-orm/pglite/migrator");
+  let release = () => {};
+  let dataDir: string | undefined;
+  if (!options.inMemory) {
+    mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+    release = takeLock(options.dataDir);
+    dataDir = join(options.dataDir, "db");
+  }
+  // PGlite's defaults turn fsync off (-F); keep it on so that a write PGlite
+  // acknowledged survives a crash. A small shared_buffers saves ~120 MiB.
+  const startParams = [
+    ...PGlite.defaultStartParams.filter((param) => param !== "-F"),
+    "-c", "shared_buffers=16MB",
+  ];
+  let pg: InstanceType<typeof PGlite>;
+  try {
+    pg = new PGlite({
+      dataDir,
+      loadDataDir: dataDir == null || !existsSync(join(dataDir, "PG_VERSION")) ? options.pgliteTemplate : undefined,
+      startParams,
+    });
+    await pg.waitReady;
+  } catch (error) {
+    release();
+    throw new DatabaseError(`cannot open the embedded database in ${dataDir ?? "memory"}: ${(error as Error).message}`);
+  }
+  const db = drizzle(pg, { schema }) as unknown as Db;
+  return {
+    kind: "pglite",
+    db,
+    async listen(channel, onNotify) {
+      const unsubscribe = await pg.listen(channel, onNotify);
+      return async () => {
+        if (!pg.closed) await unsubscribe();
+      };
+    },
+    async notify(channel, payload = "") {
+      await pg.query("SELECT pg_notify($1, $2)", [channel, payload]);
+    },
+    async query<T>(query: ReturnType<typeof sql>) {
+      const result = await db.execute(query) as unknown as { rows: T[] };
+      return result.rows;
+    },
+    async close() {
+      try {
+        if (!pg.closed) await pg.close();
+      } finally {
+        release();
+      }
+    },
+    async migrateFn() {
+      await migrate(drizzle(pg), { migrationsFolder: migrationsFolder() });
+    },
+  };
+}
+
+async function openPostgres(url: string, maxConnections: number): Promise<OpenedDatabase> {
+  const { default: postgres } = await import("postgres");
+  const { drizzle } = await import("drizzle-orm/postgres-js");
+  const { migrate } = await import("drizzle-orm/postgres-js/migrator");
+  const client = postgres(url, {
+    max: maxConnections,
+    onnotice: () => {},
+    connection: { application_name: "islet" },
+  });
+  try {
+    await client`select 1`;
+  } catch (error) {
+    await client.end({ timeout: 1 }).catch(() => {});
+    throw new DatabaseError(`cannot connect to PostgreSQL (DATABASE_URL): ${(error as Error).message}`);
+  }
+  const db = drizzle(client, { schema }) as unknown as Db;
+  return {
+    kind: "postgres",
+    db,
+    async listen(channel, onNotify) {
+      const { unlisten } = await client.listen(channel, onNotify);
+      return async () => {
+        await unlisten().catch(() => {});
+      };
+    },
+    async notify(channel, payload = "") {
+      await client.notify(channel, payload);
+    },
+    async query<T>(query: ReturnType<typeof sql>) {
+      return await db.execute(query) as unknown as T[];
+    },
+    async close() {
+      await client.end({ timeout: 5 });
+    },
+    async migrateFn() {
+      // One connection holds an advisory lock so that processes starting
+      // together apply each migration once.
+      const single = postgres(url, { max: 1, onnotice: () => {} });
+      try {
+        await single`select pg_advisory_lock(7324451029)`;
+        await migrate(drizzle(single), { migrationsFolder: migrationsFolder() });
+        await single`select pg_advisory_unlock(7324451029)`;
+      } finally {
+        await single.end({ timeout: 5 });
+      }
+    },
+  };
+}
+
+/**
+ * An archive of a freshly initialised and migrated PGlite data dir. Opening
+ * from it (`pgliteTemplate`) skips initdb, which takes seconds and leaves the
+ * process near 800 MiB RSS: tests start many databases this way.
+ */
+export async function migratedPgliteArchive(): Promise<Blob> {
+  const { PGlite } = await import("@electric-sql/pglite");
+  const { drizzle } = await import("drizzle-orm/pglite");
+  const { migrate } = await import("drizzle-orm/pglite/migrator");
+  const pg = new PGlite();
+  try {
+    await migrate(drizzle(pg), { migrationsFolder: migrationsFolder() });
+    return await pg.dumpDataDir("none");
+  } finally {
+    await pg.close();
+  }
+}
+
+/** True when the database answers. */
+export async function ping(database: Database): Promise<boolean> {
+  try {
+    await database.query(sql`select 1`);
+    return true;
+  } catch {
+    return false;
+  }
+}
