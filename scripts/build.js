@@ -1,0 +1,25 @@
+// Bundles the server into dist/islet.js with esbuild: importing Drizzle and
+// Fedify as many small ESM files costs Node far more start-up time and
+// memory than one bundle. PGlite stays external (it loads its WASM and data
+// files relative to its own package).
+import "./require-node.js";
+import { build } from "esbuild";
+import { cpSync, rmSync } from "node:fs";
+
+rmSync("dist", { recursive: true, force: true });
+await build({
+  entryPoints: ["src/main.ts"],
+  outfile: "dist/islet.js",
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node24",
+  sourcemap: "linked",
+  external: ["@electric-sql/pglite", "postgres"],
+  banner: {
+    // Some bundled CommonJS dependencies call require().
+    js: "import { createRequire as __isletRequire } from 'node:module'; const require = __isletRequire(import.meta.url);",
+  },
+  logLevel: "warning",
+});
+cpSync("src/db/migrations", "dist/migrations", { recursive: true });

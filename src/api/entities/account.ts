@@ -1,0 +1,94 @@
+/** Account rows as Mastodon's Account entity. */
+import type { Account } from "../../core/accounts.ts";
+import type { CoreContext } from "../../core/context.ts";
+import { countFollows } from "../../core/follows.ts";
+import { and, count, eq, max } from "drizzle-orm";
+import { statuses } from "../../db/schema.ts";
+
+export interface MastodonAccount {
+  id: string;
+  username: string;
+  acct: string;
+  url: string;
+  uri: string;
+  display_name: string;
+  note: string;
+  avatar: string;
+  avatar_static: string;
+  header: string;
+  header_static: string;
+  locked: boolean;
+  fields: { name: string; value: string; verified_at: string | null }[];
+  emojis: unknown[];
+  bot: boolean;
+  group: boolean;
+  discoverable: boolean | null;
+  indexable: boolean;
+  hide_collections: boolean | null;
+  noindex: boolean | null;
+  created_at: string;
+  last_status_at: string | null;
+  statuses_count: number;
+  followers_count: number;
+  following_count: number;
+  roles?: unknown[];
+}
+
+/** Midnight UTC of the day an account was created, as Mastodon reports it. */
+function createdDay(date: Date): string {
+  return `${date.toISOString().slice(0, 10)}T00:00:00.000Z`;
+}
+
+/**
+ * Serialises an account. Counts of the owner are computed; counts of remote
+ * accounts are what their server reported.
+ */
+export async function serializeAccount(ctx: CoreContext, account: Account): Promise<MastodonAccount> {
+  const local = account.domain == null;
+  const placeholder = `${ctx.config.origin}/avatars/original/missing.png`;
+  const headerPlaceholder = `${ctx.config.origin}/headers/original/missing.png`;
+  let statusesCount = account.statusesCount;
+  let followersCount = account.followersCount;
+  let followingCount = account.followingCount;
+  let lastStatusAt: string | null = null;
+  if (local) {
+    const [statusRows, followers, following] = await Promise.all([
+      ctx.db.select({ n: count(), last: max(statuses.createdAt) }).from(statuses).where(and(eq(statuses.accountId, account.id))),
+      countFollows(ctx, account.id, "followers"),
+      countFollows(ctx, account.id, "following"),
+    ]);
+    statusesCount = Number(statusRows[0]?.n ?? 0);
+    const last = statusRows[0]?.last;
+    lastStatusAt = last == null ? null : new Date(last).toISOString().slice(0, 10);
+    followersCount = followers;
+    followingCount = following;
+  }
+  return {
+    id: account.id.toString(),
+    username: account.username,
+    acct: local ? account.username : `${account.username}@${account.domain}`,
+    url: account.url ?? account.uri,
+    uri: account.uri,
+    display_name: account.displayName,
+    note: account.note,
+    avatar: account.avatarUrl ?? placeholder,
+    avatar_static: account.avatarUrl ?? placeholder,
+    header: account.headerUrl ?? headerPlaceholder,
+    header_static: account.headerUrl ?? headerPlaceholder,
+    locked: account.locked,
+    fields: account.fields.map((field) => ({ name: field.name, value: field.value, verified_at: field.verifiedAt ?? null })),
+    emojis: [],
+    bot: account.bot,
+    group: account.actorType === "Group",
+    discoverable: account.discoverable,
+    indexable: account.indexable,
+    hide_collections: false,
+    noindex: !account.indexable,
+    created_at: createdDay(account.publishedAt ?? account.createdAt),
+    last_status_at: lastStatusAt,
+    statuses_count: statusesCount,
+    followers_count: followersCount,
+    following_count: followingCount,
+    ...(local ? { roles: [] } : {}),
+  };
+}

@@ -1,0 +1,125 @@
+/** What every admin command shares: option parsing, help, config, database. */
+import { readFileSync } from "node:fs";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { loadConfig, type Config } from "../config.ts";
+import { openIslet, type Islet } from "../islet.ts";
+import { createLogger } from "../log.ts";
+
+export class CliError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CliError";
+  }
+}
+
+export interface Command {
+  name: string;
+  summary: string;
+  run(argv: string[]): Promise<void>;
+}
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/**
+ * Parses a command's options. Prints `help` and returns null for --help.
+ */
+export function parseOptions<T extends Options>(argv: string[], options: T, help: string, allowPositionals = false) {
+  const parsed = parseArgs({
+    args: argv,
+    options: { ...options, help: { type: "boolean", short: "h" } },
+    allowPositionals,
+    strict: true,
+  });
+  if ((parsed.values as { help?: boolean }).help) {
+    process.stdout.write(`${help.trim()}\n`);
+    return null;
+  }
+  return parsed;
+}
+
+/** Reads the configuration; the CLI logs warnings and errors only. */
+export function cliConfig(): Config {
+  return loadConfig(process.env);
+}
+
+/** Opens Islet for a one-off command and closes it afterwards. */
+export async function withIslet<T>(fn: (islet: Islet) => Promise<T>): Promise<T> {
+  const config = cliConfig();
+  const islet = await openIslet(config, { log: createLogger(config.logLevel === "debug" ? "debug" : "warning") });
+  try {
+    return await fn(islet);
+  } finally {
+    await islet.close();
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** A password from a file, from stdin (`-`), or typed at a terminal prompt. */
+export async function readPassword(file: string | undefined, prompt: string): Promise<string> {
+  if (file === "-") return (await readStdin()).replace(/\r?\n$/, "");
+  if (file != null) {
+    try {
+      return readFileSync(file, "utf8").replace(/\r?\n$/, "");
+    } catch (error) {
+      throw new CliError(`cannot read the password file ${file} (${(error as NodeJS.ErrnoException).code ?? error})`);
+    }
+  }
+  if (!process.stdin.isTTY) {
+    throw new CliError("no password given: pass --password-file PATH (or --password-file - to read it from stdin)");
+  }
+  const first = await askHidden(`${prompt}: `);
+  const second = await askHidden("Again, to be sure: ");
+  if (first !== second) throw new CliError("the two passwords differ");
+  return first;
+}
+
+/** Asks a question at the terminal. */
+export async function ask(question: string): Promise<string> {
+  const { createInterface } = await import("node:readline/promises");
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    return (await rl.question(question)).trim();
+  } finally {
+    rl.close();
+  }
+}
+
+/** Asks for a secret at the terminal without echoing it. */
+function askHidden(question: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const stdin = process.stdin;
+    process.stdout.write(question);
+    stdin.setRawMode(true);
+    stdin.resume();
+    let value = "";
+    const onData = (data: Buffer) => {
+      for (const char of data.toString("utf8")) {
+        if (char === "\r" || char === "\n") {
+          done();
+          process.stdout.write("\n");
+          resolve(value);
+          return;
+        }
+        if (char === "\u0003") {
+          done();
+          process.stdout.write("\n");
+          reject(new CliError("cancelled"));
+          return;
+        }
+        if (char === "\u007f" || char === "\b") value = value.slice(0, -1);
+        else value += char;
+      }
+    };
+    const done = () => {
+      stdin.off("data", onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+    };
+    stdin.on("data", onData);
+  });
+}

@@ -1,0 +1,76 @@
+/** `islet serve`: runs the server (what `npm start` runs). */
+import { getOwner } from "../core/accounts.ts";
+import { openIslet } from "../islet.ts";
+import { createLogger } from "../log.ts";
+import { createApp, listen, type RunningServer } from "../server.ts";
+import { ISLET_VERSION } from "../version.ts";
+import { CliError, cliConfig, parseOptions, type Command } from "./command.ts";
+
+const HELP = `
+Usage: islet serve [--role all|web|worker]
+
+Runs Islet. Roles split one server into processes sharing a PostgreSQL
+database:
+  all     HTTP and the background worker (default)
+  web     HTTP only: pages, API, federation endpoints
+  worker  the background worker only: deliveries and inbox processing
+
+Listens on PORT (default 3000) at BIND (default 127.0.0.1), and also on
+STREAMING_PORT when set.
+`;
+
+const ROLES = ["all", "web", "worker"] as const;
+
+export const serveCommand: Command = {
+  name: "serve",
+  summary: "run the server (npm start)",
+  async run(argv) {
+    const parsed = parseOptions(argv, { role: { type: "string", default: "all" } }, HELP);
+    if (parsed == null) return;
+    const role = parsed.values.role as (typeof ROLES)[number];
+    if (!ROLES.includes(role)) throw new CliError(`--role: expected one of ${ROLES.join(", ")}, got ${JSON.stringify(role)}`);
+    const config = cliConfig();
+    if (config.databaseUrl == null && role !== "all") {
+      throw new CliError("--role web or worker needs PostgreSQL (DATABASE_URL): the embedded database serves one process");
+    }
+    const log = createLogger(config.logLevel);
+    const islet = await openIslet(config, { log });
+    const servers: RunningServer[] = [];
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info(`${signal}: stopping`);
+      await Promise.all(servers.map((s) => s.close()));
+      await islet.close();
+      process.exit(0);
+    };
+    process.on("SIGINT", () => void stop("SIGINT"));
+    process.on("SIGTERM", () => void stop("SIGTERM"));
+
+    if (role !== "web") islet.startWorker();
+    if (role !== "worker") {
+      const app = createApp(islet);
+      try {
+        servers.push(await listen(app, config.port, config.bind));
+        if (config.streamingPort != null) servers.push(await listen(app, config.streamingPort, config.bind));
+      } catch (error) {
+        await islet.close();
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === "EADDRINUSE") throw new CliError(`PORT: ${config.bind}:${config.port} is already in use; stop the other server or set PORT`);
+        if (code === "EACCES") throw new CliError(`PORT: not allowed to listen on ${config.bind}:${config.port}; use a port above 1023`);
+        throw error;
+      }
+    }
+    const database = config.databaseUrl == null ? `embedded PGlite in ${config.dataDir}` : "PostgreSQL";
+    const where = servers.length > 0 ? ` at ${servers.map((s) => s.url).join(" and ")}` : "";
+    process.stdout.write(`Islet ${ISLET_VERSION} (${role}) running${where}, origin ${config.origin}, database: ${database}\n`);
+    if (await getOwner(islet.core) == null) {
+      process.stdout.write(
+        "No owner account yet. Create it with:\n" +
+          "  npx islet setup --username NAME --email ADDRESS --password-file PATH\n" +
+          "(or `npx islet setup` on a terminal to be asked; with the embedded database, stop the server first)\n",
+      );
+    }
+  },
+};

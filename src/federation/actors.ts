@@ -1,0 +1,134 @@
+/**
+ * Actors: the owner as an ActivityPub Person, and remote actors turned into
+ * rows Islet stores.
+ */
+import type { Context, Federation } from "@fedify/fedify";
+import {
+  Application,
+  Endpoints,
+  Image,
+  Link,
+  Person,
+  PropertyValue,
+  Service,
+  type Actor,
+} from "@fedify/vocab";
+import { toInstant, toInstantOrNull } from "./time.ts";
+import { findLocalAccount, getKeyPairs, upsertRemoteAccount, type Account, type RemoteActor } from "../core/accounts.ts";
+import type { CoreContext } from "../core/context.ts";
+import { escapeHtml } from "../web/html.ts";
+
+/** Registers the owner's actor, its key pairs and its handle. */
+export function registerActor(federation: Federation<void>, core: CoreContext): void {
+  federation
+    .setActorDispatcher("/users/{identifier}", async (ctx, identifier) => {
+      const account = await findLocalAccount(core, identifier);
+      if (account == null || account.username !== identifier) return null;
+      return await personFromAccount(ctx, account);
+    })
+    .setKeyPairsDispatcher(async (_ctx, identifier) => {
+      const account = await findLocalAccount(core, identifier);
+      if (account == null) return [];
+      const keys = await getKeyPairs(core, account.id);
+      return [keys.rsa, keys.ed25519];
+    })
+    .mapHandle(async (_ctx, username) => {
+      const account = await findLocalAccount(core, username);
+      return account?.username ?? null;
+    });
+}
+
+async function personFromAccount(ctx: Context<void>, account: Account): Promise<Person> {
+  const identifier = account.username;
+  const keys = await ctx.getActorKeyPairs(identifier);
+  return new Person({
+    id: ctx.getActorUri(identifier),
+    preferredUsername: account.username,
+    name: account.displayName,
+    summary: account.note,
+    url: new URL(account.url ?? ctx.getActorUri(identifier)),
+    icon: account.avatarUrl == null ? null : new Image({ url: new URL(account.avatarUrl) }),
+    image: account.headerUrl == null ? null : new Image({ url: new URL(account.headerUrl) }),
+    inbox: ctx.getInboxUri(identifier),
+    outbox: ctx.getOutboxUri(identifier),
+    followers: ctx.getFollowersUri(identifier),
+    following: ctx.getFollowingUri(identifier),
+    featured: ctx.getFeaturedUri(identifier),
+    endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
+    publicKey: keys[0]?.cryptographicKey,
+    assertionMethods: keys.map((key) => key.multikey),
+    manuallyApprovesFollowers: account.locked,
+    discoverable: account.discoverable,
+    indexable: account.indexable,
+    published: toInstantOrNull(account.publishedAt),
+    attachments: account.fields.map((field) => new PropertyValue({ name: field.name, value: field.value })),
+    aliases: account.alsoKnownAs.map((uri) => new URL(uri)),
+  });
+}
+
+function href(value: URL | Link | null | undefined): string | null {
+  if (value == null) return null;
+  if (value instanceof URL) return value.href;
+  return value.href?.href ?? null;
+}
+
+function text(value: unknown): string {
+  return value == null ? "" : String(value);
+}
+
+/** What Islet keeps of a remote actor document. */
+export async function remoteActorFromObject(actor: Actor, documentLoader?: Context<void>["documentLoader"]): Promise<RemoteActor> {
+  if (actor.id == null) throw new Error("the actor has no id");
+  const id = actor.id;
+  const options = documentLoader == null ? {} : { documentLoader };
+  const icon = await actor.getIcon(options).catch(() => null);
+  const image = await actor.getImage(options).catch(() => null);
+  const fields: { name: string; value: string }[] = [];
+  for await (const attachment of actor.getAttachments(options)) {
+    if (attachment instanceof PropertyValue) {
+      fields.push({ name: escapeHtml(text(attachment.name)), value: text(attachment.value) });
+    }
+  }
+  return {
+    uri: id.href,
+    username: text(actor.preferredUsername) || id.pathname.split("/").filter(Boolean).pop() || id.host,
+    domain: id.host,
+    url: href(actor.url as URL | Link | null) ?? id.href,
+    actorType: actor.constructor.name,
+    displayName: text(actor.name),
+    note: text(actor.summary),
+    avatarUrl: href(icon?.url as URL | Link | null | undefined),
+    headerUrl: href(image?.url as URL | Link | null | undefined),
+    inboxUrl: actor.inboxId?.href ?? null,
+    sharedInboxUrl: actor.endpoints?.sharedInbox?.href ?? null,
+    outboxUrl: actor.outboxId?.href ?? null,
+    followersUrl: actor.followersId?.href ?? null,
+    followingUrl: actor.followingId?.href ?? null,
+    featuredUrl: actor.featuredId?.href ?? null,
+    locked: actor.manuallyApprovesFollowers ?? false,
+    bot: actor instanceof Service || actor instanceof Application,
+    discoverable: actor.discoverable ?? false,
+    indexable: actor.indexable ?? false,
+    fields,
+    alsoKnownAs: actor.aliasIds.map((alias) => alias.href),
+    followersCount: 0,
+    followingCount: 0,
+    statusesCount: 0,
+    publishedAt: actor.published == null ? null : new Date(actor.published.epochMilliseconds),
+  };
+}
+
+/** Stores (or refreshes) a remote actor and returns its account row. */
+export async function persistActor(core: CoreContext, actor: Actor, ctx?: Context<void>): Promise<Account> {
+  return await upsertRemoteAccount(core, await remoteActorFromObject(actor, ctx?.documentLoader));
+}
+
+/** The shape Fedify's sendActivity wants for a stored account. */
+export function recipientOf(account: Account) {
+  if (account.inboxUrl == null) throw new Error(`${account.uri} has no inbox`);
+  return {
+    id: new URL(account.uri),
+    inboxId: new URL(account.inboxUrl),
+    endpoints: account.sharedInboxUrl == null ? null : { sharedInbox: new URL(account.sharedInboxUrl) },
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * Outgoing activities, in reaction to core events. Each is handed to
+ * Fedify's sendActivity, which puts it on the durable queue: the request
+ * that caused it has answered long before the remote server does.
+ */
+import type { Context, Federation } from "@fedify/fedify";
+import { Accept, Follow, Reject, Undo } from "@fedify/vocab";
+import { findAccountById, type Account } from "../core/accounts.ts";
+import type { CoreContext } from "../core/context.ts";
+import { recipientOf } from "./actors.ts";
+
+export function registerDelivery(federation: Federation<void>, core: CoreContext): void {
+  const context = () => federation.createContext(new URL(core.config.origin), undefined);
+
+  /** Both accounts of a follow, when one is local and the other remote. */
+  async function pair(accountId: bigint, targetAccountId: bigint) {
+    const [account, target] = await Promise.all([findAccountById(core, accountId), findAccountById(core, targetAccountId)]);
+    return account == null || target == null ? null : { account, target };
+  }
+
+  const followOf = (ctx: Context<void>, id: string | null, follower: Account, target: Account) =>
+    new Follow({
+      id: id == null ? null : new URL(id),
+      actor: follower.domain == null ? ctx.getActorUri(follower.username) : new URL(follower.uri),
+      object: target.domain == null ? ctx.getActorUri(target.username) : new URL(target.uri),
+    });
+
+  core.events.on("follow.accepted", async ({ followId, accountId, targetAccountId }) => {
+    const accounts = await pair(accountId, targetAccountId);
+    if (accounts == null || accounts.target.domain != null || accounts.account.domain == null) return;
+    const { account: follower, target: owner } = accounts;
+    const follow = await core.db.query.follows.findFirst({ where: (f, { eq }) => eq(f.id, followId) });
+    const ctx = context();
+    await ctx.sendActivity(
+      { identifier: owner.username },
+      recipientOf(follower),
+      new Accept({
+        id: new URL(`${ctx.getActorUri(owner.username).href}#accepts/follows/${followId}`),
+        actor: ctx.getActorUri(owner.username),
+        object: followOf(ctx, follow?.uri ?? null, follower, owner),
+      }),
+    );
+  });
+
+  core.events.on("follow.created", async ({ followId, accountId, targetAccountId }) => {
+    const accounts = await pair(accountId, targetAccountId);
+    if (accounts == null || accounts.account.domain != null || accounts.target.domain == null) return;
+    const follow = await core.db.query.follows.findFirst({ where: (f, { eq }) => eq(f.id, followId) });
+    if (follow == null) return;
+    const ctx = context();
+    await ctx.sendActivity(
+      { identifier: accounts.account.username },
+      recipientOf(accounts.target),
+      followOf(ctx, follow.uri, accounts.account, accounts.target),
+    );
+  });
+
+  core.events.on("follow.removed", async ({ followId, accountId, targetAccountId, uri, reason }) => {
+    const accounts = await pair(accountId, targetAccountId);
+    if (accounts == null) return;
+    const { account: follower, target } = accounts;
+    const ctx = context();
+    if (reason === "unfollowed" && follower.domain == null && target.domain != null) {
+      await ctx.sendActivity(
+        { identifier: follower.username },
+        recipientOf(target),
+        new Undo({
+          id: new URL(`${ctx.getActorUri(follower.username).href}#follows/${followId}/undo`),
+          actor: ctx.getActorUri(follower.username),
+          object: followOf(ctx, uri, follower, target),
+        }),
+      );
+    } else if (reason === "rejected" && target.domain == null && follower.domain != null) {
+      await ctx.sendActivity(
+        { identifier: target.username },
+        recipientOf(follower),
+        new Reject({
+          id: new URL(`${ctx.getActorUri(target.username).href}#rejects/follows/${followId}`),
+          actor: ctx.getActorUri(target.username),
+          object: followOf(ctx, uri, follower, target),
+        }),
+      );
+    }
+  });
+}

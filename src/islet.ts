@@ -1,0 +1,67 @@
+/**
+ * One running Islet: configuration, database, core context, Fedify with its
+ * queue and KV store. The HTTP server, the CLI and the tests all start here.
+ */
+import type { Federation } from "@fedify/fedify";
+import type { Config } from "./config.ts";
+import { syncOwnerUris } from "./core/accounts.ts";
+import type { CoreContext } from "./core/context.ts";
+import { EventBus } from "./core/events.ts";
+import { openDatabase, type Database } from "./db/connect.ts";
+import { DatabaseKvStore } from "./db/kv-store.ts";
+import { DatabaseMessageQueue } from "./db/message-queue.ts";
+import { createIsletFederation } from "./federation/federation.ts";
+import { createLogger, type Logger } from "./log.ts";
+
+export interface Islet {
+  readonly config: Config;
+  readonly core: CoreContext;
+  readonly federation: Federation<void>;
+  readonly queue: DatabaseMessageQueue;
+  /** Starts consuming the durable queue (deliveries, inbox work). */
+  startWorker(): void;
+  /** Stops the worker, waits for in-flight jobs, closes the database. */
+  close(): Promise<void>;
+}
+
+export interface OpenIsletOptions {
+  /** An already opened database (tests); otherwise opened from the config. */
+  database?: Database;
+  /** PGlite only: an archive to start an empty data dir from (tests). */
+  pgliteTemplate?: Blob;
+  log?: Logger;
+}
+
+export async function openIslet(config: Config, options: OpenIsletOptions = {}): Promise<Islet> {
+  const log = options.log ?? createLogger(config.logLevel);
+  const database = options.database ?? await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    pgliteTemplate: options.pgliteTemplate,
+  });
+  const events = new EventBus((event, error) => log.error(`event ${event}: a reaction failed`, error));
+  const core: CoreContext = { config, database, db: database.db, events, log };
+  await syncOwnerUris(core);
+  const kv = new DatabaseKvStore(database);
+  const queue = new DatabaseMessageQueue(database, {
+    visibilityTimeoutSeconds: config.queueVisibilityTimeoutSeconds,
+    logger: { warn: (message, error) => log.warn(message, error) },
+  });
+  const federation = createIsletFederation(core, { kv, queue });
+  const stop = new AbortController();
+  let worker: Promise<void> | null = null;
+  return {
+    config,
+    core,
+    federation,
+    queue,
+    startWorker() {
+      worker ??= federation.startQueue(undefined, { signal: stop.signal });
+    },
+    async close() {
+      stop.abort();
+      await worker;
+      await database.close();
+    },
+  };
+}

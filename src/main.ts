@@ -1,0 +1,71 @@
+/**
+ * The `islet` command. Every subcommand reads the same configuration as the
+ * server, so nothing needs sourcing first. Failures print one plain line on
+ * stderr and exit non-zero.
+ */
+import { ConfigError } from "./config.ts";
+import { CoreError } from "./core/context.ts";
+import { DatabaseError } from "./db/connect.ts";
+import { CliError, type Command } from "./cli/command.ts";
+import { accountCommand } from "./cli/account.ts";
+import { configCommand } from "./cli/config.ts";
+import { migrateCommand } from "./cli/migrate.ts";
+import { serveCommand } from "./cli/serve.ts";
+import { setupCommand } from "./cli/setup.ts";
+import { ISLET_VERSION } from "./version.ts";
+
+const COMMANDS: Command[] = [serveCommand, setupCommand, configCommand, migrateCommand, accountCommand];
+
+function usage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    "Usage: islet <command> [options]",
+    "",
+    "Commands:",
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    "",
+    "Run `islet <command> --help` for a command's options.",
+    "Configuration comes from environment variables (see README.md).",
+  ].join("\n");
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [name, ...rest] = argv;
+  if (name == null || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(`${usage()}\n`);
+    return;
+  }
+  if (name === "--version" || name === "-v") {
+    process.stdout.write(`islet ${ISLET_VERSION}\n`);
+    return;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (command == null) {
+    fail(`unknown command ${JSON.stringify(name)}; run \`islet --help\` for the list`);
+  }
+  try {
+    await command.run(rest);
+  } catch (error) {
+    fail(describeError(error));
+  }
+}
+
+/** One plain line for an error a person can act on. */
+export function describeError(error: unknown): string {
+  if (error instanceof ConfigError || error instanceof CliError || error instanceof CoreError || error instanceof DatabaseError) {
+    return error.message;
+  }
+  if (error instanceof Error && (error as NodeJS.ErrnoException).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    return `${error.message.split("\n")[0]}; see --help`;
+  }
+  if (error instanceof Error) {
+    if (process.env.LOG_LEVEL === "debug") return error.stack ?? error.message;
+    return `${error.message} (set LOG_LEVEL=debug for details)`;
+  }
+  return String(error);
+}
+
+function fail(message: string): never {
+  process.stderr.write(`islet: ${message}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,101 @@
+/**
+ * The HTTP side: one Hono app with the federation, API and web routes, and
+ * the Node server around it.
+ */
+import { serve as serveNode, type ServerType } from "@hono/node-server";
+import { Hono, type MiddlewareHandler } from "hono";
+import { cors } from "hono/cors";
+import { instanceRoutes } from "./api/instance.ts";
+import { ping } from "./db/connect.ts";
+import type { Islet } from "./islet.ts";
+import { webRoutes } from "./web/profile.ts";
+
+/** Paths Fedify answers: WebFinger, NodeInfo, actors, inboxes, collections. */
+const FEDERATION_PATHS = /^\/(\.well-known\/(webfinger|nodeinfo)|nodeinfo\/|users\/|inbox\/?$)/;
+
+function federationMiddleware(islet: Islet): MiddlewareHandler {
+  return async (c, next) => {
+    if (!FEDERATION_PATHS.test(c.req.path)) return await next();
+    let passOn = false;
+    const response = await islet.federation.fetch(c.req.raw, {
+      contextData: undefined,
+      onNotFound: () => {
+        passOn = true;
+        return new Response(null, { status: 404 });
+      },
+      onNotAcceptable: () => {
+        passOn = true;
+        return new Response(null, { status: 406 });
+      },
+    });
+    if (!passOn) return response;
+    await next();
+  };
+}
+
+function hostMeta(origin: string): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<XRD xmlns="http://docs.oasis-open.org/ns/xri/xrd-1.0">
+  <Link rel="lrdd" template="${origin}/.well-known/webfinger?resource={uri}"/>
+</XRD>
+`;
+}
+
+export function createApp(islet: Islet): Hono {
+  const { core } = islet;
+  // Clients such as Mastodon.py ask for `/api/v1/instance/`: route without
+  // the trailing slash.
+  const app = new Hono({ getPath: (request) => {
+    const path = new URL(request.url).pathname;
+    return path.length > 1 && path.endsWith("/") ? path.replace(/\/+$/, "") || "/" : path;
+  } });
+
+  app.use("/api/*", cors({ origin: "*", exposeHeaders: ["Link", "X-RateLimit-Reset", "X-RateLimit-Limit", "X-RateLimit-Remaining"] }));
+  app.use("/oauth/*", cors({ origin: "*" }));
+  app.use(federationMiddleware(islet));
+
+  app.get("/health", async (c) => {
+    const ok = await ping(core.database);
+    c.header("Cache-Control", "no-store");
+    return ok ? c.text("OK") : c.text("database unreachable", 503);
+  });
+  app.get("/.well-known/host-meta", (c) => c.body(hostMeta(core.config.origin), 200, { "Content-Type": "application/xrd+xml; charset=utf-8" }));
+
+  app.route("/", instanceRoutes(core));
+  app.route("/", webRoutes(core));
+
+  app.notFound((c) => {
+    if (/^\/(api|oauth)\//.test(c.req.path)) return c.json({ error: "Record not found" }, 404);
+    return c.text("Not found", 404);
+  });
+  app.onError((error, c) => {
+    core.log.error(`${c.req.method} ${c.req.path} failed`, error);
+    if (/^\/(api|oauth)\//.test(c.req.path)) return c.json({ error: "Internal server error" }, 500);
+    return c.text("Internal server error", 500);
+  });
+  return app;
+}
+
+export interface RunningServer {
+  /** The base URL the server listens at. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Listens on `port` (0 for any free port) at `bind`. */
+export async function listen(app: Hono, port: number, bind: string): Promise<RunningServer & { server: ServerType }> {
+  return await new Promise((resolve, reject) => {
+    const server = serveNode({ fetch: app.fetch, port, hostname: bind }, (info) => {
+      const host = info.family === "IPv6" ? `[${info.address}]` : info.address;
+      resolve({
+        server,
+        url: `http://${host}:${info.port}`,
+        close: () => new Promise<void>((done) => {
+          server.close(() => done());
+          if ("closeAllConnections" in server) server.closeAllConnections();
+        }),
+      });
+    });
+    server.once("error", reject);
+  });
+}
