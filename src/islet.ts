@@ -32,7 +32,17 @@ export interface OpenIsletOptions {
   log?: Logger;
 }
 
-export async function openIslet(config: Config, options: OpenIsletOptions = {}): Promise<Islet> {
+export interface OpenedCore {
+  readonly config: Config;
+  readonly core: CoreContext;
+  close(): Promise<void>;
+}
+
+/**
+ * The database and core alone, without federation: what admin commands
+ * need, at a fraction of the start-up cost.
+ */
+export async function openCore(config: Config, options: OpenIsletOptions = {}): Promise<OpenedCore> {
   const log = options.log ?? createLogger(config.logLevel);
   const database = options.database ?? await openDatabase({
     databaseUrl: config.databaseUrl,
@@ -41,7 +51,18 @@ export async function openIslet(config: Config, options: OpenIsletOptions = {}):
   });
   const events = new EventBus((event, error) => log.error(`event ${event}: a reaction failed`, error));
   const core: CoreContext = { config, database, db: database.db, events, log };
-  await syncOwnerUris(core);
+  try {
+    await syncOwnerUris(core);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  return { config, core, close: () => database.close() };
+}
+
+export async function openIslet(config: Config, options: OpenIsletOptions = {}): Promise<Islet> {
+  const { core } = await openCore(config, options);
+  const { database, log } = core;
   const kv = new DatabaseKvStore(database);
   const queue = new DatabaseMessageQueue(database, {
     visibilityTimeoutSeconds: config.queueVisibilityTimeoutSeconds,

@@ -6,15 +6,23 @@
 import { ConfigError } from "./config.ts";
 import { CoreError } from "./core/context.ts";
 import { DatabaseError } from "./db/connect.ts";
-import { CliError, type Command } from "./cli/command.ts";
-import { accountCommand } from "./cli/account.ts";
-import { configCommand } from "./cli/config.ts";
-import { migrateCommand } from "./cli/migrate.ts";
-import { serveCommand } from "./cli/serve.ts";
-import { setupCommand } from "./cli/setup.ts";
+import { CliError, type Command } from "./cli/errors.ts";
 import { ISLET_VERSION } from "./version.ts";
 
-const COMMANDS: Command[] = [serveCommand, setupCommand, configCommand, migrateCommand, accountCommand];
+/** Each command loads its module only when it runs: `islet --help` stays instant. */
+interface CommandEntry {
+  name: string;
+  summary: string;
+  load(): Promise<Command>;
+}
+
+const COMMANDS: CommandEntry[] = [
+  { name: "serve", summary: "run the server (npm start)", load: async () => (await import("./cli/serve.ts")).serveCommand },
+  { name: "setup", summary: "create the owner account", load: async () => (await import("./cli/setup.ts")).setupCommand },
+  { name: "config", summary: "print the resolved configuration (secrets masked)", load: async () => (await import("./cli/config.ts")).configCommand },
+  { name: "migrate", summary: "apply pending database migrations", load: async () => (await import("./cli/migrate.ts")).migrateCommand },
+  { name: "account", summary: "show the owner account, or set its password", load: async () => (await import("./cli/account.ts")).accountCommand },
+];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -39,11 +47,12 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(`islet ${ISLET_VERSION}\n`);
     return;
   }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (command == null) {
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (entry == null) {
     fail(`unknown command ${JSON.stringify(name)}; run \`islet --help\` for the list`);
   }
   try {
+    const command = await entry.load();
     await command.run(rest);
   } catch (error) {
     fail(describeError(error));

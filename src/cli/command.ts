@@ -2,21 +2,11 @@
 import { readFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { loadConfig, type Config } from "../config.ts";
-import { openIslet, type Islet } from "../islet.ts";
+import { openCore, type OpenedCore } from "../islet.ts";
 import { createLogger } from "../log.ts";
 
-export class CliError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "CliError";
-  }
-}
-
-export interface Command {
-  name: string;
-  summary: string;
-  run(argv: string[]): Promise<void>;
-}
+export { CliError, type Command } from "./errors.ts";
+import { CliError } from "./errors.ts";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
@@ -42,14 +32,14 @@ export function cliConfig(): Config {
   return loadConfig(process.env);
 }
 
-/** Opens Islet for a one-off command and closes it afterwards. */
-export async function withIslet<T>(fn: (islet: Islet) => Promise<T>): Promise<T> {
+/** Opens the database and core for a one-off command, then closes them. */
+export async function withIslet<T>(fn: (opened: OpenedCore) => Promise<T>): Promise<T> {
   const config = cliConfig();
-  const islet = await openIslet(config, { log: createLogger(config.logLevel === "debug" ? "debug" : "warning") });
+  const opened = await openCore(config, { log: createLogger(config.logLevel === "debug" ? "debug" : "warning") });
   try {
-    return await fn(islet);
+    return await fn(opened);
   } finally {
-    await islet.close();
+    await opened.close();
   }
 }
 

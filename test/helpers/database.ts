@@ -39,7 +39,10 @@ export interface TestDatabase {
 export async function createTestDatabase(kind: DatabaseKind): Promise<TestDatabase> {
   const dataDir = mkdtempSync(join(tmpdir(), "islet-test-"));
   if (kind === "pglite") {
+    // Lay the migrated data dir on disk now, so that child processes
+    // started on this DATA_DIR skip initdb too.
     const blob = await pgliteTemplate();
+    await (await openDatabase({ databaseUrl: null, dataDir, pgliteTemplate: blob })).close();
     return {
       databaseUrl: null,
       dataDir,
