@@ -5,7 +5,7 @@
  */
 import { ConfigError } from "./config.ts";
 import { CoreError } from "./core/context.ts";
-import { DatabaseError } from "./db/connect.ts";
+import { DatabaseError } from "./db/errors.ts";
 import { CliError, type Command } from "./cli/errors.ts";
 import { ISLET_VERSION } from "./version.ts";
 

@@ -1,5 +1,5 @@
 /** `islet setup`: creates the owner account. */
-import { createOwner, getOwner } from "../core/accounts.ts";
+import { createOwner, getOwner, newOwnerProblem } from "../core/accounts.ts";
 import { ask, CliError, parseOptions, readPassword, withIslet, type Command } from "./command.ts";
 
 const HELP = `
@@ -28,23 +28,21 @@ export const setupCommand: Command = {
     if (parsed == null) return;
     const options = parsed.values;
     const interactive = process.stdin.isTTY === true;
+    const username = options.username ?? (interactive ? await ask("Username: ") : undefined);
+    const email = options.email ?? (interactive ? await ask("Email: ") : undefined);
+    if (username == null || email == null) {
+      throw new CliError("missing --username or --email (run on a terminal to be asked)");
+    }
+    const password = await readPassword(options["password-file"], "Password");
+    const input = { username, email, password, displayName: options["display-name"] };
+    const problem = newOwnerProblem(input);
+    if (problem != null) throw new CliError(problem);
     await withIslet(async ({ core, config }) => {
       const existing = await getOwner(core);
       if (existing != null) {
         throw new CliError(`an owner account exists already (@${existing.account.username}); use \`islet account password\` to change its password`);
       }
-      const username = options.username ?? (interactive ? await ask("Username: ") : undefined);
-      const email = options.email ?? (interactive ? await ask("Email: ") : undefined);
-      if (username == null || email == null) {
-        throw new CliError("missing --username or --email (run on a terminal to be asked)");
-      }
-      const password = await readPassword(options["password-file"], "Password");
-      const owner = await createOwner(core, {
-        username,
-        email,
-        password,
-        displayName: options["display-name"],
-      });
+      const owner = await createOwner(core, input);
       process.stdout.write(`Created @${owner.account.username}@${config.localDomain} (${owner.account.uri}).\n`);
     });
   },
