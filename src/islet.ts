@@ -77,7 +77,14 @@ export async function openIslet(config: Config, options: OpenIsletOptions = {}):
     federation,
     queue,
     startWorker() {
-      worker ??= federation.startQueue(undefined, { signal: stop.signal });
+      if (worker != null) return;
+      worker = federation.startQueue(undefined, { signal: stop.signal });
+      // Expired cache entries (fetched documents, keys) are dropped hourly.
+      const sweep = setInterval(() => {
+        kv.deleteExpired().catch((error) => log.warn("could not delete expired cache entries", error));
+      }, 60 * 60 * 1000);
+      sweep.unref();
+      stop.signal.addEventListener("abort", () => clearInterval(sweep));
     },
     async close() {
       stop.abort();

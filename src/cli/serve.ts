@@ -1,4 +1,8 @@
 /** `islet serve`: runs the server (what `npm start` runs). */
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { Config } from "../config.ts";
 import { getOwner } from "../core/accounts.ts";
 import { openIslet } from "../islet.ts";
 import { createLogger } from "../log.ts";
@@ -34,6 +38,7 @@ export const serveCommand: Command = {
       throw new CliError("--role web or worker needs PostgreSQL (DATABASE_URL): the embedded database serves one process");
     }
     const log = createLogger(config.logLevel);
+    initialiseEmbeddedDatabase(config);
     const islet = await openIslet(config, { log });
     const servers: RunningServer[] = [];
     let stopping = false;
@@ -74,3 +79,18 @@ export const serveCommand: Command = {
     }
   },
 };
+
+/**
+ * Creating a PGlite database (initdb) leaves a process near 800 MiB of
+ * memory until it exits, so a first start does it in a short-lived child
+ * (`islet migrate`) and the server opens the finished database at a
+ * fraction of that.
+ */
+function initialiseEmbeddedDatabase(config: Config): void {
+  if (config.databaseUrl != null || existsSync(join(config.dataDir, "db", "PG_VERSION"))) return;
+  const entry = process.argv[1];
+  if (entry == null || !existsSync(entry)) return;
+  process.stdout.write(`First start: creating the embedded database in ${join(config.dataDir, "db")} ...\n`);
+  const child = spawnSync(process.execPath, [entry, "migrate"], { stdio: ["ignore", "ignore", "inherit"], env: process.env });
+  if (child.status !== 0) throw new CliError("could not create the embedded database (see the message above)");
+}
