@@ -4,12 +4,15 @@
 // files relative to its own package).
 import "./require-node.js";
 import { build } from "esbuild";
-import { cpSync, rmSync } from "node:fs";
+import { cpSync, renameSync, rmSync } from "node:fs";
 
-rmSync("dist", { recursive: true, force: true });
+// Build beside dist/ and swap it in, so a server starting meanwhile never
+// sees half a bundle.
+const staging = `dist.${process.pid}`;
+rmSync(staging, { recursive: true, force: true });
 await build({
   entryPoints: ["src/main.ts"],
-  outfile: "dist/islet.js",
+  outfile: `${staging}/islet.js`,
   bundle: true,
   platform: "node",
   format: "esm",
@@ -22,4 +25,6 @@ await build({
   },
   logLevel: "warning",
 });
-cpSync("src/db/migrations", "dist/migrations", { recursive: true });
+cpSync("src/db/migrations", `${staging}/migrations`, { recursive: true });
+rmSync("dist", { recursive: true, force: true });
+renameSync(staging, "dist");

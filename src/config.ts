@@ -9,6 +9,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { isAbsolute, join, resolve } from "node:path";
 
 export class ConfigError extends Error {
@@ -198,7 +199,7 @@ function resolveSecretKeyBase(env: Env, dataDir: string): { value: string; sourc
 export function loadConfig(env: Env = process.env, options: { cwd?: string } = {}): Config {
   const port = parseInteger(env, "PORT", 3000, 1, 65535);
   const bind = (env.BIND ?? "").trim() || "127.0.0.1";
-  if (!/^[0-9a-fA-F:.]+$|^localhost$/.test(bind)) {
+  if (bind !== "localhost" && isIP(bind) === 0) {
     throw new ConfigError("BIND", `expected an IP address such as 127.0.0.1 or 0.0.0.0, got ${JSON.stringify(env.BIND)}`);
   }
   const streamingPortRaw = env.STREAMING_PORT;
@@ -230,9 +231,13 @@ export function loadConfig(env: Env = process.env, options: { cwd?: string } = {
   const trustedProxyIps = (env.TRUSTED_PROXY_IP ?? "")
     .split(/[\s,]+/)
     .filter((ip) => ip !== "");
-  for (const ip of trustedProxyIps) {
-    if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(ip)) {
-      throw new ConfigError("TRUSTED_PROXY_IP", `${JSON.stringify(ip)} is not an IP address or CIDR range`);
+  for (const entry of trustedProxyIps) {
+    const [address, prefix, ...rest] = entry.split("/");
+    const version = isIP(address);
+    const maxPrefix = version === 6 ? 128 : 32;
+    const prefixOk = prefix == null || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= maxPrefix);
+    if (version === 0 || !prefixOk || rest.length > 0) {
+      throw new ConfigError("TRUSTED_PROXY_IP", `${JSON.stringify(entry)} is not an IP address or CIDR range`);
     }
   }
 

@@ -13,11 +13,24 @@ import { webRoutes } from "./web/profile.ts";
 /** Paths Fedify answers: WebFinger, NodeInfo, actors, inboxes, collections. */
 const FEDERATION_PATHS = /^\/(\.well-known\/(webfinger|nodeinfo)|nodeinfo\/|users\/|inbox\/?$)/;
 
+/**
+ * The request as the rest of the fediverse addressed it: on the canonical
+ * origin, whatever host and scheme it reached Islet with behind a proxy.
+ * Fedify builds collection links from it, and RFC 9421 signatures cover
+ * the target URI.
+ */
+function canonicalRequest(request: Request, origin: string): Request {
+  const url = new URL(request.url);
+  const canonical = new URL(`${url.pathname}${url.search}`, origin);
+  if (canonical.href === url.href) return request;
+  return new Request(canonical, request);
+}
+
 function federationMiddleware(islet: Islet): MiddlewareHandler {
   return async (c, next) => {
     if (!FEDERATION_PATHS.test(c.req.path)) return await next();
     let passOn = false;
-    const response = await islet.federation.fetch(c.req.raw, {
+    const response = await islet.federation.fetch(canonicalRequest(c.req.raw, islet.config.origin), {
       contextData: undefined,
       onNotFound: () => {
         passOn = true;

@@ -42,6 +42,12 @@ export function streamingBaseUrl(ctx: CoreContext): string {
   return ctx.config.origin.replace(/^http/, "ws");
 }
 
+/** Before the owner exists there is no contact address; name the postmaster. */
+function fallbackEmail(ctx: CoreContext): string {
+  const host = ctx.config.webDomain.replace(/:\d+$/, "");
+  return host.includes(".") ? `postmaster@${host}` : `postmaster@${host}.invalid`;
+}
+
 async function common(ctx: CoreContext) {
   const owner = await getOwner(ctx);
   const contact = owner == null ? null : await serializeAccount(ctx, owner.account);
@@ -49,7 +55,7 @@ async function common(ctx: CoreContext) {
   const description = owner == null
     ? "A single-user fediverse server"
     : `The fediverse home of @${owner.account.username}@${ctx.config.localDomain}`;
-  return { owner, contact, title, description, email: owner?.user.email ?? "" };
+  return { owner, contact, title, description, email: owner?.user.email ?? fallbackEmail(ctx) };
 }
 
 function statusesConfiguration() {

@@ -35,6 +35,21 @@ export function registerActor(federation: Federation<void>, core: CoreContext): 
     .mapHandle(async (_ctx, username) => {
       const account = await findLocalAccount(core, username);
       return account?.username ?? null;
+    })
+    // Mastodon also answers for handles on WEB_DOMAIN and for the profile URL.
+    .mapAlias(async (_ctx, resource) => {
+      let username: string | null = null;
+      if (resource.protocol === "acct:") {
+        const at = resource.pathname.lastIndexOf("@");
+        if (at > 0 && resource.pathname.slice(at + 1).toLowerCase() === core.config.webDomain) {
+          username = resource.pathname.slice(0, at);
+        }
+      } else if (resource.origin === core.config.origin) {
+        username = /^\/@([^/@]+)$/.exec(resource.pathname)?.[1] ?? null;
+      }
+      if (username == null) return null;
+      const account = await findLocalAccount(core, username);
+      return account == null ? null : { identifier: account.username };
     });
 }
 

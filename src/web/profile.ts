@@ -81,7 +81,11 @@ export function webRoutes(ctx: CoreContext): Hono {
   });
 
   // An actor URL opened in a browser (Fedify answers ActivityPub requests).
-  app.get("/users/:username", (c) => c.redirect(`/@${c.req.param("username")}`, 302));
+  app.get("/users/:username", async (c) => {
+    const account = await findLocalAccount(ctx, c.req.param("username"));
+    if (account == null) return c.html(page("Not found", "<h1>No such account here</h1>"), 404);
+    return c.redirect(`/@${account.username}`, 302);
+  });
 
   for (const [path, image] of Object.entries(placeholders())) {
     app.get(path, (c) => {

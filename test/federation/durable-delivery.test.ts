@@ -43,7 +43,7 @@ for (const kind of databaseKinds()) {
       server = await startServerProcess(env);
       remote.behaviour = "hang";
       const follow = followActivity(remote, `http://localhost:${port}/users/owner`);
-      const response = await remote.post(`http://127.0.0.1:${port}/users/owner/inbox`, follow);
+      const response = await remote.post(`http://localhost:${port}/users/owner/inbox`, follow);
       assert.equal(response.status, 202);
 
       // The Accept is on its way: the remote holds the request open.

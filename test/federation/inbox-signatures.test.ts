@@ -28,7 +28,7 @@ for (const kind of databaseKinds()) {
 
     test("an RFC 9421 signed Follow is stored and answered with a signed Accept", async () => {
       const follow = followActivity(modern, owner);
-      const response = await modern.post(`${islet.url}/users/owner/inbox`, follow, { spec: "rfc9421" });
+      const response = await modern.post(`${islet.origin}/users/owner/inbox`, follow, { spec: "rfc9421" });
       assert.equal(response.status, 202);
       const follower = await eventually(() => findAccountByUri(islet.islet.core, modern.actorId), "the follower to be stored");
       const row = await findFollow(islet.islet.core, follower.id, islet.owner!.account.id);
@@ -45,7 +45,7 @@ for (const kind of databaseKinds()) {
     });
 
     test("a draft-cavage signed Follow is accepted too", async () => {
-      const response = await cavage.post(`${islet.url}/inbox`, followActivity(cavage, owner), {
+      const response = await cavage.post(`${islet.origin}/inbox`, followActivity(cavage, owner), {
         spec: "draft-cavage-http-signatures-12",
       });
       assert.equal(response.status, 202);
@@ -66,7 +66,7 @@ for (const kind of databaseKinds()) {
       try {
         // RFC 9421 from `old` (Islet verifies both); the Accept back must
         // fall back to draft-cavage after old's 401.
-        const response = await old.post(`${islet.url}/users/owner/inbox`, followActivity(old, owner));
+        const response = await old.post(`${islet.origin}/users/owner/inbox`, followActivity(old, owner));
         assert.equal(response.status, 202);
         const accept = await eventually(async () => old.received.find((r) => r.body.type === "Accept"), "the Accept at old");
         assert.equal(accept.spec, "draft-cavage-http-signatures-12");
@@ -82,7 +82,7 @@ for (const kind of databaseKinds()) {
     test("an unsigned POST is refused with 401 and nothing is stored", async () => {
       const stranger = await startRemote("stranger");
       try {
-        const response = await stranger.post(`${islet.url}/users/owner/inbox`, followActivity(stranger, owner), { unsigned: true });
+        const response = await stranger.post(`${islet.origin}/users/owner/inbox`, followActivity(stranger, owner), { unsigned: true });
         assert.equal(response.status, 401);
         await new Promise((resolve) => setTimeout(resolve, 300));
         assert.equal(await findAccountByUri(islet.islet.core, stranger.actorId), null);
@@ -96,7 +96,7 @@ for (const kind of databaseKinds()) {
       try {
         const signed = followActivity(stranger, owner);
         const tampered = JSON.stringify({ ...signed, object: `${islet.origin}/users/someone-else` });
-        const response = await stranger.post(`${islet.url}/users/owner/inbox`, signed, { sendBody: tampered });
+        const response = await stranger.post(`${islet.origin}/users/owner/inbox`, signed, { sendBody: tampered });
         assert.equal(response.status, 401);
         assert.equal(await findAccountByUri(islet.islet.core, stranger.actorId), null);
       } finally {
@@ -109,7 +109,7 @@ for (const kind of databaseKinds()) {
       try {
         // The spoofer signs with its own key but names `modern` as the actor.
         const forged = { ...followActivity(spoofer, owner), actor: cavage.actorId };
-        const response = await spoofer.post(`${islet.url}/users/owner/inbox`, forged);
+        const response = await spoofer.post(`${islet.origin}/users/owner/inbox`, forged);
         assert.equal(response.status, 401);
       } finally {
         await spoofer.close();
@@ -126,7 +126,7 @@ for (const kind of databaseKinds()) {
         actor: modern.actorId,
         object: { id: row.uri, type: "Follow", actor: modern.actorId, object: owner },
       };
-      const response = await modern.post(`${islet.url}/users/owner/inbox`, undo);
+      const response = await modern.post(`${islet.origin}/users/owner/inbox`, undo);
       assert.equal(response.status, 202);
       await eventually(async () => await findFollow(islet.islet.core, follower.id, islet.owner!.account.id) == null, "the follow to be removed");
       assert.equal(await countFollows(islet.islet.core, islet.owner!.account.id, "followers"), 2);
