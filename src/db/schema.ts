@@ -14,6 +14,7 @@ import {
   jsonb,
   pgTable,
   primaryKey,
+  real,
   text,
   timestamp,
   uniqueIndex,
@@ -145,13 +146,24 @@ export const statuses = pgTable(
     language: text("language"),
     inReplyToId: id("in_reply_to_id"),
     inReplyToAccountId: id("in_reply_to_account_id"),
+    /** A boost: this row is the Announce, the original is `reblogOfId`. */
     reblogOfId: id("reblog_of_id"),
+    /** Thread root, shared by every post of one conversation. */
+    conversationId: id("conversation_id"),
+    /** The OAuth application a local post came from. */
+    applicationId: id("application_id"),
+    repliesCount: integer("replies_count").notNull().default(0),
+    reblogsCount: integer("reblogs_count").notNull().default(0),
+    favouritesCount: integer("favourites_count").notNull().default(0),
     createdAt: createdAt(),
     editedAt: timestamp("edited_at", { withTimezone: true }),
     updatedAt: updatedAt(),
   },
   (t) => [
     index("statuses_account_idx").on(t.accountId, t.id),
+    index("statuses_reply_idx").on(t.inReplyToId),
+    index("statuses_reblog_idx").on(t.reblogOfId),
+    index("statuses_conversation_idx").on(t.conversationId),
     check("statuses_visibility_check", sql`${t.visibility} in ('public', 'unlisted', 'private', 'direct')`),
   ],
 );
@@ -190,3 +202,382 @@ export const queueMessages = pgTable(
     index("queue_messages_ordering_idx").on(t.orderingKey, t.id).where(sql`${t.orderingKey} is not null`),
   ],
 );
+
+/** Apps registered through POST /api/v1/apps. */
+export const oauthApplications = pgTable("oauth_applications", {
+  id: id().primaryKey(),
+  name: text("name").notNull(),
+  website: text("website"),
+  redirectUris: text("redirect_uris").array().notNull(),
+  /** Space-separated scopes the app may ask for. */
+  scopes: text("scopes").notNull(),
+  clientId: text("client_id").notNull().unique(),
+  clientSecret: text("client_secret").notNull(),
+  createdAt: createdAt(),
+});
+
+/** Authorization codes; stored hashed, single use, short-lived. */
+export const oauthAuthorizationCodes = pgTable("oauth_authorization_codes", {
+  codeHash: text("code_hash").primaryKey(),
+  applicationId: id("application_id").notNull().references(() => oauthApplications.id, { onDelete: "cascade" }),
+  accountId: id("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+  scopes: text("scopes").notNull(),
+  redirectUri: text("redirect_uri").notNull(),
+  codeChallenge: text("code_challenge"),
+  codeChallengeMethod: text("code_challenge_method"),
+  expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+  usedAt: timestamp("used_at", { withTimezone: true }),
+  createdAt: createdAt(),
+});
+
+/** Access tokens; stored hashed. `accountId` is null for client credentials. */
+export const oauthTokens = pgTable(
+  "oauth_tokens",
+  {
+    id: id().primaryKey(),
+    tokenHash: text("token_hash").notNull().unique(),
+    applicationId: id("application_id").notNull().references(() => oauthApplications.id, { onDelete: "cascade" }),
+    accountId: id("account_id").references(() => accounts.id, { onDelete: "cascade" }),
+    scopes: text("scopes").notNull(),
+    createdAt: createdAt(),
+    lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+  },
+  (t) => [index("oauth_tokens_application_idx").on(t.applicationId)],
+);
+
+/** Browser sessions of the owner (sign-in on the authorize page); stored hashed. */
+export const webSessions = pgTable("web_sessions", {
+  idHash: text("id_hash").primaryKey(),
+  accountId: id("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+  userAgent: text("user_agent"),
+  ip: text("ip"),
+  createdAt: createdAt(),
+  expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+});
+
+export interface MediaMeta {
+  original?: { width?: number; height?: number; size?: string; aspect?: number; duration?: number; frame_rate?: string; bitrate?: number };
+  small?: { width: number; height: number; size: string; aspect: number };
+  focus?: { x: number; y: number };
+  [key: string]: unknown;
+}
+
+/** Uploaded and remote media. Files live under DATA_DIR/media. */
+export const mediaAttachments = pgTable(
+  "media_attachments",
+  {
+    id: id().primaryKey(),
+    accountId: id("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    statusId: id("status_id").references(() => statuses.id, { onDelete: "set null" }),
+    type: text("type", { enum: ["image", "gifv", "video", "audio", "unknown"] }).notNull(),
+    contentType: text("content_type").notNull(),
+    /** Path of the original below the media root; null for an uncached remote file. */
+    fileKey: text("file_key"),
+    fileSize: integer("file_size"),
+    previewKey: text("preview_key"),
+    remoteUrl: text("remote_url"),
+    description: text("description"),
+    focusX: real("focus_x"),
+    focusY: real("focus_y"),
+    blurhash: text("blurhash"),
+    meta: jsonb("meta").$type<MediaMeta>().notNull().default({}),
+    position: integer("position").notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("media_attachments_status_idx").on(t.statusId), index("media_attachments_account_idx").on(t.accountId, t.id)],
+);
+
+export const mentions = pgTable(
+  "mentions",
+  {
+    id: id().primaryKey(),
+    statusId: id("status_id").notNull().references(() => statuses.id, { onDelete: "cascade" }),
+    accountId: id("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    silent: boolean("silent").notNull().default(false),
+  },
+  (t) => [uniqueIndex("mentions_status_account_idx").on(t.statusId, t.accountId), index("mentions_account_idx").on(t.accountId, t.statusId)],
+);
+
+export const tags = pgTable("tags", {
+  id: id().primaryKey(),
+  /** Lower-cased, for lookups. */
+  name: text("name").notNull().unique(),
+  displayName: text("display_name").notNull(),
+  createdAt: createdAt(),
+});
+
+export const statusTags = pgTable(
+  "status_tags",
+  {
+    statusId: id("status_id").notNull().references(() => statuses.id, { onDelete: "cascade" }),
+    tagId: id("tag_id").notNull().references(() => tags.id, { onDelete: "cascade" }),
+  },
+  (t) => [primaryKey({ columns: [t.statusId, t.tagId] }), index("status_tags_tag_idx").on(t.tagId, t.statusId)],
+);
+
+/** A status and an account, once: favourites, bookmarks and pins share this shape. */
+const accountStatusTable = (name: string) =>
+  pgTable(
+    name,
+    {
+      id: id().primaryKey(),
+      accountId: id("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+      statusId: id("status_id").notNull().references(() => statuses.id, { onDelete: "cascade" }),
+      /** The Like activity, for favourites. */
+      uri: text("uri"),
+      createdAt: createdAt(),
+    },
+    (t) => [uniqueIndex(`${name}_account_status_idx`).on(t.accountId, t.statusId), index(`${name}_status_idx`).on(t.statusId)],
+  );
+
+export const favourites = accountStatusTable("favourites");
+export const bookmarks = accountStatusTable("bookmarks");
+export const statusPins = accountStatusTable("status_pins");
+
+/** Earlier versions of edited statuses. */
+export const statusEdits = pgTable(
+  "status_edits",
+  {
+    id: id().primaryKey(),
+    statusId: id("status_id").notNull().references(() => statuses.id, { onDelete: "cascade" }),
+    accountId: id("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    content: text("content").notNull(),
+    spoilerText: text("spoiler_text").notNull().default(""),
+    sensitive: boolean("sensitive").notNull().default(false),
+    mediaAttachmentIds: jsonb("media_attachment_ids").$type<string[]>().notNull().default([]),
+    pollOptions: jsonb("poll_options").$type<string[] | null>(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("status_edits_status_idx").on(t.statusId, t.id)],
+);
+
+export const polls = pgTable("polls", {
+  id: id().primaryKey(),
+  statusId: id("status_id").notNull().unique().references(() => statuses.id, { onDelete: "cascade" }),
+  expiresAt: timestamp("expires_at", { withTimezone: true }),
+  multiple: boolean("multiple").notNull().default(false),
+  hideTotals: boolean("hide_totals").notNull().default(false),
+  options: jsonb("options").$type<string[]>().notNull(),
+  /** Votes per option; for remote polls, what their server reported. */
+  votesCounts: jsonb("votes_counts").$type<number[]>().notNull(),
+  votersCount: integer("voters_count"),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const pollVotes = pgTable(
+  "poll_votes",
+  {
+    id: id().primaryKey(),
+    pollId: id("poll_id").notNull().references(() => polls.id, { onDelete: "cascade" }),
+    accountId: id("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    choice: integer("choice").notNull(),
+    uri: text("uri"),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("poll_votes_unique_idx").on(t.pollId, t.accountId, t.choice)],
+);
+
+export const notifications = pgTable(
+  "notifications",
+  {
+    id: id().primaryKey(),
+    /** Who is notified: the owner. */
+    accountId: id("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    fromAccountId: id("from_account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    type: text("type").notNull(),
+    statusId: id("status_id").references(() => statuses.id, { onDelete: "cascade" }),
+    reportId: id("report_id"),
+    /** Notifications of one kind about one thing share it (grouped notifications). */
+    groupKey: text("group_key").notNull(),
+    filtered: boolean("filtered").notNull().default(false),
+    createdAt: createdAt(),
+  },
+  (t) => [index("notifications_account_idx").on(t.accountId, t.id), index("notifications_group_idx").on(t.accountId, t.groupKey, t.id)],
+);
+
+/** Blocks and mutes between accounts. */
+export const blocks = pgTable(
+  "blocks",
+  {
+    id: id().primaryKey(),
+    accountId: id("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    targetAccountId: id("target_account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    uri: text("uri"),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("blocks_account_target_idx").on(t.accountId, t.targetAccountId), index("blocks_target_idx").on(t.targetAccountId)],
+);
+
+export const mutes = pgTable(
+  "mutes",
+  {
+    id: id().primaryKey(),
+    accountId: id("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    targetAccountId: id("target_account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    hideNotifications: boolean("hide_notifications").notNull().default(true),
+    expiresAt: timestamp("expires_at", { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("mutes_account_target_idx").on(t.accountId, t.targetAccountId)],
+);
+
+export const accountNotes = pgTable(
+  "account_notes",
+  {
+    accountId: id("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    targetAccountId: id("target_account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    comment: text("comment").notNull(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.targetAccountId] })],
+);
+
+export const lists = pgTable("lists", {
+  id: id().primaryKey(),
+  accountId: id("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+  title: text("title").notNull(),
+  repliesPolicy: text("replies_policy", { enum: ["followed", "list", "none"] }).notNull().default("list"),
+  exclusive: boolean("exclusive").notNull().default(false),
+  createdAt: createdAt(),
+});
+
+export const listAccounts = pgTable(
+  "list_accounts",
+  {
+    listId: id("list_id").notNull().references(() => lists.id, { onDelete: "cascade" }),
+    accountId: id("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+  },
+  (t) => [primaryKey({ columns: [t.listId, t.accountId] }), index("list_accounts_account_idx").on(t.accountId)],
+);
+
+export const markers = pgTable(
+  "markers",
+  {
+    accountId: id("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    timeline: text("timeline", { enum: ["home", "notifications"] }).notNull(),
+    lastReadId: text("last_read_id").notNull(),
+    version: integer("version").notNull().default(0),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.timeline] })],
+);
+
+export const filters = pgTable("filters", {
+  id: id().primaryKey(),
+  accountId: id("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+  title: text("title").notNull(),
+  context: text("context").array().notNull(),
+  filterAction: text("filter_action", { enum: ["warn", "hide", "blur"] }).notNull().default("warn"),
+  expiresAt: timestamp("expires_at", { withTimezone: true }),
+  createdAt: createdAt(),
+});
+
+export const filterKeywords = pgTable("filter_keywords", {
+  id: id().primaryKey(),
+  filterId: id("filter_id").notNull().references(() => filters.id, { onDelete: "cascade" }),
+  keyword: text("keyword").notNull(),
+  wholeWord: boolean("whole_word").notNull().default(true),
+});
+
+export const filterStatuses = pgTable("filter_statuses", {
+  id: id().primaryKey(),
+  filterId: id("filter_id").notNull().references(() => filters.id, { onDelete: "cascade" }),
+  statusId: id("status_id").notNull().references(() => statuses.id, { onDelete: "cascade" }),
+});
+
+export const tagFollows = pgTable(
+  "tag_follows",
+  {
+    id: id().primaryKey(),
+    accountId: id("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    tagId: id("tag_id").notNull().references(() => tags.id, { onDelete: "cascade" }),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("tag_follows_account_tag_idx").on(t.accountId, t.tagId)],
+);
+
+export const featuredTags = pgTable(
+  "featured_tags",
+  {
+    id: id().primaryKey(),
+    accountId: id("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    tagId: id("tag_id").notNull().references(() => tags.id, { onDelete: "cascade" }),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("featured_tags_account_tag_idx").on(t.accountId, t.tagId)],
+);
+
+/** Conversations the owner muted (no notifications from their replies). */
+export const conversationMutes = pgTable(
+  "conversation_mutes",
+  {
+    accountId: id("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    conversationId: id("conversation_id").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.conversationId] })],
+);
+
+/** Direct-message conversations as the owner sees them. */
+export const accountConversations = pgTable(
+  "account_conversations",
+  {
+    id: id().primaryKey(),
+    accountId: id("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    conversationId: id("conversation_id").notNull(),
+    participantIds: jsonb("participant_ids").$type<string[]>().notNull().default([]),
+    lastStatusId: id("last_status_id"),
+    unread: boolean("unread").notNull().default(false),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex("account_conversations_unique_idx").on(t.accountId, t.conversationId)],
+);
+
+export const scheduledStatuses = pgTable(
+  "scheduled_statuses",
+  {
+    id: id().primaryKey(),
+    accountId: id("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    scheduledAt: timestamp("scheduled_at", { withTimezone: true }).notNull(),
+    params: jsonb("params").$type<Record<string, unknown>>().notNull(),
+    mediaAttachmentIds: jsonb("media_attachment_ids").$type<string[]>().notNull().default([]),
+    createdAt: createdAt(),
+  },
+  (t) => [index("scheduled_statuses_due_idx").on(t.scheduledAt)],
+);
+
+/** Domains the owner hides (Mastodon's user-level domain blocks). */
+export const userDomainBlocks = pgTable(
+  "user_domain_blocks",
+  {
+    accountId: id("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    domain: text("domain").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.domain] })],
+);
+
+/** Domains this server refuses to federate with (`islet domain block`). */
+export const domainBlocks = pgTable("domain_blocks", {
+  domain: text("domain").primaryKey(),
+  severity: text("severity", { enum: ["suspend", "silence"] }).notNull().default("suspend"),
+  comment: text("comment"),
+  createdAt: createdAt(),
+});
+
+export const reports = pgTable("reports", {
+  id: id().primaryKey(),
+  /** Who reported: the owner, or a remote account (incoming Flag). */
+  accountId: id("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+  targetAccountId: id("target_account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+  statusIds: jsonb("status_ids").$type<string[]>().notNull().default([]),
+  ruleIds: jsonb("rule_ids").$type<string[]>().notNull().default([]),
+  comment: text("comment").notNull().default(""),
+  category: text("category").notNull().default("other"),
+  forwarded: boolean("forwarded").notNull().default(false),
+  uri: text("uri"),
+  actionTakenAt: timestamp("action_taken_at", { withTimezone: true }),
+  createdAt: createdAt(),
+});
