@@ -5,7 +5,8 @@
 import { serve as serveNode, type ServerType } from "@hono/node-server";
 import { Hono, type MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
-import { instanceRoutes } from "./api/instance.ts";
+import { errorResponse } from "./api/errors.ts";
+import { apiRoutes } from "./api/index.ts";
 import { ping } from "./db/connect.ts";
 import type { Islet } from "./islet.ts";
 import { webRoutes } from "./web/profile.ts";
@@ -74,7 +75,7 @@ export function createApp(islet: Islet): Hono {
   });
   app.get("/.well-known/host-meta", (c) => c.body(hostMeta(core.config.origin), 200, { "Content-Type": "application/xrd+xml; charset=utf-8" }));
 
-  app.route("/", instanceRoutes(core));
+  app.route("/", apiRoutes({ core, federation: islet.federation }));
   app.route("/", webRoutes(core));
 
   app.notFound((c) => {
@@ -82,6 +83,8 @@ export function createApp(islet: Islet): Hono {
     return c.text("Not found", 404);
   });
   app.onError((error, c) => {
+    const handled = errorResponse(c, error);
+    if (handled != null) return handled;
     core.log.error(`${c.req.method} ${c.req.path} failed`, error);
     if (/^\/(api|oauth)\//.test(c.req.path)) return c.json({ error: "Internal server error" }, 500);
     return c.text("Internal server error", 500);

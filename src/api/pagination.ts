@@ -35,13 +35,13 @@ export function readPage(c: Context, defaultLimit = 20, maxLimit = 40): Page {
 }
 
 /**
- * Sets the Link header for a page of items with these cursor IDs (newest
- * first). Other query parameters of the request are kept.
+ * Sets the Link header for a page of items with these cursor IDs, on the
+ * canonical origin. Other query parameters of the request are kept.
  */
-export function setLinkHeader(c: Context, ids: readonly bigint[], options: { path?: string } = {}): void {
+export function setLinkHeader(c: Context, origin: string, ids: readonly bigint[], options: { path?: string } = {}): void {
   if (ids.length === 0) return;
   const url = new URL(c.req.url);
-  const base = new URL(options.path ?? url.pathname, originOf(c));
+  const base = new URL(options.path ?? url.pathname, origin);
   for (const [key, value] of url.searchParams) {
     if (!["max_id", "since_id", "min_id"].includes(key)) base.searchParams.append(key, value);
   }
@@ -52,9 +52,4 @@ export function setLinkHeader(c: Context, ids: readonly bigint[], options: { pat
   const prev = new URL(base);
   prev.searchParams.set("min_id", newest.toString());
   c.header("Link", `<${next.href}>; rel="next", <${prev.href}>; rel="prev"`);
-}
-
-/** The canonical origin the app runs at (set by the server). */
-function originOf(c: Context): string {
-  return (c.get("origin" as never) as string | undefined) ?? new URL(c.req.url).origin;
 }

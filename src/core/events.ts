@@ -20,8 +20,39 @@ export interface IsletEvents {
     uri: string | null;
     reason: "undone" | "rejected" | "unfollowed";
   };
-  /** The owner's profile changed. */
+  /** An account's profile changed (the owner's, or a remote one refreshed). */
   "account.updated": { accountId: bigint };
+  /** A status was stored: posted locally, or received. Boosts too (`reblogOfId` set). */
+  "status.created": { statusId: bigint; accountId: bigint };
+  /** A status was edited. */
+  "status.updated": { statusId: bigint; accountId: bigint };
+  /**
+   * A status was deleted. The row is gone: what reactions need is carried
+   * here (its IRI, visibility, and who was mentioned, for delivery).
+   */
+  "status.deleted": {
+    statusId: bigint;
+    accountId: bigint;
+    uri: string;
+    visibility: "public" | "unlisted" | "private" | "direct";
+    reblogOfId: bigint | null;
+    mentionedAccountIds: bigint[];
+  };
+  "favourite.created": { favouriteId: bigint; accountId: bigint; statusId: bigint };
+  "favourite.removed": { favouriteId: bigint; accountId: bigint; statusId: bigint; uri: string | null };
+  /** A vote in a poll was cast (locally or received). */
+  "poll.voted": { pollId: bigint; statusId: bigint; accountId: bigint; choices: number[] };
+  /** A poll the owner made or voted in has closed. */
+  "poll.expired": { pollId: bigint; statusId: bigint };
+  "account.blocked": { blockId: bigint; accountId: bigint; targetAccountId: bigint };
+  "account.unblocked": { blockId: bigint; accountId: bigint; targetAccountId: bigint; uri: string | null };
+  "account.muted": { accountId: bigint; targetAccountId: bigint };
+  /** A report was filed: by the owner (to forward), or received (a Flag). */
+  "report.created": { reportId: bigint; accountId: bigint; targetAccountId: bigint };
+  /** A notification was stored for the owner. */
+  "notification.created": { notificationId: bigint; accountId: bigint };
+  /** The owner's filters changed. */
+  "filters.changed": { accountId: bigint };
 }
 
 export type EventName = keyof IsletEvents;

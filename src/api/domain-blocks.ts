@@ -1,0 +1,9 @@
+/** Mastodon API: domain-blocks. */
+import { Hono } from "hono";
+import type { ApiEnv } from "./auth.ts";
+import type { ApiDeps } from "./deps.ts";
+
+export function domainBlocksRoutes(_deps: ApiDeps): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>();
+  return app;
+}

@@ -1,0 +1,9 @@
+/** Mastodon API: featured-tags. */
+import { Hono } from "hono";
+import type { ApiEnv } from "./auth.ts";
+import type { ApiDeps } from "./deps.ts";
+
+export function featuredTagsRoutes(_deps: ApiDeps): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>();
+  return app;
+}

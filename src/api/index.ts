@@ -1,0 +1,55 @@
+/**
+ * The Mastodon client API: every router, behind token authentication.
+ * Routers translate requests into core calls; the rules live in src/core.
+ */
+import { Hono } from "hono";
+import { authenticate, type ApiEnv } from "./auth.ts";
+import type { ApiDeps } from "./deps.ts";
+import { instanceRoutes } from "./instance.ts";
+import { oauthRoutes } from "./oauth.ts";
+import { accountsRoutes } from "./accounts.ts";
+import { searchRoutes } from "./search.ts";
+import { notificationsRoutes } from "./notifications.ts";
+import { markersRoutes } from "./markers.ts";
+import { statusesRoutes } from "./statuses.ts";
+import { pollsRoutes } from "./polls.ts";
+import { scheduledStatusesRoutes } from "./scheduled-statuses.ts";
+import { timelinesRoutes } from "./timelines.ts";
+import { filtersRoutes } from "./filters.ts";
+import { conversationsRoutes } from "./conversations.ts";
+import { savedRoutes } from "./saved.ts";
+import { mediaRoutes } from "./media.ts";
+import { listsRoutes } from "./lists.ts";
+import { preferencesRoutes } from "./preferences.ts";
+import { tagsRoutes } from "./tags.ts";
+import { discoveryRoutes } from "./discovery.ts";
+import { featuredTagsRoutes } from "./featured-tags.ts";
+import { domainBlocksRoutes } from "./domain-blocks.ts";
+import { reportsRoutes } from "./reports.ts";
+
+export function apiRoutes(deps: ApiDeps): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>();
+  app.use("/api/*", authenticate(deps.core));
+  app.route("/", instanceRoutes(deps.core));
+  app.route("/", oauthRoutes(deps));
+  app.route("/", accountsRoutes(deps));
+  app.route("/", searchRoutes(deps));
+  app.route("/", notificationsRoutes(deps));
+  app.route("/", markersRoutes(deps));
+  app.route("/", statusesRoutes(deps));
+  app.route("/", pollsRoutes(deps));
+  app.route("/", scheduledStatusesRoutes(deps));
+  app.route("/", timelinesRoutes(deps));
+  app.route("/", filtersRoutes(deps));
+  app.route("/", conversationsRoutes(deps));
+  app.route("/", savedRoutes(deps));
+  app.route("/", mediaRoutes(deps));
+  app.route("/", listsRoutes(deps));
+  app.route("/", preferencesRoutes(deps));
+  app.route("/", tagsRoutes(deps));
+  app.route("/", discoveryRoutes(deps));
+  app.route("/", featuredTagsRoutes(deps));
+  app.route("/", domainBlocksRoutes(deps));
+  app.route("/", reportsRoutes(deps));
+  return app;
+}
