@@ -1,0 +1,198 @@
+/**
+ * The load generator: run in its own process (never in the server's, never
+ * in the orchestrator's) so that its work shows up neither in the server's
+ * figures nor in its memory.
+ *
+ *   node bench/load.ts '{"url":"http://127.0.0.1:3000/health","connections":10}'
+ *
+ * Opens `connections` keep-alive HTTP/1.1 connections and runs one request
+ * loop per connection: each loop sends a request, reads the whole response,
+ * and sends the next. Requests that start during the warm-up are not
+ * counted; after it, every request that starts and completes within
+ * `durationSeconds` is (at most `maxRequests`). Prints one line of JSON, a
+ * {@link LoadReport}, on stdout.
+ */
+import { Agent, request } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
+
+export interface LoadSpec {
+  url: string;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  connections: number;
+  durationSeconds?: number;
+  warmupSeconds?: number;
+  maxRequests?: number;
+  /** Per-request timeout; a request that takes longer is an error. */
+  timeoutSeconds?: number;
+}
+
+export interface LoadReport {
+  connections: number;
+  /** The measured window in seconds (shorter than asked if maxRequests was hit). */
+  seconds: number;
+  /** Requests answered (any status) in the measured window. */
+  count: number;
+  /** Of those and of failed requests: non-2xx answers plus network errors/timeouts. */
+  errors: number;
+  /** Errors during the warm-up, not counted above. */
+  warmupErrors: number;
+  /** 2xx answers per second over the measured window. */
+  rps: number;
+  /** Latency percentiles over all answered requests, in milliseconds. */
+  p50: number;
+  p99: number;
+  max: number;
+  /** Requests answered, warm-up included (for CPU per request). */
+  allAnswered: number;
+  /** Wall-clock seconds from the first request to the last answer, warm-up included. */
+  wallSeconds: number;
+  /** CPU this load generator used (user + system), in milliseconds. */
+  cpuMs: number;
+  /** Answers by status code ("0" for network errors and timeouts). */
+  statuses: Record<string, number>;
+  /** The first few distinct network error messages. */
+  errorMessages: string[];
+  capped: boolean;
+}
+
+function parseSpec(raw: string | undefined): Required<Omit<LoadSpec, "body">> & { body?: string } {
+  if (raw == null) throw new Error("usage: node bench/load.ts '<JSON load spec>'");
+  const spec = JSON.parse(raw) as LoadSpec;
+  if (typeof spec.url !== "string") throw new Error("load spec: url is required");
+  if (!Number.isInteger(spec.connections) || spec.connections < 1 || spec.connections > 1000) {
+    throw new Error("load spec: connections must be a whole number from 1 to 1000");
+  }
+  return {
+    url: spec.url,
+    method: spec.method ?? "GET",
+    headers: spec.headers ?? {},
+    body: spec.body,
+    connections: spec.connections,
+    durationSeconds: spec.durationSeconds ?? 5,
+    warmupSeconds: spec.warmupSeconds ?? 1,
+    maxRequests: spec.maxRequests ?? 1_000_000,
+    timeoutSeconds: spec.timeoutSeconds ?? 10,
+  };
+}
+
+/** Nearest-rank percentile of sorted values. */
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return 0;
+  const rank = Math.max(1, Math.ceil(p * sorted.length));
+  return sorted[Math.min(rank, sorted.length) - 1];
+}
+
+async function main(): Promise<void> {
+  const spec = parseSpec(process.argv[2]);
+  const target = new URL(spec.url);
+  const agent = new Agent({ keepAlive: true, maxSockets: spec.connections, maxFreeSockets: spec.connections });
+  const headers: Record<string, string> = { ...spec.headers };
+  if (spec.body != null) headers["content-length"] = String(Buffer.byteLength(spec.body));
+  const options = {
+    agent,
+    hostname: target.hostname,
+    port: target.port,
+    path: `${target.pathname}${target.search}`,
+    method: spec.method,
+    headers,
+  };
+  const timeoutMs = spec.timeoutSeconds * 1000;
+
+  /** One request: its status (0 for a network error or timeout). */
+  const once = (): Promise<number> => new Promise((resolve) => {
+    const req = request(options, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+      res.on("error", (error) => {
+        noteError(error);
+        resolve(0);
+      });
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${spec.timeoutSeconds} s`)));
+    req.on("error", (error) => {
+      noteError(error);
+      resolve(0);
+    });
+    req.end(spec.body);
+  });
+
+  const errorMessages = new Set<string>();
+  const noteError = (error: Error) => {
+    if (errorMessages.size < 5) errorMessages.add(error.message);
+  };
+
+  const latencies = new Float64Array(spec.maxRequests);
+  const statuses: Record<string, number> = {};
+  let count = 0;
+  let allAnswered = 0;
+  let ok = 0;
+  let errors = 0;
+  let warmupErrors = 0;
+  let capped = false;
+  const begin = performance.now();
+  const measureFrom = begin + spec.warmupSeconds * 1000;
+  const deadline = measureFrom + spec.durationSeconds * 1000;
+  let measureUntil = deadline;
+
+  const loop = async () => {
+    while (true) {
+      const start = performance.now();
+      if (start >= deadline || capped) return;
+      const status = await once();
+      const end = performance.now();
+      const failed = status < 200 || status > 299;
+      if (status !== 0) allAnswered++;
+      if (start < measureFrom) {
+        if (failed) warmupErrors++;
+      } else if (end <= deadline && !capped) {
+        statuses[status] = (statuses[status] ?? 0) + 1;
+        if (failed) errors++;
+        else ok++;
+        if (status !== 0) {
+          latencies[count++] = end - start;
+          if (count === spec.maxRequests) {
+            capped = true;
+            measureUntil = end;
+          }
+        }
+      }
+      // Do not spin on a refused connection.
+      if (status === 0) await sleep(10);
+    }
+  };
+  const cpuBefore = process.cpuUsage();
+  await Promise.all(Array.from({ length: spec.connections }, loop));
+  const wallSeconds = (performance.now() - begin) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  agent.destroy();
+
+  const seconds = (measureUntil - measureFrom) / 1000;
+  const sorted = latencies.subarray(0, count).sort();
+  const report: LoadReport = {
+    connections: spec.connections,
+    seconds,
+    count,
+    errors,
+    warmupErrors,
+    rps: ok / seconds,
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+    max: count > 0 ? sorted[count - 1] : 0,
+    allAnswered,
+    wallSeconds,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    statuses,
+    errorMessages: [...errorMessages],
+    capped,
+  };
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+}
+
+if (import.meta.main) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`load: ${(error as Error).stack ?? error}\n`);
+    process.exit(2);
+  });
+}
