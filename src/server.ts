@@ -8,6 +8,7 @@ import { cors } from "hono/cors";
 import { errorResponse } from "./api/errors.ts";
 import { apiRoutes } from "./api/index.ts";
 import { ping } from "./db/connect.ts";
+import { DocumentCache } from "./federation/document-cache.ts";
 import type { Islet } from "./islet.ts";
 import { webRoutes } from "./web/profile.ts";
 
@@ -28,10 +29,21 @@ function canonicalRequest(request: Request, origin: string): Request {
 }
 
 function federationMiddleware(islet: Islet): MiddlewareHandler {
+  // With AUTHORIZED_FETCH the answer depends on who asks: no cache then.
+  const cache = islet.config.authorizedFetch ? null : new DocumentCache();
+  if (cache != null) {
+    islet.core.events.on("account.updated", () => cache.clear());
+  }
   return async (c, next) => {
     if (!FEDERATION_PATHS.test(c.req.path)) return await next();
+    const request = canonicalRequest(c.req.raw, islet.config.origin);
+    const key = cache?.keyOf(request) ?? null;
+    if (key != null) {
+      const cached = cache!.get(key);
+      if (cached != null) return cached;
+    }
     let passOn = false;
-    const response = await islet.federation.fetch(canonicalRequest(c.req.raw, islet.config.origin), {
+    const response = await islet.federation.fetch(request, {
       contextData: undefined,
       onNotFound: () => {
         passOn = true;
@@ -42,7 +54,7 @@ function federationMiddleware(islet: Islet): MiddlewareHandler {
         return new Response(null, { status: 406 });
       },
     });
-    if (!passOn) return response;
+    if (!passOn) return key == null ? response : await cache!.put(key, response);
     await next();
   };
 }
