@@ -9,6 +9,7 @@ import { errorResponse } from "./api/errors.ts";
 import { apiRoutes } from "./api/index.ts";
 import { ping } from "./db/connect.ts";
 import { DocumentCache } from "./federation/document-cache.ts";
+import { statusDocumentRoutes } from "./federation/status-documents.ts";
 import type { Islet } from "./islet.ts";
 import { webRoutes } from "./web/profile.ts";
 
@@ -88,6 +89,7 @@ export function createApp(islet: Islet): Hono {
   app.get("/.well-known/host-meta", (c) => c.body(hostMeta(core.config.origin), 200, { "Content-Type": "application/xrd+xml; charset=utf-8" }));
 
   app.route("/", apiRoutes({ core, federation: islet.federation }));
+  app.route("/", statusDocumentRoutes(islet.federation, core));
   app.route("/", webRoutes(core));
 
   app.notFound((c) => {

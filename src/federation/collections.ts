@@ -2,8 +2,8 @@
  * The owner's collections: outbox, followers, following and featured, each
  * paged by an ID cursor as Mastodon pages them.
  */
-import type { Federation } from "@fedify/fedify";
-import { Create } from "@fedify/vocab";
+import type { Context, Federation } from "@fedify/fedify";
+import { Announce, Create, PUBLIC_COLLECTION, type Note, type Question } from "@fedify/vocab";
 import { and, count, desc, eq, inArray, lt } from "drizzle-orm";
 import { findLocalAccount } from "../core/accounts.ts";
 import type { CoreContext } from "../core/context.ts";
@@ -11,7 +11,8 @@ import { countFollows, listFollows } from "../core/follows.ts";
 import { parseId } from "../core/ids.ts";
 import { statuses } from "../db/schema.ts";
 import { recipientOf } from "./actors.ts";
-import { noteFromStatus } from "./objects.ts";
+import { loadFederatedStatus, objectFromStatus } from "./objects.ts";
+import { toInstant } from "./time.ts";
 
 const OUTBOX_PAGE = 20;
 const FOLLOWS_PAGE = 40;
@@ -27,17 +28,17 @@ export function registerCollections(federation: Federation<void>, core: CoreCont
       const before = cursor === "" ? null : parseId(cursor);
       const condition = before == null ? publicStatuses(account.id) : and(publicStatuses(account.id), lt(statuses.id, before));
       const rows = await core.db.select().from(statuses).where(condition).orderBy(desc(statuses.id)).limit(OUTBOX_PAGE);
-      const items = rows.map((status) => {
-        const note = noteFromStatus(ctx, account, status);
-        return new Create({
-          id: new URL(`${note.id!.href}/activity`),
-          actor: ctx.getActorUri(identifier),
-          object: note,
-          published: note.published,
-          tos: note.toIds,
-          ccs: note.ccIds,
-        });
-      });
+      const items = [];
+      for (const status of rows) {
+        if (status.reblogOfId != null) {
+          const original = await core.db.select({ uri: statuses.uri }).from(statuses).where(eq(statuses.id, status.reblogOfId)).limit(1);
+          if (original[0] == null) continue;
+          items.push(announceOf(ctx, identifier, status.uri, original[0].uri, status.createdAt));
+          continue;
+        }
+        const data = await loadFederatedStatus(core, status.id);
+        if (data != null) items.push(createOf(ctx, identifier, objectFromStatus(ctx, data)));
+      }
       const last = rows.at(-1);
       return { items, nextCursor: rows.length === OUTBOX_PAGE && last != null ? last.id.toString() : null };
     })
@@ -91,5 +92,29 @@ export function registerCollections(federation: Federation<void>, core: CoreCont
     if (account == null) return null;
     // Pinned posts arrive with the statuses API; until then nothing is featured.
     return { items: [] };
+  });
+}
+
+/** The Create activity of a local status's object. */
+export function createOf(ctx: Context<void>, identifier: string, object: Note | Question): Create {
+  return new Create({
+    id: new URL(`${object.id!.href}/activity`),
+    actor: ctx.getActorUri(identifier),
+    object,
+    published: object.published,
+    tos: object.toIds,
+    ccs: object.ccIds,
+  });
+}
+
+/** The Announce activity of a local boost. */
+export function announceOf(ctx: Context<void>, identifier: string, boostUri: string, originalUri: string, at: Date): Announce {
+  return new Announce({
+    id: new URL(`${boostUri}/activity`),
+    actor: ctx.getActorUri(identifier),
+    object: new URL(originalUri),
+    published: toInstant(at),
+    tos: [PUBLIC_COLLECTION],
+    ccs: [ctx.getFollowersUri(identifier)],
   });
 }

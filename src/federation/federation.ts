@@ -10,6 +10,7 @@ import { registerActor } from "./actors.ts";
 import { registerCollections } from "./collections.ts";
 import { registerDelivery } from "./delivery.ts";
 import { registerInbox } from "./inbox.ts";
+import { registerStatusDelivery } from "./status-delivery.ts";
 
 export interface FederationSetup {
   kv: KvStore;
@@ -31,6 +32,7 @@ export function createIsletFederation(core: CoreContext, setup: FederationSetup)
   registerCollections(federation, core);
   registerInbox(federation, core);
   registerDelivery(federation, core);
+  registerStatusDelivery(federation, core);
   federation.setNodeInfoDispatcher("/nodeinfo/2.1", async () => {
     const stats = await instanceStats(core);
     return {

@@ -1,38 +1,131 @@
-/** Islet's statuses as ActivityPub objects. */
+/** Islet's statuses as ActivityPub objects: Note, or Question for polls. */
 import type { Context } from "@fedify/fedify";
-import { Note, PUBLIC_COLLECTION } from "@fedify/vocab";
-import { toInstant, toInstantOrNull } from "./time.ts";
+import { Document, Hashtag, LanguageString, Mention, Note, PUBLIC_COLLECTION, Question } from "@fedify/vocab";
+import { Collection } from "@fedify/vocab";
+import { asc, eq, inArray } from "drizzle-orm";
 import type { Account } from "../core/accounts.ts";
-import type { statuses } from "../db/schema.ts";
+import type { CoreContext } from "../core/context.ts";
+import { accounts, mediaAttachments, mentions, polls, statusTags, statuses, tags } from "../db/schema.ts";
+import { toInstant, toInstantOrNull } from "./time.ts";
 
 type Status = typeof statuses.$inferSelect;
+type Poll = typeof polls.$inferSelect;
+type Media = typeof mediaAttachments.$inferSelect;
+
+/** A status with everything its ActivityPub object names. */
+export interface FederatedStatus {
+  status: Status;
+  author: Account;
+  mentioned: Account[];
+  tagNames: string[];
+  media: Media[];
+  poll: Poll | null;
+  inReplyToUri: string | null;
+}
+
+/** Loads a status and what its object needs, or null when it is gone. */
+export async function loadFederatedStatus(core: CoreContext, statusId: bigint): Promise<FederatedStatus | null> {
+  const rows = await core.db
+    .select({ status: statuses, author: accounts })
+    .from(statuses)
+    .innerJoin(accounts, eq(accounts.id, statuses.accountId))
+    .where(eq(statuses.id, statusId))
+    .limit(1);
+  const row = rows[0];
+  if (row == null) return null;
+  const [mentioned, tagRows, media, pollRows, parent] = await Promise.all([
+    core.db.select({ account: accounts }).from(mentions).innerJoin(accounts, eq(accounts.id, mentions.accountId)).where(eq(mentions.statusId, statusId)),
+    core.db.select({ name: tags.displayName }).from(statusTags).innerJoin(tags, eq(tags.id, statusTags.tagId)).where(eq(statusTags.statusId, statusId)),
+    core.db.select().from(mediaAttachments).where(eq(mediaAttachments.statusId, statusId)).orderBy(asc(mediaAttachments.position), asc(mediaAttachments.id)),
+    core.db.select().from(polls).where(eq(polls.statusId, statusId)).limit(1),
+    row.status.inReplyToId == null
+      ? Promise.resolve([])
+      : core.db.select({ uri: statuses.uri }).from(statuses).where(eq(statuses.id, row.status.inReplyToId)).limit(1),
+  ]);
+  return {
+    status: row.status,
+    author: row.author,
+    mentioned: mentioned.map((m) => m.account),
+    tagNames: tagRows.map((t) => t.name),
+    media,
+    poll: pollRows[0] ?? null,
+    inReplyToUri: parent[0]?.uri ?? null,
+  };
+}
 
 /** The addressing Mastodon uses for each visibility. */
-export function addressing(ctx: Context<void>, author: Account, visibility: Status["visibility"]) {
+export function addressing(ctx: Context<void>, author: Account, visibility: Status["visibility"], mentioned: readonly Account[] = []) {
   const followers = ctx.getFollowersUri(author.username);
+  const mentionedUris = mentioned.map((account) => new URL(account.uri));
   switch (visibility) {
     case "public":
-      return { tos: [PUBLIC_COLLECTION], ccs: [followers] };
+      return { tos: [PUBLIC_COLLECTION], ccs: [followers, ...mentionedUris] };
     case "unlisted":
-      return { tos: [followers], ccs: [PUBLIC_COLLECTION] };
+      return { tos: [followers], ccs: [PUBLIC_COLLECTION, ...mentionedUris] };
     case "private":
-      return { tos: [followers], ccs: [] };
+      return { tos: [followers], ccs: mentionedUris };
     case "direct":
-      return { tos: [], ccs: [] };
+      return { tos: mentionedUris, ccs: [] };
   }
 }
 
-/** A local status as a Note. */
-export function noteFromStatus(ctx: Context<void>, author: Account, status: Status): Note {
-  return new Note({
+function mediaDocument(origin: string, media: Media): Document {
+  const url = media.fileKey != null ? `${origin}/system/${media.fileKey}` : media.remoteUrl;
+  const original = media.meta.original;
+  return new Document({
+    mediaType: media.contentType,
+    url: url == null ? null : new URL(url),
+    name: media.description,
+    width: typeof original?.width === "number" ? original.width : null,
+    height: typeof original?.height === "number" ? original.height : null,
+  });
+}
+
+/** A local status as a Note, or a Question when it carries a poll. */
+export function objectFromStatus(ctx: Context<void>, data: FederatedStatus): Note | Question {
+  const { status, author } = data;
+  const origin = ctx.canonicalOrigin;
+  const values = {
     id: new URL(status.uri),
     attribution: ctx.getActorUri(author.username),
     content: status.content,
+    contents: status.language == null ? [] : [new LanguageString(status.content, status.language)],
     summary: status.spoilerText === "" ? null : status.spoilerText,
     sensitive: status.sensitive,
     url: status.url == null ? null : new URL(status.url),
     published: toInstant(status.createdAt),
     updated: toInstantOrNull(status.editedAt),
-    ...addressing(ctx, author, status.visibility),
+    replyTarget: data.inReplyToUri == null ? null : new URL(data.inReplyToUri),
+    attachments: data.media.map((media) => mediaDocument(origin, media)),
+    tags: [
+      ...data.mentioned.map((account) => new Mention({
+        href: new URL(account.uri),
+        name: account.domain == null ? `@${account.username}@${ctx.hostname}` : `@${account.username}@${account.domain}`,
+      })),
+      ...data.tagNames.map((name) => new Hashtag({ href: new URL(`${origin}/tags/${encodeURIComponent(name.toLowerCase())}`), name: `#${name}` })),
+    ],
+    ...addressing(ctx, author, status.visibility, data.mentioned),
+  };
+  if (data.poll == null) return new Note(values);
+  const { poll } = data;
+  const options = poll.options.map((title, index) => new Note({
+    name: title,
+    replies: new Collection({ totalItems: poll.votesCounts[index] ?? 0 }),
+  }));
+  const expired = poll.expiresAt != null && poll.expiresAt.getTime() <= Date.now();
+  return new Question({
+    ...values,
+    exclusiveOptions: poll.multiple ? [] : options,
+    inclusiveOptions: poll.multiple ? options : [],
+    endTime: toInstantOrNull(poll.expiresAt),
+    closed: expired && poll.expiresAt != null ? toInstant(poll.expiresAt) : null,
+    voters: poll.votersCount ?? 0,
   });
+}
+
+/** Remote accounts with an inbox among a list of account ids. */
+export async function remoteRecipients(core: CoreContext, ids: readonly bigint[]): Promise<Account[]> {
+  if (ids.length === 0) return [];
+  const rows = await core.db.select().from(accounts).where(inArray(accounts.id, [...ids]));
+  return rows.filter((account) => account.domain != null && account.inboxUrl != null);
 }

@@ -1,0 +1,158 @@
+/**
+ * Remote posts (Note, Article, Page, Question) read into plain data that
+ * core can store: sanitised HTML, visibility from the addressing, mentions,
+ * hashtags, attachments and poll.
+ */
+import { Article, Document, Hashtag, Image, Link, Mention, Note, Page, PUBLIC_COLLECTION, Question, Video, Audio, type Object as APObject } from "@fedify/vocab";
+import type { Context } from "@fedify/fedify";
+import { escapeHtml } from "../web/html.ts";
+import { sanitizeRemoteHtml } from "./sanitize.ts";
+
+export type PostObject = Note | Article | Page | Question;
+
+export function isPostObject(object: unknown): object is PostObject {
+  return object instanceof Note || object instanceof Article || object instanceof Page || object instanceof Question;
+}
+
+export interface RemoteAttachment {
+  url: string;
+  mediaType: string | null;
+  description: string | null;
+  width: number | null;
+  height: number | null;
+}
+
+export interface RemotePoll {
+  options: string[];
+  votesCounts: number[];
+  multiple: boolean;
+  expiresAt: Date | null;
+  votersCount: number | null;
+}
+
+export interface RemotePost {
+  uri: string;
+  url: string | null;
+  authorUri: string;
+  content: string;
+  spoilerText: string;
+  sensitive: boolean;
+  visibility: "public" | "unlisted" | "private" | "direct";
+  language: string | null;
+  inReplyToUri: string | null;
+  mentionUris: string[];
+  tagNames: string[];
+  attachments: RemoteAttachment[];
+  poll: RemotePoll | null;
+  published: Date;
+  updated: Date | null;
+}
+
+function instantToDate(value: { epochMilliseconds: number } | null | undefined): Date | null {
+  return value == null ? null : new Date(value.epochMilliseconds);
+}
+
+/** Mastodon's reading of the addressing: who may see the post. */
+export function visibilityOf(object: APObject, followersUri: string | null): RemotePost["visibility"] {
+  const to = object.toIds.map((u) => u.href);
+  const cc = object.ccIds.map((u) => u.href);
+  const isPublic = (list: string[]) => list.some((u) => u === PUBLIC_COLLECTION.href || u === "as:Public" || u === "Public");
+  if (isPublic(to)) return "public";
+  if (isPublic(cc)) return "unlisted";
+  if (followersUri != null && [...to, ...cc].includes(followersUri)) return "private";
+  // Addressed to followers under another name (some servers), or to people only.
+  if ([...to, ...cc].some((u) => /\/followers$/.test(u))) return "private";
+  return "direct";
+}
+
+function linkHref(value: URL | Link | null | undefined): string | null {
+  if (value == null) return null;
+  if (value instanceof URL) return value.href;
+  return value.href?.href ?? null;
+}
+
+/** Reads a remote post. `followersUri` is its author's followers collection. */
+export async function readRemotePost(ctx: Context<void>, object: PostObject, followersUri: string | null): Promise<RemotePost> {
+  if (object.id == null) throw new Error("the object has no id");
+  const authorUri = object.attributionId?.href;
+  if (authorUri == null) throw new Error("the object has no attributedTo");
+  const options = { documentLoader: ctx.documentLoader, contextLoader: ctx.contextLoader, suppressError: true };
+
+  const mentionUris: string[] = [];
+  const tagNames: string[] = [];
+  for await (const tag of object.getTags(options)) {
+    if (tag instanceof Mention && tag.href != null) mentionUris.push(tag.href.href);
+    else if (tag instanceof Hashtag && tag.name != null) {
+      const name = String(tag.name).replace(/^#/, "");
+      if (/^[\p{L}\p{N}_]+$/u.test(name)) tagNames.push(name);
+    }
+  }
+
+  const attachments: RemoteAttachment[] = [];
+  for await (const attachment of object.getAttachments(options)) {
+    if (attachment instanceof Document || attachment instanceof Image || attachment instanceof Video || attachment instanceof Audio) {
+      const url = linkHref(attachment.url as URL | Link | null);
+      if (url == null) continue;
+      attachments.push({
+        url,
+        mediaType: attachment.mediaType ?? null,
+        description: attachment.name == null ? null : String(attachment.name),
+        width: (attachment as Document).width ?? null,
+        height: (attachment as Document).height ?? null,
+      });
+    }
+  }
+
+  let poll: RemotePoll | null = null;
+  if (object instanceof Question) {
+    const multiple = object.inclusiveOptionIds.length > 0 || (await countAsync(object.getInclusiveOptions(options))) > 0;
+    const choices = multiple ? object.getInclusiveOptions(options) : object.getExclusiveOptions(options);
+    const titles: string[] = [];
+    const counts: number[] = [];
+    for await (const choice of choices) {
+      if (!(choice instanceof Note) || choice.name == null) continue;
+      titles.push(String(choice.name));
+      const replies = await choice.getReplies(options).catch(() => null);
+      counts.push(replies?.totalItems ?? 0);
+    }
+    if (titles.length > 0) {
+      poll = {
+        options: titles,
+        votesCounts: counts,
+        multiple,
+        expiresAt: instantToDate(object.endTime) ?? (object.closed instanceof Object && "epochMilliseconds" in object.closed ? instantToDate(object.closed) : null),
+        votersCount: object.voters ?? null,
+      };
+    }
+  }
+
+  const contents = object.contents;
+  const languaged = contents.find((c) => typeof c === "object" && c != null && "locale" in c) as { locale: { baseName: string } } | undefined;
+  const rawContent = object.content == null ? "" : String(object.content);
+  const summary = object.summary == null ? "" : String(object.summary);
+  return {
+    uri: object.id.href,
+    url: linkHref(object.url as URL | Link | null) ?? object.id.href,
+    authorUri,
+    content: sanitizeRemoteHtml(object instanceof Article && object.name != null
+      ? `<p><strong>${escapeHtml(String(object.name))}</strong></p>${rawContent}`
+      : rawContent),
+    spoilerText: summary,
+    sensitive: object.sensitive ?? summary !== "",
+    visibility: visibilityOf(object, followersUri),
+    language: languaged?.locale.baseName.split("-")[0] ?? null,
+    inReplyToUri: object.replyTargetId?.href ?? null,
+    mentionUris,
+    tagNames,
+    attachments,
+    poll,
+    published: instantToDate(object.published) ?? new Date(),
+    updated: instantToDate(object.updated),
+  };
+}
+
+async function countAsync(iterable: AsyncIterable<unknown>): Promise<number> {
+  let n = 0;
+  for await (const _ of iterable) n++;
+  return n;
+}

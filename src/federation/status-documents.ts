@@ -1,0 +1,39 @@
+/**
+ * The owner's public posts as ActivityPub documents at their IRIs, so that
+ * other servers can fetch a post they were told about (a boost, a reply,
+ * a search by URL). Followers-only and direct posts are not served.
+ */
+import type { Federation } from "@fedify/fedify";
+import { Hono } from "hono";
+import type { CoreContext } from "../core/context.ts";
+import { parseId } from "../core/ids.ts";
+import { createOf } from "./collections.ts";
+import { loadFederatedStatus, objectFromStatus } from "./objects.ts";
+
+const ACTIVITY_TYPES = /application\/(activity\+json|ld\+json)/;
+
+export function statusDocumentRoutes(federation: Federation<void>, core: CoreContext): Hono {
+  const app = new Hono();
+  const serve = (activity: boolean) => async (c: import("hono").Context) => {
+    if (!ACTIVITY_TYPES.test(c.req.header("Accept") ?? "")) {
+      const id = c.req.param("id");
+      return c.redirect(`/@${c.req.param("username")}/${id}`, 302);
+    }
+    const id = parseId(c.req.param("id"));
+    const data = id == null ? null : await loadFederatedStatus(core, id);
+    if (
+      data == null || data.author.domain != null || data.author.username !== c.req.param("username") ||
+      data.status.reblogOfId != null || (data.status.visibility !== "public" && data.status.visibility !== "unlisted")
+    ) {
+      return c.json({ error: "Record not found" }, 404);
+    }
+    const ctx = federation.createContext(new URL(core.config.origin), undefined);
+    const object = objectFromStatus(ctx, data);
+    const document = activity ? createOf(ctx, data.author.username, object) : object;
+    const json = await document.toJsonLd({ contextLoader: ctx.contextLoader, format: "compact" });
+    return c.body(JSON.stringify(json), 200, { "Content-Type": "application/activity+json", Vary: "Accept" });
+  };
+  app.get("/users/:username/statuses/:id", serve(false));
+  app.get("/users/:username/statuses/:id/activity", serve(true));
+  return app;
+}
