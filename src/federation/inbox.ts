@@ -4,11 +4,12 @@
  * signing key belongs to the activity's actor, before a listener runs.
  */
 import type { Federation, InboxContext } from "@fedify/fedify";
-import { Accept, Follow, Reject, Undo, isActor } from "@fedify/vocab";
+import { Accept, Announce, Create, Delete, Follow, Reject, Undo, Update, isActor } from "@fedify/vocab";
 import { findAccountByUri, findLocalAccount, type Account } from "../core/accounts.ts";
 import type { CoreContext } from "../core/context.ts";
 import { findFollow, findFollowByUri, followAccepted, receiveFollow, removeFollow, type Follow as FollowRow } from "../core/follows.ts";
 import { persistActor } from "./actors.ts";
+import { onAnnounce, onCreate, onDelete, onUndoAnnounce, onUpdate } from "./inbox-statuses.ts";
 
 export function registerInbox(federation: Federation<void>, core: CoreContext): void {
   federation
@@ -17,6 +18,10 @@ export function registerInbox(federation: Federation<void>, core: CoreContext): 
     .on(Undo, (ctx, undo) => onUndo(ctx, core, undo))
     .on(Accept, (ctx, accept) => onAccept(ctx, core, accept))
     .on(Reject, (ctx, reject) => onReject(ctx, core, reject))
+    .on(Create, (ctx, create) => onCreate(ctx, core, create))
+    .on(Update, (ctx, update) => onUpdate(ctx, core, update))
+    .on(Delete, (ctx, del) => onDelete(ctx, core, del))
+    .on(Announce, (ctx, announce) => onAnnounce(ctx, core, announce))
     .onError((_ctx, error) => {
       core.log.warn("inbox: an activity could not be processed", error);
     });
@@ -43,6 +48,11 @@ async function onFollow(ctx: InboxContext<void>, core: CoreContext, follow: Foll
 async function onUndo(ctx: InboxContext<void>, core: CoreContext, undo: Undo): Promise<void> {
   if (undo.actorId == null) return;
   const object = await undo.getObject({ ...ctx, suppressError: true }).catch(() => null);
+  if (object instanceof Announce && object.id != null) {
+    if (object.actorId?.href !== undo.actorId.href) return;
+    await onUndoAnnounce(core, undo.actorId, object.id);
+    return;
+  }
   if (object instanceof Follow || object == null) {
     const follow = await followNamedBy(ctx, core, undo.objectId, object instanceof Follow ? object : null, undo.actorId);
     // Only the follower may undo its follow.

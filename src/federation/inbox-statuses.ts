@@ -1,0 +1,165 @@
+/**
+ * Incoming posts and boosts: Create, Update, Delete, Announce and Undo of an
+ * Announce. Each checks that the actor is the author (no spoofing), reads
+ * the object, and calls the core function for remote posts.
+ */
+import type { InboxContext } from "@fedify/fedify";
+import { Announce, Create, Delete, Update, isActor, type Object as APObject } from "@fedify/vocab";
+import { and, eq } from "drizzle-orm";
+import { findAccountByUri, getOwner, type Account } from "../core/accounts.ts";
+import type { CoreContext } from "../core/context.ts";
+import {
+  findStatusByUri,
+  receiveReblog,
+  receiveStatus,
+  receiveStatusDelete,
+  receiveStatusUpdate,
+} from "../core/remote-statuses.ts";
+import { follows } from "../db/schema.ts";
+import { persistActor } from "./actors.ts";
+import { isPostObject, readRemotePost, type PostObject } from "./inbound-objects.ts";
+
+/** How far up a thread missing parents are fetched. */
+const MAX_PARENT_DEPTH = 5;
+
+function sameOrigin(a: URL | null | undefined, b: URL | null | undefined): boolean {
+  return a != null && b != null && a.origin === b.origin;
+}
+
+/** The sender's account, stored or refreshed from its actor document. */
+async function senderAccount(ctx: InboxContext<void>, core: CoreContext, activity: { actorId: URL | null; getActor(options?: object): Promise<unknown> }): Promise<Account | null> {
+  if (activity.actorId == null) return null;
+  const known = await findAccountByUri(core, activity.actorId.href);
+  if (known != null) return known;
+  const actor = await activity.getActor({ documentLoader: ctx.documentLoader, contextLoader: ctx.contextLoader }).catch(() => null);
+  if (actor == null || !isActor(actor) || actor.id?.href !== activity.actorId.href) return null;
+  return await persistActor(core, actor, ctx);
+}
+
+/** The accounts a post's Mention tags name, among those Islet knows. */
+async function mentionedAccounts(ctx: InboxContext<void>, core: CoreContext, uris: readonly string[]): Promise<Account[]> {
+  const found: Account[] = [];
+  for (const uri of new Set(uris)) {
+    const account = await findAccountByUri(core, uri);
+    if (account != null) found.push(account);
+    else {
+      const parsed = ctx.parseUri(new URL(uri));
+      if (parsed?.type === "actor") {
+        const local = await findAccountByUri(core, ctx.getActorUri(parsed.identifier).href);
+        if (local != null) found.push(local);
+      }
+    }
+  }
+  return found;
+}
+
+/**
+ * Whether the owner wants this post: it is by someone the owner follows,
+ * it mentions the owner, or it replies to a post Islet has.
+ */
+async function isRelevant(core: CoreContext, author: Account, mentioned: readonly Account[], inReplyToUri: string | null): Promise<boolean> {
+  const owner = await getOwner(core);
+  if (owner == null) return false;
+  if (mentioned.some((account) => account.id === owner.account.id)) return true;
+  const following = await core.db
+    .select({ id: follows.id })
+    .from(follows)
+    .where(and(eq(follows.accountId, owner.account.id), eq(follows.targetAccountId, author.id), eq(follows.state, "accepted")))
+    .limit(1);
+  if (following.length > 0) return true;
+  return inReplyToUri != null && (await findStatusByUri(core, inReplyToUri)) != null;
+}
+
+/**
+ * Stores a post object by `author`, first fetching the parents it replies
+ * to when Islet lacks them (up to MAX_PARENT_DEPTH).
+ */
+async function storePost(ctx: InboxContext<void>, core: CoreContext, author: Account, object: PostObject, depth = 0, force = false) {
+  const post = await readRemotePost(ctx, object, author.followersUrl);
+  const mentioned = await mentionedAccounts(ctx, core, post.mentionUris);
+  if (!force && !(await isRelevant(core, author, mentioned, post.inReplyToUri))) return null;
+  if (post.inReplyToUri != null && depth < MAX_PARENT_DEPTH && (await findStatusByUri(core, post.inReplyToUri)) == null) {
+    const parent = await ctx.lookupObject(post.inReplyToUri, { documentLoader: ctx.documentLoader }).catch(() => null);
+    if (isPostObject(parent) && sameOrigin(parent.id, parent.attributionId)) {
+      const parentAuthor = await accountOf(ctx, core, parent.attributionId);
+      if (parentAuthor != null) await storePost(ctx, core, parentAuthor, parent, depth + 1, true).catch(() => null);
+    }
+  }
+  return await receiveStatus(core, author, post, mentioned);
+}
+
+/** The account behind an actor IRI, fetched when unknown. */
+async function accountOf(ctx: InboxContext<void>, core: CoreContext, uri: URL | null): Promise<Account | null> {
+  if (uri == null) return null;
+  const known = await findAccountByUri(core, uri.href);
+  if (known != null) return known;
+  const actor = await ctx.lookupObject(uri, { documentLoader: ctx.documentLoader }).catch(() => null);
+  if (actor == null || !isActor(actor) || actor.id?.href !== uri.href) return null;
+  return await persistActor(core, actor, ctx);
+}
+
+export async function onCreate(ctx: InboxContext<void>, core: CoreContext, create: Create): Promise<void> {
+  const object = await create.getObject({ documentLoader: ctx.documentLoader, contextLoader: ctx.contextLoader }).catch(() => null);
+  if (!isPostObject(object)) return;
+  // The author must be the actor, and the object must live on its server.
+  if (create.actorId == null || object.attributionId?.href !== create.actorId.href || !sameOrigin(object.id, create.actorId)) return;
+  const author = await senderAccount(ctx, core, create);
+  if (author == null) return;
+  await storePost(ctx, core, author, object);
+}
+
+export async function onUpdate(ctx: InboxContext<void>, core: CoreContext, update: Update): Promise<void> {
+  const object = await update.getObject({ documentLoader: ctx.documentLoader, contextLoader: ctx.contextLoader }).catch(() => null);
+  if (update.actorId == null || object == null) return;
+  if (isActor(object)) {
+    if (object.id?.href !== update.actorId.href) return;
+    const account = await persistActor(core, object, ctx);
+    await core.events.emit("account.updated", { accountId: account.id });
+    return;
+  }
+  if (!isPostObject(object) || object.attributionId?.href !== update.actorId.href || !sameOrigin(object.id, update.actorId)) return;
+  const author = await senderAccount(ctx, core, update);
+  if (author == null) return;
+  const post = await readRemotePost(ctx, object, author.followersUrl);
+  const mentioned = await mentionedAccounts(ctx, core, post.mentionUris);
+  await receiveStatusUpdate(core, author, post, mentioned);
+}
+
+export async function onDelete(ctx: InboxContext<void>, core: CoreContext, del: Delete): Promise<void> {
+  if (del.actorId == null || del.objectId == null || !sameOrigin(del.objectId, del.actorId)) return;
+  const author = await findAccountByUri(core, del.actorId.href);
+  if (author == null) return;
+  await receiveStatusDelete(core, author, del.objectId.href);
+}
+
+export async function onAnnounce(ctx: InboxContext<void>, core: CoreContext, announce: Announce): Promise<void> {
+  if (announce.actorId == null || announce.id == null || announce.objectId == null) return;
+  if (!sameOrigin(announce.id, announce.actorId)) return;
+  const booster = await senderAccount(ctx, core, announce);
+  if (booster == null) return;
+  const owner = await getOwner(core);
+  let original = await findStatusByUri(core, announce.objectId.href);
+  if (original == null) {
+    // Only boosts by followed accounts bring new posts in.
+    const following = owner == null ? [] : await core.db.select({ id: follows.id }).from(follows).where(and(
+      eq(follows.accountId, owner.account.id), eq(follows.targetAccountId, booster.id), eq(follows.state, "accepted"),
+    )).limit(1);
+    if (following.length === 0) return;
+    const object: APObject | null = await announce.getObject({ documentLoader: ctx.documentLoader, contextLoader: ctx.contextLoader }).catch(() => null);
+    if (!isPostObject(object) || !sameOrigin(object.id, object.attributionId)) return;
+    const author = await accountOf(ctx, core, object.attributionId);
+    if (author == null || author.domain == null) return;
+    original = await storePost(ctx, core, author, object, 0, true);
+    if (original == null) return;
+  }
+  if (original.visibility !== "public" && original.visibility !== "unlisted") return;
+  const published = announce.published == null ? new Date() : new Date(announce.published.epochMilliseconds);
+  await receiveReblog(core, booster, original, announce.id.href, published);
+}
+
+/** Undo of an Announce: the boost goes. */
+export async function onUndoAnnounce(core: CoreContext, actorId: URL, announceId: URL): Promise<void> {
+  const booster = await findAccountByUri(core, actorId.href);
+  if (booster == null) return;
+  await receiveStatusDelete(core, booster, announceId.href);
+}
