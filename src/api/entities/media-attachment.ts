@@ -16,26 +16,36 @@ export interface MastodonMediaAttachment {
   blurhash: string | null;
 }
 
-/** The public URL of a file stored under the media root. */
+/** The public URL of a file stored under the media root (`DATA_DIR/media`). */
 export function mediaUrl(origin: string, key: string): string {
   return `${origin}/system/${key}`;
 }
 
+/**
+ * A media row as Mastodon shows it. A local file is served from
+ * `/system/<key>`; a remote file not cached here is shown at its remote URL.
+ * `meta.focus` comes from the focus columns (never from stored meta).
+ */
 export function serializeMediaAttachment(origin: string, row: MediaAttachmentRow): MastodonMediaAttachment {
   const url = row.fileKey == null ? row.remoteUrl : mediaUrl(origin, row.fileKey);
-  const preview = row.previewKey == null ? (row.type === "image" ? url : null) : mediaUrl(origin, row.previewKey);
-  const meta: Record<string, unknown> = { ...row.meta };
+  // Without a preview of its own, a picture is its own preview; a video or
+  // sound has none (clients then show their own placeholder).
+  const preview = row.previewKey != null
+    ? mediaUrl(origin, row.previewKey)
+    : row.type === "image" || row.type === "gifv" ? url : null;
+  const { focus: _storedFocus, ...stored } = row.meta ?? {};
+  const meta: Record<string, unknown> = { ...stored };
   if (row.focusX != null && row.focusY != null) meta.focus = { x: row.focusX, y: row.focusY };
   return {
     id: row.id.toString(),
     type: row.type,
     url,
     preview_url: preview,
-    remote_url: row.fileKey == null ? row.remoteUrl : (row.remoteUrl ?? null),
+    remote_url: row.remoteUrl ?? null,
     preview_remote_url: null,
     text_url: null,
     meta: Object.keys(meta).length === 0 ? null : meta,
-    description: row.description,
-    blurhash: row.blurhash,
+    description: row.description ?? null,
+    blurhash: row.blurhash ?? null,
   };
 }

@@ -1,0 +1,275 @@
+/**
+ * Media files on disk, under `DATA_DIR/media`, readable by the owner of the
+ * process only (folders 0700, files 0600). A file is named by its key, the
+ * path below that root (`media_attachments/000/117/341/1173411234567890/original.jpg`),
+ * which is what the database keeps and what `/system/<key>` serves; a
+ * reverse proxy may serve `DATA_DIR/media` at `/system/` itself.
+ *
+ * Keys are never reused: a replaced picture gets a new key, so the files can
+ * be cached forever (`Cache-Control: immutable`).
+ */
+import { randomBytes } from "node:crypto";
+import { chmod, mkdir, readdir, rename, rm, rmdir, stat, unlink, writeFile } from "node:fs/promises";
+import { dirname, join, resolve, sep } from "node:path";
+import type { Config } from "../config.ts";
+import type { MediaMeta } from "../db/schema.ts";
+import { newId } from "../core/ids.ts";
+import { processImage, type EncodedImage, type ImageKind } from "./processing.ts";
+
+/** What storage needs of the configuration: where DATA_DIR is. */
+export type StorageContext = { readonly config: Pick<Config, "dataDir"> };
+
+/** The folder all media files live under: `DATA_DIR/media`. */
+export function mediaRoot(config: Pick<Config, "dataDir">): string {
+  return join(config.dataDir, "media");
+}
+
+/** Where uploads are received before they are checked: inside the media root (one file system, so a rename moves them) but never served. */
+export function uploadTmpDir(config: Pick<Config, "dataDir">): string {
+  return join(mediaRoot(config), ".tmp");
+}
+
+/** Creates `path` and its missing parents with mode 0700. */
+export async function ensurePrivateDirectory(path: string): Promise<void> {
+  await mkdir(path, { recursive: true, mode: 0o700 });
+  await chmod(path, 0o700);
+}
+
+/**
+ * The folder part of a key made from an ID, Mastodon-style, so that no
+ * folder holds too many entries: `000/117/341/1173411234567890`.
+ */
+export function idPath(id: bigint): string {
+  const digits = id.toString().padStart(19, "0");
+  return `${digits.slice(0, 3)}/${digits.slice(3, 6)}/${digits.slice(6, 9)}/${id}`;
+}
+
+/** The key folder of a media attachment's files. */
+export function attachmentFolder(id: bigint): string {
+  return `media_attachments/${idPath(id)}`;
+}
+
+const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+/** Whether `key` is well-formed: plain segments, no dot-segments, no hidden files, no encoding. */
+export function isValidKey(key: string): boolean {
+  if (key.length === 0 || key.length > 512) return false;
+  const segments = key.split("/");
+  return segments.every((segment) => SEGMENT.test(segment) && !segment.includes(".."));
+}
+
+/** The absolute path of a key, or null when the key is malformed or leaves the media root. */
+export function keyPath(config: Pick<Config, "dataDir">, key: string): string | null {
+  if (!isValidKey(key)) return null;
+  const root = resolve(mediaRoot(config));
+  const path = resolve(root, key);
+  return path.startsWith(root + sep) ? path : null;
+}
+
+function requirePath(config: Pick<Config, "dataDir">, key: string): string {
+  const path = keyPath(config, key);
+  if (path == null) throw new Error(`invalid media key ${JSON.stringify(key)}`);
+  return path;
+}
+
+/** Writes a file at `key` (mode 0600), atomically: readers see all of it or nothing. */
+export async function writeMediaFile(config: Pick<Config, "dataDir">, key: string, data: Uint8Array): Promise<void> {
+  const path = requirePath(config, key);
+  await ensurePrivateDirectory(dirname(path));
+  const part = `${path}.${randomBytes(6).toString("hex")}.part`;
+  try {
+    await writeFile(part, data, { mode: 0o600, flag: "wx" });
+    await rename(part, path);
+  } catch (error) {
+    await rm(part, { force: true });
+    throw error;
+  }
+}
+
+/** Moves a received upload (on the same file system, e.g. under {@link uploadTmpDir}) to `key`. */
+export async function moveIntoMedia(config: Pick<Config, "dataDir">, from: string, key: string): Promise<void> {
+  const path = requirePath(config, key);
+  await ensurePrivateDirectory(dirname(path));
+  await chmod(from, 0o600);
+  await rename(from, path);
+}
+
+/**
+ * Deletes the files at these keys (missing ones and nulls are fine), then
+ * the folders they leave empty.
+ */
+export async function deleteMediaFiles(config: Pick<Config, "dataDir">, keys: Iterable<string | null | undefined>): Promise<void> {
+  const root = resolve(mediaRoot(config));
+  const folders = new Set<string>();
+  for (const key of keys) {
+    if (key == null) continue;
+    const path = keyPath(config, key);
+    if (path == null) continue;
+    try {
+      await unlink(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
+    folders.add(dirname(path));
+  }
+  for (const folder of folders) {
+    // Walk up while empty, stopping below the key's first segment
+    // (`media_attachments`, `accounts`, ...).
+    let current = folder;
+    while (current.startsWith(root + sep) && dirname(current) !== root) {
+      try {
+        await rmdir(current);
+      } catch {
+        break;
+      }
+      current = dirname(current);
+    }
+  }
+}
+
+/** Removes upload leftovers older than `maxAgeMs` from {@link uploadTmpDir} (after a crash). */
+export async function cleanUploadTmp(config: Pick<Config, "dataDir">, maxAgeMs = 24 * 3600 * 1000): Promise<number> {
+  const dir = uploadTmpDir(config);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  const cutoff = Date.now() - maxAgeMs;
+  for (const name of names) {
+    const path = join(dir, name);
+    try {
+      const info = await stat(path);
+      if (info.mtimeMs < cutoff) {
+        await rm(path, { force: true, recursive: true });
+        removed++;
+      }
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return removed;
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  png: "image/png",
+  gif: "image/gif",
+  webp: "image/webp",
+  avif: "image/avif",
+  heic: "image/heic",
+  mp4: "video/mp4",
+  m4v: "video/mp4",
+  mov: "video/quicktime",
+  webm: "video/webm",
+  mkv: "video/x-matroska",
+  m4a: "audio/mp4",
+  mp3: "audio/mpeg",
+  ogg: "audio/ogg",
+  oga: "audio/ogg",
+  opus: "audio/ogg",
+  wav: "audio/wav",
+  flac: "audio/flac",
+};
+
+/** The Content-Type a stored file is served with, from its extension. */
+export function contentTypeOfKey(key: string): string {
+  const ext = /\.([A-Za-z0-9]+)$/.exec(key)?.[1]?.toLowerCase() ?? "";
+  return CONTENT_TYPES[ext] ?? "application/octet-stream";
+}
+
+/** `{width, height, size: "WxH", aspect}` as Mastodon's meta has it. */
+export function sizeMeta(width: number, height: number): { width: number; height: number; size: string; aspect: number } {
+  return { width, height, size: `${width}x${height}`, aspect: height > 0 ? width / height : 1 };
+}
+
+export interface StoredImage {
+  /** The processed original. */
+  key: string;
+  /**
+   * The preview: within 640x640 for attachments; for an avatar or header a
+   * still picture of the same size, which is `key` itself unless the
+   * picture is animated.
+   */
+  previewKey: string;
+  meta: MediaMeta;
+  blurhash: string;
+  /** Of the original as stored. */
+  contentType: string;
+  /** Bytes of the original as stored. */
+  size: number;
+}
+
+export interface StoreImageOptions {
+  /** For an attachment: its ID, which names its folder. Default: a new ID. */
+  id?: bigint;
+}
+
+function folderFor(kind: "attachment" | "avatar" | "header", id: bigint): string {
+  if (kind === "attachment") return attachmentFolder(id);
+  return `accounts/${kind}s/${idPath(id)}`;
+}
+
+async function writeEncoded(ctx: StorageContext, key: string, image: EncodedImage): Promise<void> {
+  await writeMediaFile(ctx.config, key, image.data);
+}
+
+/**
+ * Checks, processes and stores an image: an attachment (scaled to at most
+ * 3840x2160 worth of pixels, with a 640x640 preview), an avatar (cropped to
+ * a square of at most 400x400) or a header (cropped to at most 1500x500,
+ * 3:1). `input` is the bytes or the path of a file. Throws a MediaError
+ * (422) when the input is not an image Islet takes; see processing.ts.
+ */
+export async function storeImage(
+  ctx: StorageContext,
+  input: Uint8Array | string,
+  kind: "attachment" | "avatar" | "header",
+  options: StoreImageOptions = {},
+): Promise<StoredImage> {
+  const processed = await processImage(input, kind as ImageKind);
+  const folder = folderFor(kind, options.id ?? newId());
+  const key = `${folder}/original.${processed.original.ext}`;
+  await writeEncoded(ctx, key, processed.original);
+  let previewKey = key;
+  if (processed.preview !== processed.original) {
+    previewKey = `${folder}/${kind === "attachment" ? "small" : "static"}.${processed.preview.ext}`;
+    try {
+      await writeEncoded(ctx, previewKey, processed.preview);
+    } catch (error) {
+      await deleteMediaFiles(ctx.config, [key]);
+      throw error;
+    }
+  }
+  return {
+    key,
+    previewKey,
+    meta: {
+      original: sizeMeta(processed.original.width, processed.original.height),
+      small: sizeMeta(processed.preview.width, processed.preview.height),
+    },
+    blurhash: processed.blurhash,
+    contentType: processed.original.contentType,
+    size: processed.original.data.byteLength,
+  };
+}
+
+export interface StoredThumbnail {
+  key: string;
+  small: { width: number; height: number; size: string; aspect: number };
+  blurhash: string;
+}
+
+/**
+ * Stores a custom preview ("thumbnail") for attachment `id`: a still within
+ * 640x640, under a fresh name so that caches never see an old one.
+ */
+export async function storeThumbnail(ctx: StorageContext, input: Uint8Array | string, id: bigint): Promise<StoredThumbnail> {
+  const processed = await processImage(input, "thumbnail");
+  const key = `${attachmentFolder(id)}/thumbnail-${randomBytes(4).toString("hex")}.${processed.original.ext}`;
+  await writeEncoded(ctx, key, processed.original);
+  return { key, small: sizeMeta(processed.original.width, processed.original.height), blurhash: processed.blurhash };
+}
