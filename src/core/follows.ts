@@ -2,12 +2,14 @@
  * Following: remote accounts following the owner, and the owner following
  * remote accounts. The inbox and the API both come through here.
  */
-import { and, count, desc, eq, lt } from "drizzle-orm";
-import { accounts, follows } from "../db/schema.ts";
+import { and, asc, count, desc, eq, gt, lt, type SQL } from "drizzle-orm";
+import { accounts, blocks, follows } from "../db/schema.ts";
 import type { Account } from "./accounts.ts";
 import type { CoreContext } from "./context.ts";
 import { CoreError } from "./context.ts";
+import { isDomainBlocked } from "./domain-blocks.ts";
 import { newId } from "./ids.ts";
+import { removeFromAllLists } from "./lists.ts";
 
 export type Follow = typeof follows.$inferSelect;
 
@@ -27,7 +29,9 @@ export async function findFollowByUri(ctx: CoreContext, uri: string): Promise<Fo
 
 /**
  * A remote account asks to follow a local one. Accepted at once unless the
- * local account is locked; a repeated Follow updates the stored one.
+ * local account is locked; a repeated Follow updates the stored one. When
+ * the local account blocks the follower (or hides its domain) the request
+ * is answered with a Reject and not kept; the returned row is gone then.
  */
 export async function receiveFollow(
   ctx: CoreContext,
@@ -37,6 +41,17 @@ export async function receiveFollow(
 ): Promise<Follow> {
   if (target.domain != null) throw new CoreError("invalid", "only local accounts can be followed here");
   if (follower.id === target.id) throw new CoreError("invalid", "an account cannot follow itself");
+  if (await refusesFollowsFrom(ctx, target.id, follower)) {
+    // Blocked: store the request just long enough to answer it with a Reject.
+    const id = newId();
+    const rows = await ctx.db
+      .insert(follows)
+      .values({ id, accountId: follower.id, targetAccountId: target.id, uri: activityUri, state: "pending" })
+      .onConflictDoUpdate({ target: [follows.accountId, follows.targetAccountId], set: { uri: activityUri, updatedAt: new Date() } })
+      .returning();
+    await removeFollow(ctx, rows[0], "rejected");
+    return rows[0];
+  }
   const existing = await findFollow(ctx, follower.id, target.id);
   const state = existing?.state === "accepted" || !target.locked ? "accepted" : "pending";
   const rows = await ctx.db
@@ -66,15 +81,41 @@ export async function acceptFollowRequest(ctx: CoreContext, follow: Follow): Pro
   return rows[0];
 }
 
-/** The local account starts following a remote one; pending until its Accept. */
-export async function follow(ctx: CoreContext, follower: Account, target: Account): Promise<Follow> {
+/** How the owner wants to see an account it follows. */
+export interface FollowOptions {
+  /** Show its boosts in the home timeline (default true). */
+  showReblogs?: boolean;
+  /** Notify of its new posts (default false). */
+  notify?: boolean;
+  /** Only posts in these languages (ISO 639-1); null for all. */
+  languages?: string[] | null;
+}
+
+/**
+ * The local account starts following a remote one; pending until its
+ * Accept. Following again changes the options of the existing follow (or
+ * request) and sends nothing.
+ */
+export async function follow(ctx: CoreContext, follower: Account, target: Account, options: FollowOptions = {}): Promise<Follow> {
   if (follower.id === target.id) throw new CoreError("invalid", "an account cannot follow itself");
   const existing = await findFollow(ctx, follower.id, target.id);
-  if (existing != null) return existing;
+  const changes: Partial<typeof follows.$inferInsert> = {};
+  if (options.showReblogs != null) changes.showReblogs = options.showReblogs;
+  if (options.notify != null) changes.notify = options.notify;
+  if (options.languages !== undefined) changes.languages = options.languages;
+  if (existing != null) {
+    if (Object.keys(changes).length === 0) return existing;
+    const rows = await ctx.db
+      .update(follows)
+      .set({ ...changes, updatedAt: new Date() })
+      .where(eq(follows.id, existing.id))
+      .returning();
+    return rows[0] ?? existing;
+  }
   const id = newId();
   const rows = await ctx.db
     .insert(follows)
-    .values({ id, accountId: follower.id, targetAccountId: target.id, uri: `${ctx.config.origin}/follows/${id}`, state: "pending" })
+    .values({ id, accountId: follower.id, targetAccountId: target.id, uri: `${ctx.config.origin}/follows/${id}`, state: "pending", ...changes })
     .returning();
   await ctx.events.emit("follow.created", { followId: id, accountId: follower.id, targetAccountId: target.id });
   return rows[0];
@@ -138,4 +179,109 @@ export async function listFollows(
     .where(and(...conditions))
     .orderBy(desc(follows.id))
     .limit(options.limit);
+}
+
+/** Whether a local account refuses follows from `follower`: it blocks the follower or hides its domain. */
+async function refusesFollowsFrom(ctx: CoreContext, targetId: bigint, follower: Account): Promise<boolean> {
+  const blocked = await ctx.db
+    .select({ id: blocks.id })
+    .from(blocks)
+    .where(and(eq(blocks.accountId, targetId), eq(blocks.targetAccountId, follower.id)))
+    .limit(1);
+  if (blocked.length > 0) return true;
+  if (follower.domain == null) return false;
+  return await isDomainBlocked(ctx, targetId, follower.domain);
+}
+
+/** A page by id: older than `maxId`, newer than `sinceId`, or just after `minId` (paging forward). */
+export interface IdPage {
+  maxId?: bigint;
+  sinceId?: bigint;
+  minId?: bigint;
+  limit: number;
+}
+
+/** Conditions and order for paging on an id column; `forward` results must be reversed. */
+export function idPaging(column: Parameters<typeof lt>[0], page: IdPage): { conditions: SQL[]; order: SQL; forward: boolean } {
+  const conditions: SQL[] = [];
+  if (page.maxId != null) conditions.push(lt(column, page.maxId));
+  if (page.minId != null) conditions.push(gt(column, page.minId));
+  else if (page.sinceId != null) conditions.push(gt(column, page.sinceId));
+  const forward = page.minId != null;
+  return { conditions, order: forward ? asc(column) : desc(column), forward };
+}
+
+/**
+ * One page of followers (or followees) in either direction, accepted
+ * follows only, with the follow's id as the cursor; newest first.
+ */
+export async function listFollowPage(
+  ctx: CoreContext,
+  accountId: bigint,
+  direction: "followers" | "following",
+  page: IdPage,
+): Promise<{ account: Account; followId: bigint }[]> {
+  const own = direction === "followers" ? follows.targetAccountId : follows.accountId;
+  const other = direction === "followers" ? follows.accountId : follows.targetAccountId;
+  const { conditions, order, forward } = idPaging(follows.id, page);
+  const rows = await ctx.db
+    .select({ account: accounts, followId: follows.id })
+    .from(follows)
+    .innerJoin(accounts, eq(accounts.id, other))
+    .where(and(eq(own, accountId), eq(follows.state, "accepted"), ...conditions))
+    .orderBy(order)
+    .limit(page.limit);
+  return forward ? rows.reverse() : rows;
+}
+
+/** One page of pending requests to follow a local account, newest first, by follow id. */
+export async function listFollowRequests(ctx: CoreContext, accountId: bigint, page: IdPage): Promise<{ account: Account; followId: bigint }[]> {
+  const { conditions, order, forward } = idPaging(follows.id, page);
+  const rows = await ctx.db
+    .select({ account: accounts, followId: follows.id })
+    .from(follows)
+    .innerJoin(accounts, eq(accounts.id, follows.accountId))
+    .where(and(eq(follows.targetAccountId, accountId), eq(follows.state, "pending"), ...conditions))
+    .orderBy(order)
+    .limit(page.limit);
+  return forward ? rows.reverse() : rows;
+}
+
+/** How many follow requests await a local account's answer. */
+export async function countFollowRequests(ctx: CoreContext, accountId: bigint): Promise<number> {
+  const rows = await ctx.db
+    .select({ n: count() })
+    .from(follows)
+    .where(and(eq(follows.targetAccountId, accountId), eq(follows.state, "pending")));
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** The owner authorizes the pending request of `requesterId`; not found when there is none. */
+export async function authorizeFollowRequest(ctx: CoreContext, ownerId: bigint, requesterId: bigint): Promise<Follow> {
+  const request = await findFollow(ctx, requesterId, ownerId);
+  if (request == null || request.state !== "pending") throw new CoreError("not_found", "Record not found");
+  return await acceptFollowRequest(ctx, request);
+}
+
+/** The owner rejects the pending request of `requesterId` (a Reject is sent); not found when there is none. */
+export async function rejectFollowRequest(ctx: CoreContext, ownerId: bigint, requesterId: bigint): Promise<void> {
+  const request = await findFollow(ctx, requesterId, ownerId);
+  if (request == null || request.state !== "pending") throw new CoreError("not_found", "Record not found");
+  await removeFollow(ctx, request, "rejected");
+}
+
+/**
+ * The owner stops following (or withdraws its request to follow)
+ * `targetId`, which leaves the owner's lists; nothing when it did not follow.
+ */
+export async function unfollow(ctx: CoreContext, ownerId: bigint, targetId: bigint): Promise<void> {
+  const existing = await findFollow(ctx, ownerId, targetId);
+  if (existing != null) await removeFollow(ctx, existing, "unfollowed");
+  await removeFromAllLists(ctx, ownerId, [targetId]);
+}
+
+/** The owner removes `followerId` from its followers (a Reject is sent); nothing when it did not follow. */
+export async function removeFromFollowers(ctx: CoreContext, ownerId: bigint, followerId: bigint): Promise<void> {
+  const existing = await findFollow(ctx, followerId, ownerId);
+  if (existing != null) await removeFollow(ctx, existing, "rejected");
 }

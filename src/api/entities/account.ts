@@ -4,6 +4,7 @@ import type { CoreContext } from "../../core/context.ts";
 import { countFollows } from "../../core/follows.ts";
 import { and, count, eq, max } from "drizzle-orm";
 import { statuses } from "../../db/schema.ts";
+import { getPreferences } from "../../core/profile.ts";
 
 export interface MastodonAccount {
   id: string;
@@ -51,12 +52,19 @@ export async function serializeAccount(ctx: CoreContext, account: Account): Prom
   let followersCount = account.followersCount;
   let followingCount = account.followingCount;
   let lastStatusAt: string | null = null;
+  let hideCollections = false;
+  let avatarStatic: string | null = null;
+  let headerStatic: string | null = null;
   if (local) {
-    const [statusRows, followers, following] = await Promise.all([
+    const [statusRows, followers, following, preferences] = await Promise.all([
       ctx.db.select({ n: count(), last: max(statuses.createdAt) }).from(statuses).where(and(eq(statuses.accountId, account.id))),
       countFollows(ctx, account.id, "followers"),
       countFollows(ctx, account.id, "following"),
+      getPreferences(ctx, account.id),
     ]);
+    hideCollections = preferences.hideCollections;
+    avatarStatic = preferences.avatarStaticUrl;
+    headerStatic = preferences.headerStaticUrl;
     statusesCount = Number(statusRows[0]?.n ?? 0);
     const last = statusRows[0]?.last;
     lastStatusAt = last == null ? null : new Date(last).toISOString().slice(0, 10);
@@ -72,9 +80,9 @@ export async function serializeAccount(ctx: CoreContext, account: Account): Prom
     display_name: account.displayName,
     note: account.note,
     avatar: account.avatarUrl ?? placeholder,
-    avatar_static: account.avatarUrl ?? placeholder,
+    avatar_static: (account.avatarUrl == null ? null : avatarStatic) ?? account.avatarUrl ?? placeholder,
     header: account.headerUrl ?? headerPlaceholder,
-    header_static: account.headerUrl ?? headerPlaceholder,
+    header_static: (account.headerUrl == null ? null : headerStatic) ?? account.headerUrl ?? headerPlaceholder,
     locked: account.locked,
     fields: account.fields.map((field) => ({ name: field.name, value: field.value, verified_at: field.verifiedAt ?? null })),
     emojis: [],
@@ -82,7 +90,7 @@ export async function serializeAccount(ctx: CoreContext, account: Account): Prom
     group: account.actorType === "Group",
     discoverable: account.discoverable,
     indexable: account.indexable,
-    hide_collections: false,
+    hide_collections: hideCollections,
     noindex: !account.indexable,
     created_at: createdDay(account.publishedAt ?? account.createdAt),
     last_status_at: lastStatusAt,
@@ -91,4 +99,21 @@ export async function serializeAccount(ctx: CoreContext, account: Account): Prom
     following_count: followingCount,
     ...(local ? { roles: [] } : {}),
   };
+}
+
+/**
+ * Serialises several accounts, in order. Remote accounts need no queries;
+ * the counts of a local account are computed once however often it occurs.
+ */
+export async function serializeAccounts(ctx: CoreContext, accounts: readonly Account[]): Promise<MastodonAccount[]> {
+  const local = new Map<bigint, Promise<MastodonAccount>>();
+  return await Promise.all(accounts.map((account) => {
+    if (account.domain != null) return serializeAccount(ctx, account);
+    let serialized = local.get(account.id);
+    if (serialized == null) {
+      serialized = serializeAccount(ctx, account);
+      local.set(account.id, serialized);
+    }
+    return serialized;
+  }));
 }
