@@ -1,9 +1,102 @@
-/** Mastodon API: timelines. */
-import { Hono } from "hono";
-import type { ApiEnv } from "./auth.ts";
+/**
+ * Mastodon API: timelines (home, public, hashtag, list, and the old direct
+ * timeline). Each reads a page from src/core/timelines.ts, applies the
+ * viewer's filters for its context and answers Status lists with a Link
+ * header.
+ */
+import { Hono, type Context } from "hono";
+import type { CoreContext } from "../core/context.ts";
+import type { FilterContext } from "../core/filters.ts";
+import {
+  directTimeline,
+  homeTimeline,
+  listTimeline,
+  loadFilteredPage,
+  publicTimeline,
+  tagTimeline,
+  type PageOptions,
+  type StatusRow,
+} from "../core/timelines.ts";
+import { requireUser, type ApiEnv } from "./auth.ts";
 import type { ApiDeps } from "./deps.ts";
+import { serializeStatuses } from "./entities/status.ts";
+import { queryParams, read, pathId } from "./params.ts";
+import { readPage, setLinkHeader } from "./pagination.ts";
+import { scopeAllows } from "./scopes.ts";
 
-export function timelinesRoutes(_deps: ApiDeps): Hono<ApiEnv> {
+/** The viewer of a public timeline: a user token that may read statuses, or nobody. */
+function publicViewer(c: Context<ApiEnv>): bigint | null {
+  const token = c.get("token");
+  if (token?.accountId == null) return null;
+  return scopeAllows(token.scopes, "read:statuses") ? token.accountId : null;
+}
+
+async function answer(
+  c: Context<ApiEnv>,
+  core: CoreContext,
+  viewerId: bigint | null,
+  context: FilterContext | null,
+  page: PageOptions,
+  load: (page: PageOptions) => Promise<StatusRow[]>,
+): Promise<Response> {
+  const { rows, filtered } = await loadFilteredPage(core, viewerId, context, page, load);
+  const body = await serializeStatuses(core, rows, viewerId, { filtered });
+  setLinkHeader(c, core.config.origin, rows.map((row) => row.id));
+  return c.json(body);
+}
+
+export function timelinesRoutes(deps: ApiDeps): Hono<ApiEnv> {
+  const { core } = deps;
   const app = new Hono<ApiEnv>();
+
+  app.get("/api/v1/timelines/home", async (c) => {
+    const ownerId = requireUser(c, "read:statuses");
+    const page = readPage(c);
+    return await answer(c, core, ownerId, "home", page, (p) => homeTimeline(core, ownerId, p));
+  });
+
+  app.get("/api/v1/timelines/public", async (c) => {
+    const viewerId = publicViewer(c);
+    const params = queryParams(c);
+    const options = {
+      local: read.boolean(params, "local") ?? false,
+      remote: read.boolean(params, "remote") ?? false,
+      onlyMedia: read.boolean(params, "only_media") ?? false,
+    };
+    const page = readPage(c);
+    return await answer(c, core, viewerId, "public", page, (p) => publicTimeline(core, viewerId, options, p));
+  });
+
+  app.get("/api/v1/timelines/tag/:hashtag", async (c) => {
+    const viewerId = publicViewer(c);
+    const params = queryParams(c);
+    const options = {
+      local: read.boolean(params, "local") ?? false,
+      remote: read.boolean(params, "remote") ?? false,
+      onlyMedia: read.boolean(params, "only_media") ?? false,
+      any: read.strings(params, "any"),
+      all: read.strings(params, "all"),
+      none: read.strings(params, "none"),
+    };
+    const hashtag = c.req.param("hashtag");
+    const page = readPage(c);
+    return await answer(c, core, viewerId, "public", page, (p) => tagTimeline(core, viewerId, hashtag, options, p));
+  });
+
+  app.get("/api/v1/timelines/list/:list_id", async (c) => {
+    const ownerId = requireUser(c, "read:lists");
+    const listId = pathId(c, "list_id");
+    const page = readPage(c);
+    return await answer(c, core, ownerId, "home", page, (p) => listTimeline(core, ownerId, listId, p));
+  });
+
+  // Removed from Mastodon in 3.0 in favour of conversations; still answered
+  // as it was documented, for old clients.
+  app.get("/api/v1/timelines/direct", async (c) => {
+    const ownerId = requireUser(c, "read:statuses");
+    const page = readPage(c);
+    return await answer(c, core, ownerId, null, page, (p) => directTimeline(core, ownerId, p));
+  });
+
   return app;
 }
