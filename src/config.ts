@@ -7,7 +7,7 @@
  * credentials). A bad value stops start-up with a {@link ConfigError} naming
  * the variable and what is wrong with it.
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, X509Certificate } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { isAbsolute, join, resolve } from "node:path";
@@ -48,8 +48,36 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** How long a claimed queue message stays invisible to other consumers. */
   readonly queueVisibilityTimeoutSeconds: number;
+  /** Outgoing mail; `smtp.server` is null when mail is disabled. */
+  readonly smtp: SmtpConfig;
   /** Which variable each secret came from, for `islet config`. */
   readonly sources: Readonly<Record<string, string>>;
+}
+
+export type SmtpStarttls = "auto" | "always" | "never";
+export type SmtpAuthMethod = "plain" | "login" | "cram_md5" | "none";
+
+/** The SMTP settings, with Mastodon's variable names. */
+export interface SmtpConfig {
+  /** SMTP_SERVER: the relay's host name or address; null disables mail. */
+  readonly server: string | null;
+  /** SMTP_PORT: 587 by default, 465 with SMTP_TLS. */
+  readonly port: number;
+  readonly login: string | null;
+  readonly password: string | null;
+  /** SMTP_FROM_ADDRESS: an address, or `Name <address>`. */
+  readonly fromAddress: string;
+  /** SMTP_TLS: TLS from the first byte (as on port 465). */
+  readonly tls: boolean;
+  /** SMTP_ENABLE_STARTTLS: upgrade when offered (auto), insist, or never try. */
+  readonly enableStarttls: SmtpStarttls;
+  /** SMTP_AUTH_METHOD; no login is attempted without SMTP_LOGIN or with none. */
+  readonly authMethod: SmtpAuthMethod;
+  /** SMTP_CA_FILE: the path, and its PEM text (trusted besides the usual roots). */
+  readonly caFile: string | null;
+  readonly caCertificates: string | null;
+  /** SMTP_OPENSSL_VERIFY_MODE: `none` accepts any certificate. */
+  readonly verifyPeer: boolean;
 }
 
 /** Names of the variables whose values are never printed. */
@@ -158,6 +186,124 @@ function parseDatabaseUrl(env: Env): { value: string; source: string } | null {
   return secret;
 }
 
+/** A host name or an IP address, without a port. */
+const SMTP_HOST_PATTERN = /^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?)*\.?$/i;
+const MAIL_ADDRESS_PATTERN = /^[^\s@<>(),;:"\[\]\\]+@[^\s@<>(),;:"\[\]\\]+$/;
+
+function parseChoice<T extends string>(env: Env, name: string, choices: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw == null || raw.trim() === "") return fallback;
+  const value = raw.trim().toLowerCase().replace(/-/g, "_");
+  const choice = choices.find((c) => c === value);
+  if (choice == null) {
+    throw new ConfigError(name, `expected ${choices.slice(0, -1).join(", ")} or ${choices.at(-1)}, got ${JSON.stringify(raw)}`);
+  }
+  return choice;
+}
+
+/** Checks `address` or `Display Name <address>`; returns it trimmed. */
+function parseFromAddress(env: Env, fallback: string): string {
+  const raw = env.SMTP_FROM_ADDRESS;
+  if (raw == null || raw.trim() === "") return fallback;
+  const value = raw.trim();
+  const angled = /^(.*)<([^<>]*)>$/.exec(value);
+  const address = angled == null ? value : angled[2].trim();
+  if (/[\r\n]/.test(value) || !MAIL_ADDRESS_PATTERN.test(address) || (angled != null && /[<>]/.test(angled[1]))) {
+    throw new ConfigError(
+      "SMTP_FROM_ADDRESS",
+      `expected an address such as notifications@example.com or "Islet <notifications@example.com>", got ${JSON.stringify(raw)}`,
+    );
+  }
+  return value;
+}
+
+function readCaFile(env: Env): { path: string; pem: string } | null {
+  const raw = env.SMTP_CA_FILE;
+  if (raw == null || raw.trim() === "") return null;
+  const path = raw.trim();
+  let pem: string;
+  try {
+    pem = readFileSync(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : code === "EISDIR" ? "a folder, not a file" : String(code ?? error);
+    throw new ConfigError("SMTP_CA_FILE", `cannot read ${path} (${why})`);
+  }
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new ConfigError("SMTP_CA_FILE", `${path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  for (const block of blocks) {
+    try {
+      new X509Certificate(block);
+    } catch {
+      throw new ConfigError("SMTP_CA_FILE", `${path} holds a certificate that cannot be read`);
+    }
+  }
+  return { path, pem: blocks.join("\n") };
+}
+
+function parseSmtp(env: Env, localDomain: string | null): { smtp: SmtpConfig; passwordSource: string | null } {
+  const serverRaw = (env.SMTP_SERVER ?? "").trim();
+  let server: string | null = null;
+  if (serverRaw !== "") {
+    const bracketed = /^\[(.*)\]$/.exec(serverRaw)?.[1];
+    if (bracketed != null && isIP(bracketed) === 6) server = bracketed;
+    else if (isIP(serverRaw) !== 0 || SMTP_HOST_PATTERN.test(serverRaw)) server = serverRaw.toLowerCase();
+    else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(serverRaw)) {
+      throw new ConfigError("SMTP_SERVER", `expected a bare host name such as smtp.example.com, not a URL (${JSON.stringify(serverRaw)})`);
+    } else if (/^[^:\s]+:\d+$/.test(serverRaw)) {
+      throw new ConfigError("SMTP_SERVER", `expected a host name without a port (set SMTP_PORT for the port), got ${JSON.stringify(serverRaw)}`);
+    } else {
+      throw new ConfigError("SMTP_SERVER", `expected a host name or IP address such as smtp.example.com, got ${JSON.stringify(serverRaw)}`);
+    }
+  }
+  const tls = parseBoolean(env, "SMTP_TLS", false);
+  const port = parseInteger(env, "SMTP_PORT", tls ? 465 : 587, 1, 65535);
+  const enableStarttls = parseChoice<SmtpStarttls>(env, "SMTP_ENABLE_STARTTLS", ["auto", "always", "never"], "auto");
+  if (tls && enableStarttls === "always") {
+    throw new ConfigError(
+      "SMTP_ENABLE_STARTTLS",
+      "always contradicts SMTP_TLS=true: a connection that starts with TLS has no STARTTLS; unset one of them",
+    );
+  }
+  const authMethod = parseChoice<SmtpAuthMethod>(env, "SMTP_AUTH_METHOD", ["plain", "login", "cram_md5", "none"], "plain");
+  const verifyPeer = parseChoice(env, "SMTP_OPENSSL_VERIFY_MODE", ["none", "peer"], "peer") === "peer";
+  const login = (env.SMTP_LOGIN ?? "") === "" ? null : env.SMTP_LOGIN!;
+  if (login != null && /[\r\n]/.test(login)) throw new ConfigError("SMTP_LOGIN", "must not contain a line break");
+  const password = readSecret(env, "SMTP_PASSWORD");
+  if (authMethod !== "none") {
+    const explicit = (env.SMTP_AUTH_METHOD ?? "").trim() !== "";
+    if (login == null && password != null) {
+      throw new ConfigError("SMTP_LOGIN", `is not set but ${password.source} is; set both, or SMTP_AUTH_METHOD=none`);
+    }
+    if (login == null && explicit) {
+      throw new ConfigError("SMTP_LOGIN", `is not set but SMTP_AUTH_METHOD=${authMethod} asks for a login; set it, or SMTP_AUTH_METHOD=none`);
+    }
+    if (login != null && password == null) {
+      throw new ConfigError("SMTP_PASSWORD", "is not set but SMTP_LOGIN is (SMTP_PASSWORD, SMTP_PASSWORD_FILE or $CREDENTIALS_DIRECTORY/SMTP_PASSWORD)");
+    }
+  }
+  const ca = readCaFile(env);
+  // An address has no port: a development instance at localhost:3000 sends as notifications@localhost.
+  const fromDomain = (localDomain ?? "localhost").replace(/:\d+$/, "");
+  const fromAddress = parseFromAddress(env, `notifications@${fromDomain}`);
+  return {
+    smtp: {
+      server,
+      port,
+      login,
+      password: password?.value ?? null,
+      fromAddress,
+      tls,
+      enableStarttls,
+      authMethod,
+      caFile: ca?.path ?? null,
+      caCertificates: ca?.pem ?? null,
+      verifyPeer,
+    },
+    passwordSource: password?.source ?? null,
+  };
+}
+
 /** Creates a folder (and its parents) readable by the owner only. */
 export function ensurePrivateDir(path: string, variable = "DATA_DIR"): void {
   try {
@@ -250,12 +396,14 @@ export function loadConfig(env: Env = process.env, options: { cwd?: string } = {
   const mediaCacheRetentionDays = parseInteger(env, "MEDIA_CACHE_RETENTION_DAYS", 7, 0, 36500);
   const logLevel = parseLogLevel(env);
   const queueVisibilityTimeoutSeconds = parseInteger(env, "QUEUE_VISIBILITY_TIMEOUT", 60, 1, 86400);
+  const { smtp, passwordSource: smtpPasswordSource } = parseSmtp(env, localDomain);
 
   ensurePrivateDir(dataDir);
   const secretKeyBase = resolveSecretKeyBase(env, dataDir);
 
   const sources: Record<string, string> = { SECRET_KEY_BASE: secretKeyBase.source };
   if (database != null) sources.DATABASE_URL = database.source;
+  if (smtpPasswordSource != null) sources.SMTP_PASSWORD = smtpPasswordSource;
 
   return {
     localDomain: handleHost,
@@ -275,6 +423,7 @@ export function loadConfig(env: Env = process.env, options: { cwd?: string } = {
     mediaCacheRetentionDays,
     logLevel,
     queueVisibilityTimeoutSeconds,
+    smtp,
     sources,
   };
 }
@@ -317,5 +466,15 @@ export function describeConfig(config: Config): string[] {
     line("LOG_LEVEL", config.logLevel),
     line("QUEUE_VISIBILITY_TIMEOUT", config.queueVisibilityTimeoutSeconds),
     line("SINGLE_USER_MODE", "true (always)"),
+    line("SMTP_SERVER", config.smtp.server ?? "(unset: mail disabled)"),
+    line("SMTP_PORT", config.smtp.port),
+    line("SMTP_LOGIN", config.smtp.login),
+    line("SMTP_PASSWORD", config.smtp.password == null ? null : `**** (from ${config.sources.SMTP_PASSWORD})`),
+    line("SMTP_FROM_ADDRESS", config.smtp.fromAddress),
+    line("SMTP_TLS", config.smtp.tls),
+    line("SMTP_ENABLE_STARTTLS", config.smtp.enableStarttls),
+    line("SMTP_AUTH_METHOD", config.smtp.authMethod),
+    line("SMTP_CA_FILE", config.smtp.caFile),
+    line("SMTP_OPENSSL_VERIFY_MODE", config.smtp.verifyPeer ? "peer" : "none"),
   ];
 }

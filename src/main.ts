@@ -22,6 +22,7 @@ const COMMANDS: CommandEntry[] = [
   { name: "config", summary: "print the resolved configuration (secrets masked)", load: async () => (await import("./cli/config.ts")).configCommand },
   { name: "migrate", summary: "apply pending database migrations", load: async () => (await import("./cli/migrate.ts")).migrateCommand },
   { name: "account", summary: "show the owner account, or set its password", load: async () => (await import("./cli/account.ts")).accountCommand },
+  { name: "mail", summary: "send a test message to check the SMTP settings", load: async () => (await import("./cli/mail.ts")).mailCommand },
 ];
 
 function usage(): string {
