@@ -2,7 +2,8 @@
  * The Mastodon client API: every router, behind token authentication.
  * Routers translate requests into core calls; the rules live in src/core.
  */
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { authenticate, type ApiEnv } from "./auth.ts";
 import type { ApiDeps } from "./deps.ts";
 import { instanceRoutes } from "./instance.ts";
@@ -27,8 +28,25 @@ import { featuredTagsRoutes } from "./featured-tags.ts";
 import { domainBlocksRoutes } from "./domain-blocks.ts";
 import { reportsRoutes } from "./reports.ts";
 
+/** Uploads stream to disk under their own limits; other bodies are small. */
+const UPLOAD_PATHS = /^\/api\/v[12]\/media(\/|$)/;
+const PROFILE_PATH = "/api/v1/accounts/update_credentials";
+
+function limitBodies(): MiddlewareHandler {
+  const tooLarge = (c: Parameters<MiddlewareHandler>[0]) => c.json({ error: "The request body is too large" }, 413);
+  const small = bodyLimit({ maxSize: 1024 * 1024, onError: tooLarge });
+  // Avatar and header images ride in the profile update.
+  const profile = bodyLimit({ maxSize: 40 * 1024 * 1024, onError: tooLarge });
+  return async (c, next) => {
+    if (UPLOAD_PATHS.test(c.req.path)) return await next();
+    return c.req.path === PROFILE_PATH ? await profile(c, next) : await small(c, next);
+  };
+}
+
 export function apiRoutes(deps: ApiDeps): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
+  app.use("/api/*", limitBodies());
+  app.use("/oauth/*", limitBodies());
   app.use("/api/*", authenticate(deps.core));
   app.route("/", instanceRoutes(deps.core));
   app.route("/", oauthRoutes(deps));
