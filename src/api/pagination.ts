@@ -43,7 +43,8 @@ export function setLinkHeader(c: Context, origin: string, ids: readonly bigint[]
   const url = new URL(c.req.url);
   const base = new URL(options.path ?? url.pathname, origin);
   for (const [key, value] of url.searchParams) {
-    if (!["max_id", "since_id", "min_id"].includes(key)) base.searchParams.append(key, value);
+    // The token never goes into a link a client may log or share.
+    if (!["max_id", "since_id", "min_id", "access_token"].includes(key)) base.searchParams.append(key, value);
   }
   const newest = ids.reduce((a, b) => (a > b ? a : b));
   const oldest = ids.reduce((a, b) => (a < b ? a : b));

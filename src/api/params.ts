@@ -10,38 +10,37 @@ import { ApiError, unprocessable } from "./errors.ts";
 
 export type Params = Record<string, unknown>;
 
-/** Puts `value` at the bracketed `key` path inside `target`. */
+/**
+ * Puts `value` at the bracketed `key` path inside `target`, as Rails reads
+ * form fields: `a[]` appends; in `a[][b]` a new item starts when the last
+ * one already has `b`.
+ */
 function assign(target: Params, key: string, value: unknown): void {
   const parts = key.replace(/\]/g, "").split("[");
   let node: Record<string, unknown> = target;
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i];
     const last = i === parts.length - 1;
-    const nextIsArray = !last && parts[i + 1] === "";
-    if (part === "") {
-      // `name[]`: append to the array the parent made.
-      if (Array.isArray(node)) {
-        if (last) (node as unknown[]).push(value);
-        return;
-      }
-      return;
-    }
     if (last) {
       const existing = node[part];
       if (Array.isArray(existing)) existing.push(value);
       else node[part] = value;
       return;
     }
-    if (nextIsArray) {
+    if (parts[i + 1] === "") {
       if (!Array.isArray(node[part])) node[part] = [];
+      const list = node[part] as unknown[];
       if (i + 1 === parts.length - 1) {
-        (node[part] as unknown[]).push(value);
+        list.push(value);
         return;
       }
-      // `a[][b]`: rare; treat as a list of objects keyed by b.
-      const list = node[part] as unknown[];
-      const item: Record<string, unknown> = {};
-      list.push(item);
+      // `a[][b]...`: continue in the last item unless it has `b` already.
+      const next = parts[i + 2];
+      let item = list.at(-1) as Record<string, unknown> | undefined;
+      if (item == null || typeof item !== "object" || (i + 2 === parts.length - 1 && next in item)) {
+        item = {};
+        list.push(item);
+      }
       node = item;
       i++;
       continue;
