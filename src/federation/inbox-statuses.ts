@@ -4,10 +4,11 @@
  * the object, and calls the core function for remote posts.
  */
 import type { InboxContext } from "@fedify/fedify";
-import { Announce, Create, Delete, Update, isActor, type Object as APObject } from "@fedify/vocab";
+import { Announce, Create, Delete, Like, Update, isActor, type Object as APObject } from "@fedify/vocab";
 import { and, eq } from "drizzle-orm";
 import { findAccountByUri, getOwner, type Account } from "../core/accounts.ts";
 import type { CoreContext } from "../core/context.ts";
+import { favouriteStatus, unfavouriteStatus } from "../core/interactions.ts";
 import {
   findStatusByUri,
   receiveReblog,
@@ -162,4 +163,22 @@ export async function onUndoAnnounce(core: CoreContext, actorId: URL, announceId
   const booster = await findAccountByUri(core, actorId.href);
   if (booster == null) return;
   await receiveStatusDelete(core, booster, announceId.href);
+}
+
+/** A remote account favourited a post Islet has. */
+export async function onLike(ctx: InboxContext<void>, core: CoreContext, like: Like): Promise<void> {
+  if (like.actorId == null || like.objectId == null) return;
+  const status = await findStatusByUri(core, like.objectId.href);
+  if (status == null) return;
+  const liker = await senderAccount(ctx, core, like);
+  if (liker == null || liker.domain == null) return;
+  await favouriteStatus(core, liker, status, { uri: like.id?.href ?? null }).catch(() => null);
+}
+
+/** Undo of a Like: the favourite goes. */
+export async function onUndoLike(core: CoreContext, actorId: URL, like: Like): Promise<void> {
+  if (like.objectId == null || like.actorId?.href !== actorId.href) return;
+  const [liker, status] = await Promise.all([findAccountByUri(core, actorId.href), findStatusByUri(core, like.objectId.href)]);
+  if (liker == null || status == null) return;
+  await unfavouriteStatus(core, liker, status);
 }

@@ -4,12 +4,12 @@
  * signing key belongs to the activity's actor, before a listener runs.
  */
 import type { Federation, InboxContext } from "@fedify/fedify";
-import { Accept, Announce, Create, Delete, Follow, Reject, Undo, Update, isActor } from "@fedify/vocab";
+import { Accept, Announce, Create, Delete, Follow, Like, Reject, Undo, Update, isActor } from "@fedify/vocab";
 import { findAccountByUri, findLocalAccount, type Account } from "../core/accounts.ts";
 import type { CoreContext } from "../core/context.ts";
 import { findFollow, findFollowByUri, followAccepted, receiveFollow, removeFollow, type Follow as FollowRow } from "../core/follows.ts";
 import { persistActor } from "./actors.ts";
-import { onAnnounce, onCreate, onDelete, onUndoAnnounce, onUpdate } from "./inbox-statuses.ts";
+import { onAnnounce, onCreate, onDelete, onLike, onUndoAnnounce, onUndoLike, onUpdate } from "./inbox-statuses.ts";
 
 export function registerInbox(federation: Federation<void>, core: CoreContext): void {
   federation
@@ -22,6 +22,7 @@ export function registerInbox(federation: Federation<void>, core: CoreContext): 
     .on(Update, (ctx, update) => onUpdate(ctx, core, update))
     .on(Delete, (ctx, del) => onDelete(ctx, core, del))
     .on(Announce, (ctx, announce) => onAnnounce(ctx, core, announce))
+    .on(Like, (ctx, like) => onLike(ctx, core, like))
     .onError((_ctx, error) => {
       core.log.warn("inbox: an activity could not be processed", error);
     });
@@ -51,6 +52,10 @@ async function onUndo(ctx: InboxContext<void>, core: CoreContext, undo: Undo): P
   if (object instanceof Announce && object.id != null) {
     if (object.actorId?.href !== undo.actorId.href) return;
     await onUndoAnnounce(core, undo.actorId, object.id);
+    return;
+  }
+  if (object instanceof Like) {
+    await onUndoLike(core, undo.actorId, object);
     return;
   }
   if (object instanceof Follow || object == null) {

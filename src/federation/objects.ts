@@ -88,8 +88,11 @@ export function objectFromStatus(ctx: Context<void>, data: FederatedStatus): Not
   const values = {
     id: new URL(status.uri),
     attribution: ctx.getActorUri(author.username),
-    content: status.content,
-    contents: status.language == null ? [] : [new LanguageString(status.content, status.language)],
+    // Fedify takes either `content` or `contents`; with a language the
+    // post carries both the plain content and its contentMap.
+    ...(status.language == null
+      ? { content: status.content }
+      : { contents: [status.content, new LanguageString(status.content, status.language)] }),
     summary: status.spoilerText === "" ? null : status.spoilerText,
     sensitive: status.sensitive,
     url: status.url == null ? null : new URL(status.url),
