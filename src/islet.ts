@@ -12,12 +12,19 @@ import { DatabaseKvStore } from "./db/kv-store.ts";
 import { DatabaseMessageQueue } from "./db/message-queue.ts";
 import { createIsletFederation } from "./federation/federation.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { registerConversations } from "./core/conversations.ts";
+import { createMailer, createMailQueue, type Mailer } from "./mail/mailer.ts";
+import { registerMailNotifications } from "./mail/notifications.ts";
+import { registerNotifications } from "./core/notifications.ts";
+import { publishDueScheduledStatuses } from "./core/scheduled-statuses.ts";
 
 export interface Islet {
   readonly config: Config;
   readonly core: CoreContext;
   readonly federation: Federation<void>;
   readonly queue: DatabaseMessageQueue;
+  /** Sends mail through its own queue; a no-op logger when SMTP_SERVER is unset. */
+  readonly mailer: Mailer;
   /** Starts consuming the durable queue (deliveries, inbox work). */
   startWorker(): void;
   /** Stops the worker, waits for in-flight jobs, closes the database. */
@@ -69,26 +76,42 @@ export async function openIslet(config: Config, options: OpenIsletOptions = {}):
     logger: { warn: (message, error) => log.warn(message, error) },
   });
   const federation = createIsletFederation(core, { kv, queue });
+  // Reactions to core events run in every process, wherever the event is raised.
+  registerNotifications(core);
+  registerConversations(core);
+  const mailer = createMailer(config, createMailQueue(database, { log }), log);
+  registerMailNotifications(core, mailer);
   const stop = new AbortController();
   let worker: Promise<void> | null = null;
+  let mailWorker: Promise<void> | null = null;
   return {
     config,
     core,
     federation,
     queue,
+    mailer,
     startWorker() {
       if (worker != null) return;
       worker = federation.startQueue(undefined, { signal: stop.signal });
+      mailWorker = mailer.start(stop.signal);
       // Expired cache entries (fetched documents, keys) are dropped hourly.
       const sweep = setInterval(() => {
         kv.deleteExpired().catch((error) => log.warn("could not delete expired cache entries", error));
       }, 60 * 60 * 1000);
       sweep.unref();
-      stop.signal.addEventListener("abort", () => clearInterval(sweep));
+      // Scheduled posts are published within half a minute of their time.
+      const publish = setInterval(() => {
+        publishDueScheduledStatuses(core).catch((error) => log.warn("could not publish scheduled posts", error));
+      }, 30 * 1000);
+      publish.unref();
+      stop.signal.addEventListener("abort", () => {
+        clearInterval(sweep);
+        clearInterval(publish);
+      });
     },
     async close() {
       stop.abort();
-      await worker;
+      await Promise.all([worker, mailWorker]);
       await database.close();
     },
   };
