@@ -1,0 +1,118 @@
+/**
+ * Two Islet instances hold a conversation through their Mastodon APIs and
+ * real inboxes: follow, post, reply, favourite, boost, edit and delete, each
+ * seen by the other side in timelines and notifications.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { api, ownerToken } from "../helpers/api.ts";
+import { databaseKinds } from "../helpers/database.ts";
+import { eventually, startInstance, type TestInstance } from "../helpers/instance.ts";
+
+interface Side {
+  instance: TestInstance;
+  token: string;
+}
+
+/** The other side's owner as an account here, looked up by actor URL. */
+async function resolve(side: Side, actorUri: string): Promise<{ id: string; acct: string }> {
+  const result = await api(side.instance, "GET", `/api/v2/search?q=${encodeURIComponent(actorUri)}&resolve=true&type=accounts`, { token: side.token });
+  assert.equal(result.status, 200, JSON.stringify(result.body));
+  assert.equal(result.body.accounts.length, 1, `no account for ${actorUri}`);
+  return result.body.accounts[0];
+}
+
+/** The local id of a status by its IRI, once it has arrived. */
+async function arrived(side: Side, uri: string): Promise<{ id: string; content: string }> {
+  return await eventually(async () => {
+    const result = await api(side.instance, "GET", `/api/v1/timelines/home?limit=40`, { token: side.token });
+    return (result.body as { uri: string; id: string; content: string }[]).find((s) => s.uri === uri);
+  }, `${uri} in the home timeline`);
+}
+
+async function notification(side: Side, type: string): Promise<{ account: { acct: string }; status?: { uri: string } }> {
+  return await eventually(async () => {
+    const result = await api(side.instance, "GET", `/api/v1/notifications?types[]=${type}`, { token: side.token });
+    return (result.body as { type: string }[])[0] as never;
+  }, `a ${type} notification`);
+}
+
+for (const kind of databaseKinds()) {
+  describe(`a conversation between two instances (${kind})`, () => {
+    let alice: Side;
+    let bob: Side;
+    let post: { id: string; uri: string };
+    let postAtBob: { id: string };
+
+    before(async () => {
+      const [a, b] = await Promise.all([startInstance(kind, { username: "alice" }), startInstance(kind, { username: "bob" })]);
+      alice = { instance: a, token: await ownerToken(a) };
+      bob = { instance: b, token: await ownerToken(b) };
+    });
+    after(async () => {
+      await Promise.all([alice?.instance.close(), bob?.instance.close()]);
+    });
+
+    test("bob follows alice through the API; alice is notified", async () => {
+      const aliceAtBob = await resolve(bob, `${alice.instance.origin}/users/alice`);
+      const followed = await api(bob.instance, "POST", `/api/v1/accounts/${aliceAtBob.id}/follow`, { token: bob.token });
+      assert.equal(followed.status, 200);
+      await eventually(async () => {
+        const r = await api(bob.instance, "GET", `/api/v1/accounts/relationships?id[]=${aliceAtBob.id}`, { token: bob.token });
+        return r.body[0]?.following === true;
+      }, "the follow to be accepted");
+      const n = await notification(alice, "follow");
+      assert.match(n.account.acct, /^bob@localhost:\d+$/);
+    });
+
+    test("alice posts; it reaches bob's home timeline", async () => {
+      const created = await api(alice.instance, "POST", "/api/v1/statuses", {
+        token: alice.token,
+        body: { status: "Hello from #Islet, @bob@" + new URL(bob.instance.origin).host, language: "en" },
+      });
+      assert.equal(created.status, 200, JSON.stringify(created.body));
+      post = created.body;
+      postAtBob = await arrived(bob, post.uri);
+      assert.match(postAtBob.content, /Hello from/);
+    });
+
+    test("bob replies; alice gets a mention and sees the reply in the thread", async () => {
+      const reply = await api(bob.instance, "POST", "/api/v1/statuses", {
+        token: bob.token,
+        body: { status: `@alice@${new URL(alice.instance.origin).host} hi back`, in_reply_to_id: postAtBob.id },
+      });
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+      const n = await notification(alice, "mention");
+      assert.equal(n.status?.uri, reply.body.uri);
+      const context = await api(alice.instance, "GET", `/api/v1/statuses/${post.id}/context`, { token: alice.token });
+      assert.deepEqual(context.body.descendants.map((s: { uri: string }) => s.uri), [reply.body.uri]);
+    });
+
+    test("bob favourites and boosts; alice's counts and notifications follow", async () => {
+      assert.equal((await api(bob.instance, "POST", `/api/v1/statuses/${postAtBob.id}/favourite`, { token: bob.token })).status, 200);
+      assert.equal((await api(bob.instance, "POST", `/api/v1/statuses/${postAtBob.id}/reblog`, { token: bob.token })).status, 200);
+      await notification(alice, "favourite");
+      await notification(alice, "reblog");
+      const status = await api(alice.instance, "GET", `/api/v1/statuses/${post.id}`, { token: alice.token });
+      assert.equal(status.body.favourites_count, 1);
+      assert.equal(status.body.reblogs_count, 1);
+      // And taking the favourite back reaches alice too.
+      await api(bob.instance, "POST", `/api/v1/statuses/${postAtBob.id}/unfavourite`, { token: bob.token });
+      await eventually(async () => (await api(alice.instance, "GET", `/api/v1/statuses/${post.id}`, { token: alice.token })).body.favourites_count === 0, "the unfavourite");
+    });
+
+    test("alice edits; bob sees the new text", async () => {
+      const edited = await api(alice.instance, "PUT", `/api/v1/statuses/${post.id}`, { token: alice.token, body: { status: "Edited hello" } });
+      assert.equal(edited.status, 200, JSON.stringify(edited.body));
+      await eventually(async () => {
+        const s = await api(bob.instance, "GET", `/api/v1/statuses/${postAtBob.id}`, { token: bob.token });
+        return /Edited hello/.test(s.body.content) && s.body.edited_at != null;
+      }, "the edit at bob");
+    });
+
+    test("alice deletes; it is gone at bob", async () => {
+      assert.equal((await api(alice.instance, "DELETE", `/api/v1/statuses/${post.id}`, { token: alice.token })).status, 200);
+      await eventually(async () => (await api(bob.instance, "GET", `/api/v1/statuses/${postAtBob.id}`, { token: bob.token })).status === 404, "the delete at bob");
+    });
+  });
+}
