@@ -9,6 +9,7 @@ import { and, eq } from "drizzle-orm";
 import { findAccountByUri, getOwner, type Account } from "../core/accounts.ts";
 import type { CoreContext } from "../core/context.ts";
 import { favouriteStatus, unfavouriteStatus } from "../core/interactions.ts";
+import { votePoll } from "../core/polls.ts";
 import {
   findStatusByUri,
   receiveReblog,
@@ -16,7 +17,8 @@ import {
   receiveStatusDelete,
   receiveStatusUpdate,
 } from "../core/remote-statuses.ts";
-import { follows } from "../db/schema.ts";
+import { follows, polls } from "../db/schema.ts";
+import { Note } from "@fedify/vocab";
 import { persistActor } from "./actors.ts";
 import { isPostObject, readRemotePost, type PostObject } from "./inbound-objects.ts";
 
@@ -106,7 +108,28 @@ export async function onCreate(ctx: InboxContext<void>, core: CoreContext, creat
   if (create.actorId == null || object.attributionId?.href !== create.actorId.href || !sameOrigin(object.id, create.actorId)) return;
   const author = await senderAccount(ctx, core, create);
   if (author == null) return;
+  if (await isPollVote(core, author, object)) return;
   await storePost(ctx, core, author, object);
+}
+
+/**
+ * A vote in a poll of ours arrives as a Note with a name (the option) and
+ * no content, in reply to the poll. Counts it and says whether it was one.
+ */
+async function isPollVote(core: CoreContext, voter: Account, object: PostObject): Promise<boolean> {
+  if (!(object instanceof Note) || object.name == null || object.replyTargetId == null) return false;
+  if (object.content != null && String(object.content).trim() !== "") return false;
+  const status = await findStatusByUri(core, object.replyTargetId.href);
+  if (status == null) return false;
+  const rows = await core.db.select().from(polls).where(eq(polls.statusId, status.id)).limit(1);
+  const poll = rows[0];
+  if (poll == null) return false;
+  const choice = poll.options.indexOf(String(object.name));
+  if (choice < 0) return true;
+  await votePoll(core, voter, poll.id, [choice], { uri: object.id?.href ?? null }).catch((error) => {
+    core.log.debug(`a poll vote from ${voter.uri} was not counted`, error);
+  });
+  return true;
 }
 
 export async function onUpdate(ctx: InboxContext<void>, core: CoreContext, update: Update): Promise<void> {

@@ -5,11 +5,11 @@
  * durable queue, to every inbox that should have it, shared inboxes once.
  */
 import type { Context, Federation } from "@fedify/fedify";
-import { Delete, Like, Tombstone, Undo, Update } from "@fedify/vocab";
+import { Create, Delete, Like, Note, Tombstone, Undo, Update } from "@fedify/vocab";
 import { and, eq, isNotNull } from "drizzle-orm";
 import { findAccountById, type Account } from "../core/accounts.ts";
 import type { CoreContext } from "../core/context.ts";
-import { accounts, follows, statuses } from "../db/schema.ts";
+import { accounts, follows, polls, statuses } from "../db/schema.ts";
 import { recipientOf } from "./actors.ts";
 import { announceOf, createOf } from "./collections.ts";
 import { addressing, loadFederatedStatus, objectFromStatus, remoteRecipients, type FederatedStatus } from "./objects.ts";
@@ -108,6 +108,30 @@ export function registerStatusDelivery(federation: Federation<void>, core: CoreC
       tos,
       ccs,
     }));
+  });
+
+  // The owner's vote in a remote poll: one Note per choice, to the poll's author.
+  core.events.on("poll.voted", async ({ pollId, statusId, accountId, choices }) => {
+    const voter = await findAccountById(core, accountId);
+    if (voter == null || voter.domain != null) return;
+    const rows = await core.db
+      .select({ poll: polls, status: statuses, author: accounts })
+      .from(polls)
+      .innerJoin(statuses, eq(statuses.id, polls.statusId))
+      .innerJoin(accounts, eq(accounts.id, statuses.accountId))
+      .where(eq(polls.id, pollId))
+      .limit(1);
+    const row = rows[0];
+    if (row == null || row.status.id !== statusId || row.author.domain == null || row.author.inboxUrl == null) return;
+    const ctx = context();
+    const actor = ctx.getActorUri(voter.username);
+    for (const choice of choices) {
+      const title = row.poll.options[choice];
+      if (title == null) continue;
+      const id = new URL(`${actor.href}#votes/${pollId}/${choice}`);
+      const note = new Note({ id, attribution: actor, name: title, replyTarget: new URL(row.status.uri), tos: [new URL(row.author.uri)] });
+      await send(ctx, voter, [row.author], new Create({ id: new URL(`${id.href}/activity`), actor, object: note, tos: [new URL(row.author.uri)] }));
+    }
   });
 
   /** A Like of a remote status by the owner, for favourite events. */

@@ -42,7 +42,7 @@ for (const kind of databaseKinds()) {
     let alice: Side;
     let bob: Side;
     let post: { id: string; uri: string };
-    let postAtBob: { id: string };
+    let postAtBob: { id: string; content: string };
 
     before(async () => {
       const [a, b] = await Promise.all([startInstance(kind, { username: "alice" }), startInstance(kind, { username: "bob" })]);
@@ -108,6 +108,22 @@ for (const kind of databaseKinds()) {
         const s = await api(bob.instance, "GET", `/api/v1/statuses/${postAtBob.id}`, { token: bob.token });
         return /Edited hello/.test(s.body.content) && s.body.edited_at != null;
       }, "the edit at bob");
+    });
+
+    test("bob votes in alice's poll; alice counts the vote", async () => {
+      const created = await api(alice.instance, "POST", "/api/v1/statuses", {
+        token: alice.token,
+        body: { status: "Tea or coffee?", poll: { options: ["Tea", "Coffee"], expires_in: 3600 } },
+      });
+      assert.equal(created.status, 200, JSON.stringify(created.body));
+      const atBob = await arrived(bob, created.body.uri) as unknown as { id: string; poll: { id: string; options: { title: string }[] } };
+      assert.deepEqual(atBob.poll.options.map((o) => o.title), ["Tea", "Coffee"]);
+      const voted = await api(bob.instance, "POST", `/api/v1/polls/${atBob.poll.id}/votes`, { token: bob.token, body: { choices: ["1"] } });
+      assert.equal(voted.status, 200, JSON.stringify(voted.body));
+      await eventually(async () => {
+        const poll = await api(alice.instance, "GET", `/api/v1/polls/${created.body.poll.id}`, { token: alice.token });
+        return poll.body.votes_count === 1 && poll.body.options[1].votes_count === 1;
+      }, "the vote at alice");
     });
 
     test("alice deletes; it is gone at bob", async () => {
