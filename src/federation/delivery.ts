@@ -29,6 +29,7 @@ export function registerDelivery(federation: Federation<void>, core: CoreContext
     const accounts = await pair(accountId, targetAccountId);
     if (accounts == null || accounts.target.domain != null || accounts.account.domain == null) return;
     const { account: follower, target: owner } = accounts;
+    if (follower.inboxUrl == null) return;
     const follow = await core.db.query.follows.findFirst({ where: (f, { eq }) => eq(f.id, followId) });
     const ctx = context();
     await ctx.sendActivity(

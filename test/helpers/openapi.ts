@@ -34,6 +34,13 @@ export interface ValidationResult {
 }
 
 let loaded: OpenApiSchema | null | undefined;
+let ajvInstance: InstanceType<typeof Ajv2020> | undefined;
+
+/** The validator holding the whole description (after openApiSchema()). */
+function sharedAjv(): InstanceType<typeof Ajv2020> {
+  if (ajvInstance == null) throw new Error("openApiSchema() was not loaded");
+  return ajvInstance;
+}
 
 /** The Mastodon API description, or null when the file is not there. */
 export function openApiSchema(): OpenApiSchema | null {
@@ -63,6 +70,7 @@ export function openApiSchema(): OpenApiSchema | null {
   // The components refer to each other as `#/components/schemas/X`, so the
   // whole document goes in under one $id and each check is a $ref into it.
   ajv.addSchema({ ...document, $id: SCHEMA_ID });
+  ajvInstance = ajv;
 
   const compiled = new Map<string, ValidateFunction>();
   loaded = {
@@ -104,4 +112,55 @@ export function assertMatchesSchema(name: string, value: unknown): void {
   if (!result.valid) {
     throw new Error(`the response does not match the Mastodon ${name} schema:\n  ${result.errors.join("\n  ")}`);
   }
+}
+
+interface Operation {
+  template: RegExp;
+  method: string;
+  responses: Record<string, { content?: Record<string, { schema?: unknown }> }>;
+}
+
+let operations: Operation[] | undefined;
+
+/**
+ * Checks a JSON response against what the description says the operation
+ * answers with that status. Returns the problems, or null when the
+ * description has no JSON schema for that operation and status.
+ */
+export function validateResponse(method: string, path: string, status: number, body: unknown): string[] | null {
+  if (openApiSchema() == null) throw new Error(`${OPENAPI_SCHEMA_PATH} is absent; skip the test instead`);
+  if (operations === undefined) {
+    const document = JSON.parse(readFileSync(OPENAPI_SCHEMA_PATH, "utf8")) as { paths: Record<string, Record<string, Operation["responses"] | unknown>> };
+    operations = [];
+    for (const [template, item] of Object.entries(document.paths)) {
+      const pattern = new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\\?\{[^}]+\\?\}/g, "[^/]+")}/?$`);
+      for (const [verb, operation] of Object.entries(item)) {
+        const responses = (operation as { responses?: Operation["responses"] }).responses;
+        if (responses != null) operations.push({ template: pattern, method: verb.toUpperCase(), responses });
+      }
+    }
+    // Literal paths first, so /api/v1/accounts/relationships beats /api/v1/accounts/{id}.
+    operations.sort((a, b) => (a.template.source.match(/\[\^\/\]\+/g)?.length ?? 0) - (b.template.source.match(/\[\^\/\]\+/g)?.length ?? 0));
+  }
+  const bare = path.split("?")[0];
+  const operation = operations.find((op) => op.method === method.toUpperCase() && op.template.test(bare));
+  const schema = operation?.responses[String(status)]?.content?.["application/json"]?.schema;
+  if (schema == null) return null;
+  const check = compileResponseSchema(schema);
+  const valid = check(body);
+  return valid ? [] : describeErrors(check.errors ?? []);
+}
+
+const responseChecks = new Map<string, ValidateFunction>();
+
+function compileResponseSchema(schema: unknown): ValidateFunction {
+  const key = JSON.stringify(schema);
+  let check = responseChecks.get(key);
+  if (check == null) {
+    // Local refs point into the whole document, registered under SCHEMA_ID.
+    const rewritten = JSON.parse(key.replace(/"#\/components\//g, `"${SCHEMA_ID}#/components/`));
+    check = sharedAjv().compile(rewritten);
+    responseChecks.set(key, check);
+  }
+  return check;
 }
