@@ -53,7 +53,7 @@ export function registerActor(federation: Federation<void>, core: CoreContext): 
     });
 }
 
-async function personFromAccount(ctx: Context<void>, account: Account): Promise<Person> {
+export async function personFromAccount(ctx: Context<void>, account: Account): Promise<Person> {
   const identifier = account.username;
   const keys = await ctx.getActorKeyPairs(identifier);
   return new Person({

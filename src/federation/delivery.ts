@@ -4,10 +4,12 @@
  * that caused it has answered long before the remote server does.
  */
 import type { Context, Federation } from "@fedify/fedify";
-import { Accept, Follow, Reject, Undo } from "@fedify/vocab";
+import { Accept, Block, Follow, Reject, Undo, Update } from "@fedify/vocab";
+import { and, eq, isNotNull } from "drizzle-orm";
+import { accounts as accountsTable, blocks, follows } from "../db/schema.ts";
 import { findAccountById, type Account } from "../core/accounts.ts";
 import type { CoreContext } from "../core/context.ts";
-import { recipientOf } from "./actors.ts";
+import { personFromAccount, recipientOf } from "./actors.ts";
 
 export function registerDelivery(federation: Federation<void>, core: CoreContext): void {
   const context = () => federation.createContext(new URL(core.config.origin), undefined);
@@ -82,5 +84,53 @@ export function registerDelivery(federation: Federation<void>, core: CoreContext
         }),
       );
     }
+  });
+
+  // A profile change of a local account goes to everyone who follows it.
+  core.events.on("account.updated", async ({ accountId }) => {
+    const account = await findAccountById(core, accountId);
+    if (account == null || account.domain != null) return;
+    const rows = await core.db
+      .select({ follower: accountsTable })
+      .from(follows)
+      .innerJoin(accountsTable, eq(accountsTable.id, follows.accountId))
+      .where(and(eq(follows.targetAccountId, accountId), eq(follows.state, "accepted"), isNotNull(accountsTable.inboxUrl)));
+    if (rows.length === 0) return;
+    const ctx = context();
+    const actor = await personFromAccount(ctx, account);
+    await ctx.sendActivity(
+      { identifier: account.username },
+      rows.map((row) => recipientOf(row.follower)),
+      new Update({ id: new URL(`${actor.id!.href}#updates/${Date.now()}`), actor: actor.id, object: actor }),
+      { preferSharedInbox: true },
+    );
+  });
+
+  const blockOf = (ctx: Context<void>, blockId: bigint, blocker: Account, target: Account, uri: string | null) =>
+    new Block({
+      id: new URL(uri ?? `${ctx.getActorUri(blocker.username).href}#blocks/${blockId}`),
+      actor: ctx.getActorUri(blocker.username),
+      object: new URL(target.uri),
+    });
+
+  core.events.on("account.blocked", async ({ blockId, accountId, targetAccountId }) => {
+    const accounts = await pair(accountId, targetAccountId);
+    if (accounts == null || accounts.account.domain != null || accounts.target.inboxUrl == null) return;
+    const ctx = context();
+    const rows = await core.db.select({ uri: blocks.uri }).from(blocks).where(eq(blocks.id, blockId)).limit(1);
+    const block = blockOf(ctx, blockId, accounts.account, accounts.target, rows[0]?.uri ?? null);
+    await ctx.sendActivity({ identifier: accounts.account.username }, recipientOf(accounts.target), block);
+  });
+
+  core.events.on("account.unblocked", async ({ blockId, accountId, targetAccountId, uri }) => {
+    const accounts = await pair(accountId, targetAccountId);
+    if (accounts == null || accounts.account.domain != null || accounts.target.inboxUrl == null) return;
+    const ctx = context();
+    const block = blockOf(ctx, blockId, accounts.account, accounts.target, uri);
+    await ctx.sendActivity(
+      { identifier: accounts.account.username },
+      recipientOf(accounts.target),
+      new Undo({ id: new URL(`${block.id!.href}/undo`), actor: block.actorId, object: block }),
+    );
   });
 }

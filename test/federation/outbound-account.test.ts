@@ -1,0 +1,53 @@
+/**
+ * Profile changes and blocks reach the remote side: Update(Person) to
+ * followers, Block and Undo(Block) to the blocked account.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { findAccountByUri } from "../../src/core/accounts.ts";
+import { api, ownerToken } from "../helpers/api.ts";
+import { databaseKinds } from "../helpers/database.ts";
+import { eventually, startInstance, type TestInstance } from "../helpers/instance.ts";
+import { followActivity, startRemote, type RemoteServer } from "../helpers/remote.ts";
+
+for (const kind of databaseKinds()) {
+  describe(`outgoing account activities (${kind})`, () => {
+    let islet: TestInstance;
+    let remote: RemoteServer;
+    let token: string;
+
+    before(async () => {
+      [islet, remote] = await Promise.all([startInstance(kind), startRemote("watcher")]);
+      token = await ownerToken(islet);
+      const response = await remote.post(`${islet.origin}/inbox`, followActivity(remote, `${islet.origin}/users/owner`));
+      assert.equal(response.status, 202);
+      await eventually(async () => remote.received.find((r) => r.body.type === "Accept"), "the Accept");
+    });
+    after(async () => {
+      await Promise.all([islet?.close(), remote?.close()]);
+    });
+
+    test("a profile change is sent to followers as Update(Person)", async () => {
+      const form = new FormData();
+      form.set("display_name", "Renamed Owner");
+      const updated = await api(islet, "PATCH", "/api/v1/accounts/update_credentials", { token, body: form });
+      assert.equal(updated.status, 200, JSON.stringify(updated.body));
+      const update = await eventually(async () => remote.received.find((r) => r.body.type === "Update"), "the Update");
+      const object = update.body.object as { type: string; name: string; id: string };
+      assert.equal(object.type, "Person");
+      assert.equal(object.name, "Renamed Owner");
+      assert.equal(object.id, `${islet.origin}/users/owner`);
+      assert.ok(await remote.verify(update));
+    });
+
+    test("blocking sends Block, unblocking sends Undo of it", async () => {
+      const account = (await findAccountByUri(islet.islet.core, remote.actorId))!;
+      assert.equal((await api(islet, "POST", `/api/v1/accounts/${account.id}/block`, { token })).status, 200);
+      const block = await eventually(async () => remote.received.find((r) => r.body.type === "Block"), "the Block");
+      assert.equal(block.body.object, remote.actorId);
+      assert.equal((await api(islet, "POST", `/api/v1/accounts/${account.id}/unblock`, { token })).status, 200);
+      const undo = await eventually(async () => remote.received.find((r) => r.body.type === "Undo" && (r.body.object as { type?: string }).type === "Block"), "the Undo");
+      assert.equal((undo.body.object as { id: string }).id, block.body.id);
+    });
+  });
+}
