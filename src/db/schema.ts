@@ -347,6 +347,8 @@ export const statusEdits = pgTable(
     spoilerText: text("spoiler_text").notNull().default(""),
     sensitive: boolean("sensitive").notNull().default(false),
     mediaAttachmentIds: jsonb("media_attachment_ids").$type<string[]>().notNull().default([]),
+    /** The attachments' descriptions as they were in this version. */
+    mediaDescriptions: jsonb("media_descriptions").$type<(string | null)[] | null>(),
     pollOptions: jsonb("poll_options").$type<string[] | null>(),
     createdAt: createdAt(),
   },

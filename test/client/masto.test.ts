@@ -475,9 +475,8 @@ for (const kind of databaseKinds()) {
       assert.doesNotMatch(history[0].content, /edited/);
       assert.match(history[1].content, /edited/);
       assert.deepEqual(history.map((version) => version.mediaAttachments.map((attachment) => attachment.id)), [[media.id], [media.id]]);
-      // Mastodon keeps each version's media descriptions (status_edits.media_descriptions), so
-      // history[0] would say "A blue rectangle"; Islet's status_edits has no such column and
-      // shows today's description in every version. Only the current one is checked.
+      // Each version keeps the descriptions it had, as Mastodon's history does.
+      assert.equal(history[0].mediaAttachments[0].description, "A blue rectangle");
       assert.equal(history[1].mediaAttachments[0].description, "A blue rectangle, described again");
       assert.equal(history[1].account.id, me.id);
       mediaPost = edited;

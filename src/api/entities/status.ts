@@ -275,7 +275,13 @@ export async function serializeStatusEdits(ctx: CoreContext, versions: readonly 
     account: serializedAccounts.get(version.accountId)!,
     poll: version.pollOptions == null ? null : { options: version.pollOptions.map((title) => ({ title })) },
     media_attachments: version.mediaAttachmentIds
-      .map((id) => media.get(BigInt(id)))
+      .map((id, position) => {
+        const row = media.get(BigInt(id));
+        if (row == null) return null;
+        // The description this version had, not today's.
+        const description = version.mediaDescriptions?.[position];
+        return description === undefined ? row : { ...row, description };
+      })
       .filter((row): row is MediaAttachmentRow => row != null)
       .map((row) => serializeMediaAttachment(ctx.config.origin, row)),
     emojis: [],

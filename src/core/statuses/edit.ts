@@ -182,6 +182,7 @@ export async function editStatus(ctx: CoreContext, author: Account, status: Stat
         spoilerText: before.spoilerText,
         sensitive: before.sensitive,
         mediaAttachmentIds: oldMedia.map((row) => row.id.toString()),
+        mediaDescriptions: oldMedia.map((row) => row.description),
         pollOptions: oldPoll?.options ?? null,
         createdAt: before.createdAt,
       });
@@ -202,6 +203,10 @@ export async function editStatus(ctx: CoreContext, author: Account, status: Stat
       spoilerText,
       sensitive,
       mediaAttachmentIds: media.map((row) => row.id.toString()),
+      mediaDescriptions: media.map((row) => {
+        const change = attributes.get(row.id);
+        return change?.description !== undefined ? (change.description ?? null) : row.description;
+      }),
       pollOptions: newPoll?.options ?? null,
       createdAt: now,
     });
@@ -228,6 +233,8 @@ export interface StatusVersion {
   spoilerText: string;
   sensitive: boolean;
   mediaAttachmentIds: string[];
+  /** Descriptions as they were then, by position; null: use the current ones. */
+  mediaDescriptions: (string | null)[] | null;
   pollOptions: string[] | null;
   createdAt: Date;
 }
@@ -247,6 +254,7 @@ export async function statusHistory(ctx: CoreContext, status: StatusRow): Promis
     spoilerText: status.spoilerText,
     sensitive: status.sensitive,
     mediaAttachmentIds: media.map((row) => row.id.toString()),
+    mediaDescriptions: media.map((row) => row.description),
     pollOptions: poll?.options ?? null,
     createdAt: status.createdAt,
   }];
