@@ -92,6 +92,8 @@ function mailAccount(account: Account): MailAccount {
  * unsubscribes them.
  */
 export function registerMailNotifications(core: CoreContext, mailer: Mailer): () => void {
+  // Without SMTP there is nothing to send, and no "mailed once" marker to spend.
+  if (!mailer.enabled) return () => {};
   const kv = kvOf(core);
 
   /** The owner, when they want mail of this kind. */
