@@ -38,7 +38,7 @@ import { findAccountByHandle, isRemoteHandle, searchAccounts } from "../core/sea
 import { resolveAccount } from "../federation/lookup.ts";
 import { MEDIA_LIMITS } from "../media/limits.ts";
 import { tooLargeMessage } from "../media/errors.ts";
-import { cleanUploadTmp, ensurePrivateDirectory, uploadTmpDir } from "../media/storage.ts";
+import { lazyUploadTmpDir } from "../media/storage.ts";
 import { BodyTooLargeError, isMultipart, receiveMultipart } from "../media/upload.ts";
 import { optionalUser, requireUser, type ApiEnv } from "./auth.ts";
 import type { ApiDeps } from "./deps.ts";
@@ -102,19 +102,7 @@ export function accountsRoutes(deps: ApiDeps): Hono<ApiEnv> {
   const relationshipOf = async (ownerId: bigint, target: Account) =>
     serializeRelationship((await getRelationships(core, ownerId, [target]))[0]);
 
-  let tmpReady: Promise<string> | undefined;
-  const tmpDir = () => {
-    tmpReady ??= (async () => {
-      const dir = uploadTmpDir(core.config);
-      await ensurePrivateDirectory(dir);
-      cleanUploadTmp(core.config).catch(() => {});
-      return dir;
-    })();
-    tmpReady.catch(() => {
-      tmpReady = undefined;
-    });
-    return tmpReady;
-  };
+  const tmpDir = lazyUploadTmpDir(core.config);
 
   /** The update's fields, and its pictures when it is multipart. */
   async function readProfileForm(c: Context<ApiEnv>): Promise<{ params: Params; files: Record<string, UploadedFile>; cleanup(): Promise<void> } | Response> {

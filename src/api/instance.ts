@@ -7,30 +7,37 @@ import { Hono } from "hono";
 import { getOwner } from "../core/accounts.ts";
 import type { CoreContext } from "../core/context.ts";
 import { instanceStats } from "../core/instance.ts";
+import { POLL_LIMITS } from "../core/polls.ts";
+import { MAX_MEDIA_ATTACHMENTS } from "../core/statuses/media.ts";
+import { MEDIA_LIMITS } from "../media/limits.ts";
 import { COMPATIBLE_VERSION, MASTODON_API_VERSION, SOURCE_URL } from "../version.ts";
 import { serializeAccount } from "./entities/account.ts";
 
 /** Limits clients read to shape their composers and uploaders. */
 export const LIMITS = {
   maxCharacters: 5000,
-  maxMediaAttachments: 4,
+  maxMediaAttachments: MAX_MEDIA_ATTACHMENTS,
   charactersReservedPerUrl: 23,
-  imageSizeLimit: 16 * 1024 * 1024,
-  imageMatrixLimit: 33_177_600,
-  videoSizeLimit: 99 * 1024 * 1024,
-  videoFrameRateLimit: 120,
-  videoMatrixLimit: 8_294_400,
-  pollMaxOptions: 4,
-  pollMaxCharactersPerOption: 50,
-  pollMinExpiration: 300,
-  pollMaxExpiration: 2_629_746,
+  imageSizeLimit: MEDIA_LIMITS.imageSizeLimit,
+  imageMatrixLimit: MEDIA_LIMITS.imageMatrixLimit,
+  videoSizeLimit: MEDIA_LIMITS.videoSizeLimit,
+  videoFrameRateLimit: MEDIA_LIMITS.videoFrameRateLimit,
+  videoMatrixLimit: MEDIA_LIMITS.videoMatrixLimit,
+  pollMaxOptions: POLL_LIMITS.maxOptions,
+  pollMaxCharactersPerOption: POLL_LIMITS.maxCharactersPerOption,
+  pollMinExpiration: POLL_LIMITS.minExpiration,
+  pollMaxExpiration: POLL_LIMITS.maxExpiration,
   maxFeaturedTags: 10,
   maxPinnedStatuses: 5,
   maxProfileFields: 4,
 } as const;
 
+/**
+ * What uploads may be. No HEIC/HEIF: this build cannot decode it, and
+ * clients convert what the list leaves out before uploading.
+ */
 export const SUPPORTED_MIME_TYPES = [
-  "image/jpeg", "image/png", "image/gif", "image/webp", "image/avif", "image/heic", "image/heif",
+  "image/jpeg", "image/png", "image/gif", "image/webp", "image/avif",
   "video/mp4", "video/webm", "video/quicktime", "audio/mpeg", "audio/ogg", "audio/wav", "audio/flac", "audio/mp4", "audio/webm",
 ];
 

@@ -14,7 +14,7 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { createMedia, deleteMedia, getMedia, parseFocus, updateMedia, type UploadedFile } from "../core/media.ts";
 import { MEDIA_LIMITS, uploadSizeLimit } from "../media/limits.ts";
-import { cleanUploadTmp, contentTypeOfKey, ensurePrivateDirectory, keyPath, uploadTmpDir } from "../media/storage.ts";
+import { contentTypeOfKey, keyPath, lazyUploadTmpDir } from "../media/storage.ts";
 import { BodyTooLargeError, isMultipart, receiveMultipart } from "../media/upload.ts";
 import { tooLargeMessage } from "../media/errors.ts";
 import { requireUser, type ApiEnv } from "./auth.ts";
@@ -45,20 +45,7 @@ export function mediaRoutes(deps: ApiDeps): Hono<ApiEnv> {
   const origin = core.config.origin;
   const app = new Hono<ApiEnv>();
 
-  let tmpReady: Promise<string> | undefined;
-  const tmpDir = () => {
-    tmpReady ??= (async () => {
-      const dir = uploadTmpDir(core.config);
-      await ensurePrivateDirectory(dir);
-      // Leftovers of uploads interrupted by a crash.
-      cleanUploadTmp(core.config).catch(() => {});
-      return dir;
-    })();
-    tmpReady.catch(() => {
-      tmpReady = undefined;
-    });
-    return tmpReady;
-  };
+  const tmpDir = lazyUploadTmpDir(core.config);
 
   /**
    * The form of an upload: multipart with files streamed to disk, or (for

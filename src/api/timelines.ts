@@ -20,7 +20,7 @@ import {
 import { requireUser, type ApiEnv } from "./auth.ts";
 import type { ApiDeps } from "./deps.ts";
 import { serializeStatuses } from "./entities/status.ts";
-import { queryParams, read, pathId } from "./params.ts";
+import { queryParams, read, pathId, type Params } from "./params.ts";
 import { readPage, setLinkHeader } from "./pagination.ts";
 import { scopeAllows } from "./scopes.ts";
 
@@ -45,6 +45,15 @@ async function answer(
   return c.json(body);
 }
 
+/** The `local`, `remote` and `only_media` switches of the public and tag timelines. */
+function readScope(params: Params): { local: boolean; remote: boolean; onlyMedia: boolean } {
+  return {
+    local: read.boolean(params, "local") ?? false,
+    remote: read.boolean(params, "remote") ?? false,
+    onlyMedia: read.boolean(params, "only_media") ?? false,
+  };
+}
+
 export function timelinesRoutes(deps: ApiDeps): Hono<ApiEnv> {
   const { core } = deps;
   const app = new Hono<ApiEnv>();
@@ -57,12 +66,7 @@ export function timelinesRoutes(deps: ApiDeps): Hono<ApiEnv> {
 
   app.get("/api/v1/timelines/public", async (c) => {
     const viewerId = publicViewer(c);
-    const params = queryParams(c);
-    const options = {
-      local: read.boolean(params, "local") ?? false,
-      remote: read.boolean(params, "remote") ?? false,
-      onlyMedia: read.boolean(params, "only_media") ?? false,
-    };
+    const options = readScope(queryParams(c));
     const page = readPage(c);
     return await answer(c, core, viewerId, "public", page, (p) => publicTimeline(core, viewerId, options, p));
   });
@@ -71,9 +75,7 @@ export function timelinesRoutes(deps: ApiDeps): Hono<ApiEnv> {
     const viewerId = publicViewer(c);
     const params = queryParams(c);
     const options = {
-      local: read.boolean(params, "local") ?? false,
-      remote: read.boolean(params, "remote") ?? false,
-      onlyMedia: read.boolean(params, "only_media") ?? false,
+      ...readScope(params),
       any: read.strings(params, "any"),
       all: read.strings(params, "all"),
       none: read.strings(params, "none"),

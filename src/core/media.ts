@@ -5,13 +5,13 @@
  * changed only until a status uses it (after that, through editing the
  * status); it can be deleted only while no status uses it.
  */
-import { open } from "node:fs/promises";
 import { and, eq, inArray, isNull } from "drizzle-orm";
 import { mediaAttachments, type MediaMeta } from "../db/schema.ts";
 import { INVALID_CONTENT_TYPE, MediaError, tooLargeMessage } from "../media/errors.ts";
 import { MEDIA_LIMITS } from "../media/limits.ts";
 import { probeAv, type AvInfo } from "../media/probe.ts";
-import { sniff, SNIFF_BYTES, type AvFormat, type Sniffed } from "../media/sniff.ts";
+import { headOf } from "../media/processing.ts";
+import { sniff, type AvFormat, type Sniffed } from "../media/sniff.ts";
 import { attachmentFolder, deleteMediaFiles, moveIntoMedia, sizeMeta, storeImage, storeThumbnail } from "../media/storage.ts";
 import type { CoreContext } from "./context.ts";
 import { CoreError } from "./context.ts";
@@ -81,17 +81,6 @@ function checkFocus(focus: FocalPoint | null | undefined): void {
   if (focus == null) return;
   if (![focus.x, focus.y].every((n) => Number.isFinite(n) && n >= -1 && n <= 1)) {
     throw new CoreError("invalid", "Focus must be two numbers from -1.0 to 1.0, as x,y");
-  }
-}
-
-async function headOf(path: string): Promise<Uint8Array> {
-  const file = await open(path, "r");
-  try {
-    const buffer = new Uint8Array(SNIFF_BYTES);
-    const { bytesRead } = await file.read(buffer, 0, SNIFF_BYTES, 0);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await file.close();
   }
 }
 

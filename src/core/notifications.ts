@@ -345,6 +345,15 @@ async function lastReadNotificationId(ctx: CoreContext, accountId: bigint): Prom
   return value != null && /^\d{1,19}$/.test(value) ? BigInt(value) : null;
 }
 
+/** The filter's conditions, limited to notifications newer than the marker; null when nothing can match. */
+async function unreadConditions(ctx: CoreContext, accountId: bigint, filter: NotificationFilter): Promise<SQL[] | null> {
+  const conditions = filterConditions(accountId, filter);
+  if (conditions == null) return null;
+  const lastRead = await lastReadNotificationId(ctx, accountId);
+  if (lastRead != null) conditions.push(gt(notifications.id, lastRead));
+  return conditions;
+}
+
 /** How many notifications are newer than the notifications marker, counting at most `limit`. */
 export async function countUnreadNotifications(
   ctx: CoreContext,
@@ -352,10 +361,8 @@ export async function countUnreadNotifications(
   filter: NotificationFilter,
   limit: number,
 ): Promise<number> {
-  const conditions = filterConditions(accountId, filter);
+  const conditions = await unreadConditions(ctx, accountId, filter);
   if (conditions == null) return 0;
-  const lastRead = await lastReadNotificationId(ctx, accountId);
-  if (lastRead != null) conditions.push(gt(notifications.id, lastRead));
   const capped = ctx.db.select({ id: notifications.id }).from(notifications).where(and(...conditions)).limit(limit).as("capped");
   const rows = await ctx.db.select({ n: count() }).from(capped);
   return Number(rows[0]?.n ?? 0);
@@ -374,10 +381,8 @@ export async function countUnreadNotificationGroups(
   filter: NotificationFilter & { groupedTypes?: readonly string[] },
   limit: number,
 ): Promise<number> {
-  const conditions = filterConditions(accountId, filter);
+  const conditions = await unreadConditions(ctx, accountId, filter);
   if (conditions == null) return 0;
-  const lastRead = await lastReadNotificationId(ctx, accountId);
-  if (lastRead != null) conditions.push(gt(notifications.id, lastRead));
   const rows = await ctx.db
     .select()
     .from(notifications)

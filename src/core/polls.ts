@@ -4,11 +4,12 @@
  * the inbox); both go through {@link votePoll}.
  */
 import { and, eq, inArray } from "drizzle-orm";
-import { polls, pollVotes, statuses } from "../db/schema.ts";
+import { accounts, polls, pollVotes, statuses } from "../db/schema.ts";
 import type { Account } from "./accounts.ts";
 import type { CoreContext } from "./context.ts";
 import { CoreError } from "./context.ts";
 import { newId } from "./ids.ts";
+import type { StatusRow } from "./statuses/rows.ts";
 import { graphemeLength } from "./text.ts";
 import { canView } from "./visibility.ts";
 
@@ -87,6 +88,18 @@ export async function ownVotes(ctx: CoreContext, pollIds: readonly bigint[], acc
   return result;
 }
 
+/** A poll with its status and the status's author, or null when it is gone. */
+export async function findPollWithStatus(ctx: CoreContext, pollId: bigint): Promise<{ poll: PollRow; status: StatusRow; author: Account } | null> {
+  const rows = await ctx.db
+    .select({ poll: polls, status: statuses, author: accounts })
+    .from(polls)
+    .innerJoin(statuses, eq(statuses.id, polls.statusId))
+    .innerJoin(accounts, eq(accounts.id, statuses.accountId))
+    .where(eq(polls.id, pollId))
+    .limit(1);
+  return rows[0] ?? null;
+}
+
 /**
  * Casts the voter's choices (indices into the options). One vote per
  * account (a multiple-choice poll takes further choices later, never the
@@ -100,13 +113,7 @@ export async function votePoll(
   choices: readonly number[],
   options: { uri?: string | null } = {},
 ): Promise<PollRow> {
-  const found = await ctx.db
-    .select({ poll: polls, status: statuses })
-    .from(polls)
-    .innerJoin(statuses, eq(statuses.id, polls.statusId))
-    .where(eq(polls.id, pollId))
-    .limit(1);
-  const row = found[0];
+  const row = await findPollWithStatus(ctx, pollId);
   if (row == null || !(await canView(ctx, row.status, voter.id))) throw new CoreError("not_found", "Record not found");
   if (choices.length === 0) throw new CoreError("invalid", "Choices can't be blank");
   const unique = [...new Set(choices)];

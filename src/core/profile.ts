@@ -22,9 +22,10 @@ import { CoreError } from "./context.ts";
 import { htmlToPlainText } from "./filters.ts";
 import { statusVisibleTo } from "./search.ts";
 import type { UploadedFile } from "./media.ts";
-import { escapeHtml, formatStatusText } from "./text.ts";
+import { formatStatusText } from "./text.ts";
 import { loadFilteredPage, type StatusRow } from "./timelines.ts";
 import { filterVisible } from "./visibility.ts";
+import { escapeHtml } from "../web/html.ts";
 
 export type Visibility = "public" | "unlisted" | "private" | "direct";
 

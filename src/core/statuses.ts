@@ -33,6 +33,7 @@ export {
   findStatus,
   findStatusByUri,
   findStatuses,
+  findStatusWithAuthor,
   localReblogUris,
   localStatusUris,
   resolveReblog,

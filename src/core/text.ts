@@ -9,6 +9,7 @@ import { and, isNull, or, sql, type SQL } from "drizzle-orm";
 import { accounts } from "../db/schema.ts";
 import type { Account } from "./accounts.ts";
 import type { CoreContext } from "./context.ts";
+import { escapeHtml } from "../web/html.ts";
 
 /** A link, mention or hashtag found in a text, by UTF-16 offsets. */
 export type TextEntity =
@@ -28,15 +29,6 @@ const HASHTAG_PATTERN = /#([\p{L}\p{N}\p{M}_\u00b7\u200c]*[\p{L}\p{M}_][\p{L}\p{
 const WORDISH_BEFORE_MENTION = /[\p{L}\p{N}_=/]/u;
 const WORDISH_BEFORE_HASHTAG = /[\p{L}\p{N}_/)&]/u;
 const TRAILING_PUNCTUATION = /[.,:;!?'"\u2026\u3001\u3002]+$/u;
-
-export function escapeHtml(text: string): string {
-  return text
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;")
-    .replace(/'/g, "&#39;");
-}
 
 /** Drops trailing punctuation and closing brackets that are not balanced inside the link. */
 function trimUrl(candidate: string): string {

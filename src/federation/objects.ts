@@ -5,6 +5,7 @@ import { Collection } from "@fedify/vocab";
 import { asc, eq, inArray } from "drizzle-orm";
 import type { Account } from "../core/accounts.ts";
 import type { CoreContext } from "../core/context.ts";
+import { findStatusWithAuthor } from "../core/statuses.ts";
 import { accounts, mediaAttachments, mentions, polls, statusTags, statuses, tags } from "../db/schema.ts";
 import { toInstant, toInstantOrNull } from "./time.ts";
 
@@ -25,13 +26,7 @@ export interface FederatedStatus {
 
 /** Loads a status and what its object needs, or null when it is gone. */
 export async function loadFederatedStatus(core: CoreContext, statusId: bigint): Promise<FederatedStatus | null> {
-  const rows = await core.db
-    .select({ status: statuses, author: accounts })
-    .from(statuses)
-    .innerJoin(accounts, eq(accounts.id, statuses.accountId))
-    .where(eq(statuses.id, statusId))
-    .limit(1);
-  const row = rows[0];
+  const row = await findStatusWithAuthor(core, statusId);
   if (row == null) return null;
   const [mentioned, tagRows, media, pollRows, parent] = await Promise.all([
     core.db.select({ account: accounts }).from(mentions).innerJoin(accounts, eq(accounts.id, mentions.accountId)).where(eq(mentions.statusId, statusId)),

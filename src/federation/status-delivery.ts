@@ -9,7 +9,9 @@ import { Create, Delete, Like, Note, Tombstone, Undo, Update } from "@fedify/voc
 import { and, eq, isNotNull } from "drizzle-orm";
 import { findAccountById, type Account } from "../core/accounts.ts";
 import type { CoreContext } from "../core/context.ts";
-import { accounts, follows, polls, statuses } from "../db/schema.ts";
+import { findPollWithStatus } from "../core/polls.ts";
+import { findStatusWithAuthor } from "../core/statuses.ts";
+import { accounts, follows, statuses } from "../db/schema.ts";
 import { recipientOf } from "./actors.ts";
 import { announceOf, createOf } from "./collections.ts";
 import { addressing, loadFederatedStatus, objectFromStatus, remoteRecipients, type FederatedStatus } from "./objects.ts";
@@ -114,14 +116,7 @@ export function registerStatusDelivery(federation: Federation<void>, core: CoreC
   core.events.on("poll.voted", async ({ pollId, statusId, accountId, choices }) => {
     const voter = await findAccountById(core, accountId);
     if (voter == null || voter.domain != null) return;
-    const rows = await core.db
-      .select({ poll: polls, status: statuses, author: accounts })
-      .from(polls)
-      .innerJoin(statuses, eq(statuses.id, polls.statusId))
-      .innerJoin(accounts, eq(accounts.id, statuses.accountId))
-      .where(eq(polls.id, pollId))
-      .limit(1);
-    const row = rows[0];
+    const row = await findPollWithStatus(core, pollId);
     if (row == null || row.status.id !== statusId || row.author.domain == null || row.author.inboxUrl == null) return;
     const ctx = context();
     const actor = ctx.getActorUri(voter.username);
@@ -138,13 +133,7 @@ export function registerStatusDelivery(federation: Federation<void>, core: CoreC
   async function likeOf(ctx: Context<void>, favouriteId: bigint, accountId: bigint, statusId: bigint, uri: string | null) {
     const liker = await findAccountById(core, accountId);
     if (liker == null || liker.domain != null) return null;
-    const rows = await core.db
-      .select({ status: statuses, author: accounts })
-      .from(statuses)
-      .innerJoin(accounts, eq(accounts.id, statuses.accountId))
-      .where(eq(statuses.id, statusId))
-      .limit(1);
-    const row = rows[0];
+    const row = await findStatusWithAuthor(core, statusId);
     if (row == null || row.author.domain == null || row.author.inboxUrl == null) return null;
     const like = new Like({
       id: new URL(uri ?? `${ctx.getActorUri(liker.username).href}#likes/${favouriteId}`),

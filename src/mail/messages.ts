@@ -5,6 +5,7 @@
  * `mailer.send`.
  */
 import type { Config } from "../config.ts";
+import { escapeHtml } from "../web/html.ts";
 import type { MailMessage } from "./transport.ts";
 
 /** What a message says about an account. */
@@ -28,15 +29,6 @@ type Block =
 type MailConfig = Pick<Config, "origin" | "localDomain">;
 
 const MAX_QUOTE_LENGTH = 2000;
-
-export function escapeHtml(text: string): string {
-  return text
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;")
-    .replace(/'/g, "&#39;");
-}
 
 const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: "\"", apos: "'", nbsp: " " };
 

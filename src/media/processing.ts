@@ -65,7 +65,8 @@ const SHARP_FORMAT: Record<ImageFormat, string> = {
   heic: "heif",
 };
 
-async function headOf(input: string | Uint8Array): Promise<Uint8Array> {
+/** The first {@link SNIFF_BYTES} of a file (by path) or of bytes in memory, for sniffing. */
+export async function headOf(input: string | Uint8Array): Promise<Uint8Array> {
   if (typeof input !== "string") return input.subarray(0, SNIFF_BYTES);
   const file = await open(input, "r");
   try {

@@ -127,6 +127,26 @@ export async function deleteMediaFiles(config: Pick<Config, "dataDir">, keys: It
   }
 }
 
+/**
+ * The upload directory, made on first use (which also clears leftovers of
+ * uploads interrupted by a crash); a failure is retried on the next call.
+ */
+export function lazyUploadTmpDir(config: Pick<Config, "dataDir">): () => Promise<string> {
+  let ready: Promise<string> | undefined;
+  return () => {
+    ready ??= (async () => {
+      const dir = uploadTmpDir(config);
+      await ensurePrivateDirectory(dir);
+      cleanUploadTmp(config).catch(() => {});
+      return dir;
+    })();
+    ready.catch(() => {
+      ready = undefined;
+    });
+    return ready;
+  };
+}
+
 /** Removes upload leftovers older than `maxAgeMs` from {@link uploadTmpDir} (after a crash). */
 export async function cleanUploadTmp(config: Pick<Config, "dataDir">, maxAgeMs = 24 * 3600 * 1000): Promise<number> {
   const dir = uploadTmpDir(config);

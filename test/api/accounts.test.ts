@@ -8,69 +8,41 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { eq } from "drizzle-orm";
 import sharp from "sharp";
-import { upsertRemoteAccount, type Account } from "../../src/core/accounts.ts";
+import type { Account } from "../../src/core/accounts.ts";
 import type { CoreContext } from "../../src/core/context.ts";
 import { newId } from "../../src/core/ids.ts";
 import { getPreferences } from "../../src/core/profile.ts";
-import { follows, mediaAttachments, mentions, statusPins, statuses, statusTags, tags } from "../../src/db/schema.ts";
-import { api, ownerToken } from "../helpers/api.ts";
+import { follows, statusPins, statuses, statusTags, tags } from "../../src/db/schema.ts";
+import { insertRemoteAccount } from "../helpers/accounts.ts";
+import { api, linkUrl, ownerToken, withOwnerInstance } from "../helpers/api.ts";
 import { databaseKinds } from "../helpers/database.ts";
-import { startInstance, type TestInstance } from "../helpers/instance.ts";
+import type { TestInstance } from "../helpers/instance.ts";
 import { assertMatchesSchema, openApiSchema } from "../helpers/openapi.ts";
+import { insertTestStatus, type StatusFixture } from "../helpers/statuses.ts";
 
 type StatusRow = typeof statuses.$inferSelect;
 const skipContract = !openApiSchema() && "../shared/mastodon-openapi absent";
 
 async function remoteAccount(core: CoreContext, username: string, extra: { displayName?: string; domain?: string } = {}): Promise<Account> {
   const domain = extra.domain ?? "remote.example";
-  return await upsertRemoteAccount(core, {
-    uri: `https://${domain}/users/${username}`, username, domain, url: `https://${domain}/@${username}`,
-    actorType: "Person", displayName: extra.displayName ?? username, note: "", avatarUrl: null, headerUrl: null,
+  return await insertRemoteAccount(core, username, {
+    domain,
+    displayName: extra.displayName ?? username,
     // Deliveries to it fail at once (nothing listens on port 9).
-    inboxUrl: "http://127.0.0.1:9/inbox", sharedInboxUrl: null, outboxUrl: null,
-    followersUrl: null, followingUrl: null, featuredUrl: null, locked: false, bot: false, discoverable: true,
-    indexable: true, fields: [], alsoKnownAs: [], followersCount: 3, followingCount: 4, statusesCount: 5, publishedAt: null,
+    inboxUrl: "http://127.0.0.1:9/inbox",
+    followersCount: 3,
+    followingCount: 4,
+    statusesCount: 5,
   });
 }
 
-async function insertStatus(
-  core: CoreContext,
-  account: Account,
-  options: {
-    visibility?: StatusRow["visibility"];
-    content?: string;
-    reblogOf?: StatusRow;
-    inReplyTo?: StatusRow;
-    mentions?: Account[];
-    tag?: string;
-    media?: boolean;
-  } = {},
-): Promise<StatusRow> {
-  const id = newId();
-  const [row] = await core.db.insert(statuses).values({
-    id,
-    accountId: account.id,
-    uri: `${account.uri}/statuses/${id}`,
-    content: options.reblogOf != null ? "" : (options.content ?? `<p>post ${id}</p>`),
-    visibility: options.visibility ?? "public",
-    reblogOfId: options.reblogOf?.id ?? null,
-    inReplyToId: options.inReplyTo?.id ?? null,
-    inReplyToAccountId: options.inReplyTo?.accountId ?? null,
-    conversationId: options.inReplyTo?.conversationId ?? id,
-  }).returning();
-  for (const mentioned of options.mentions ?? []) {
-    await core.db.insert(mentions).values({ id: newId(), statusId: id, accountId: mentioned.id });
-  }
+async function insertStatus(core: CoreContext, account: Account, options: StatusFixture & { tag?: string } = {}): Promise<StatusRow> {
+  const row = await insertTestStatus(core, account, options);
   if (options.tag != null) {
     const tagId = newId();
     await core.db.insert(tags).values({ id: tagId, name: options.tag, displayName: options.tag }).onConflictDoNothing();
     const [tag] = await core.db.select().from(tags).where(eq(tags.name, options.tag));
-    await core.db.insert(statusTags).values({ statusId: id, tagId: tag.id });
-  }
-  if (options.media) {
-    await core.db.insert(mediaAttachments).values({
-      id: newId(), accountId: account.id, statusId: id, type: "image", contentType: "image/png", remoteUrl: "https://remote.example/a.png",
-    });
+    await core.db.insert(statusTags).values({ statusId: row.id, tagId: tag.id });
   }
   return row;
 }
@@ -84,15 +56,12 @@ for (const kind of databaseKinds()) {
     let owner: Account;
     let token: string;
 
-    before(async () => {
-      instance = await startInstance(kind);
-      core = instance.islet.core;
-      owner = instance.owner!.account;
-      token = await ownerToken(instance, "read write follow");
-    });
-    after(async () => {
-      await instance?.close();
-    });
+    withOwnerInstance(kind, (started, ownerAccess) => {
+      instance = started;
+      core = started.islet.core;
+      owner = started.owner!.account;
+      token = ownerAccess;
+    }, "read write follow");
 
     describe("verify_credentials", () => {
       test("answers the owner as a CredentialAccount", async () => {
@@ -419,7 +388,7 @@ for (const kind of databaseKinds()) {
         const all = expect("carolPublic", "carolPrivate", "carolDirectToOwner", "carolReply", "carolSelfReply", "carolBoost");
         assert.deepEqual(ids(first.body), all.slice(0, 2));
         const link = first.headers.get("link") ?? "";
-        const next = /<([^>]+)>; rel="next"/.exec(link)?.[1];
+        const next = linkUrl(link, "next");
         assert.ok(next?.startsWith(instance.origin), link);
         assert.equal(new URL(next!).searchParams.get("limit"), "2");
         const second = await api(instance, "GET", `${new URL(next!).pathname}${new URL(next!).search}`, { token });
@@ -468,11 +437,11 @@ for (const kind of databaseKinds()) {
         const first = await api(instance, "GET", `/api/v1/accounts/${owner.id}/followers?limit=2`);
         assert.equal(first.status, 200);
         assert.deepEqual(ids(first.body), [followers[2].id.toString(), followers[1].id.toString()]);
-        const next = /<([^>]+)>; rel="next"/.exec(first.headers.get("link") ?? "")?.[1];
+        const next = linkUrl(first.headers.get("link"), "next");
         assert.ok(next != null);
         const second = await api(instance, "GET", `${new URL(next).pathname}${new URL(next).search}`);
         assert.deepEqual(ids(second.body), [followers[0].id.toString()]);
-        const prev = /<([^>]+)>; rel="prev"/.exec(second.headers.get("link") ?? "")?.[1];
+        const prev = linkUrl(second.headers.get("link"), "prev");
         const back = await api(instance, "GET", `${new URL(prev!).pathname}${new URL(prev!).search}`);
         assert.deepEqual(ids(back.body), [followers[2].id.toString(), followers[1].id.toString()]);
         const fans = await api(instance, "GET", `/api/v1/accounts/${followers[0].id}/following`);

@@ -5,11 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { upsertRemoteAccount, type Account } from "../../src/core/accounts.ts";
+import type { Account } from "../../src/core/accounts.ts";
 import type { CoreContext } from "../../src/core/context.ts";
 import { registerConversations } from "../../src/core/conversations.ts";
 import { newId } from "../../src/core/ids.ts";
 import { mentions, statuses } from "../../src/db/schema.ts";
+import { insertRemoteAccount } from "../helpers/accounts.ts";
 import { api, ownerToken } from "../helpers/api.ts";
 import { databaseKinds } from "../helpers/database.ts";
 import { startInstance, type TestInstance } from "../helpers/instance.ts";
@@ -19,13 +20,7 @@ type StatusRow = typeof statuses.$inferSelect;
 const schema = openApiSchema();
 
 async function remoteAccount(core: CoreContext, username: string): Promise<Account> {
-  return await upsertRemoteAccount(core, {
-    uri: `https://dm.example/users/${username}`, username, domain: "dm.example", url: `https://dm.example/@${username}`,
-    actorType: "Person", displayName: username, note: "", avatarUrl: null, headerUrl: null,
-    inboxUrl: `https://dm.example/users/${username}/inbox`, sharedInboxUrl: null, outboxUrl: null,
-    followersUrl: null, followingUrl: null, featuredUrl: null, locked: false, bot: false, discoverable: true,
-    indexable: true, fields: [], alsoKnownAs: [], followersCount: 0, followingCount: 0, statusesCount: 0, publishedAt: null,
-  });
+  return await insertRemoteAccount(core, username, { domain: "dm.example", inboxUrl: `https://dm.example/users/${username}/inbox` });
 }
 
 for (const kind of databaseKinds()) {

@@ -4,57 +4,24 @@
  * both ways, list memberships, notifications from there.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { and, eq } from "drizzle-orm";
-import { upsertRemoteAccount, type Account } from "../../src/core/accounts.ts";
+import type { Account } from "../../src/core/accounts.ts";
 import type { IsletEvents } from "../../src/core/events.ts";
 import { newId } from "../../src/core/ids.ts";
 import { follows, listAccounts, notifications } from "../../src/db/schema.ts";
-import { api, ownerToken } from "../helpers/api.ts";
+import { insertRemoteAccount } from "../helpers/accounts.ts";
+import { api, linkPath, ownerToken, withOwnerInstance } from "../helpers/api.ts";
 import { databaseKinds } from "../helpers/database.ts";
-import { startInstance, type TestInstance } from "../helpers/instance.ts";
+import type { TestInstance } from "../helpers/instance.ts";
 
 async function remoteAccount(instance: TestInstance, username: string, domain: string): Promise<Account> {
-  return await upsertRemoteAccount(instance.islet.core, {
-    uri: `https://${domain}/users/${username}`,
-    username,
+  return await insertRemoteAccount(instance.islet.core, username, {
     domain,
-    url: `https://${domain}/@${username}`,
-    actorType: "Person",
-    displayName: username,
-    note: "",
-    avatarUrl: null,
-    headerUrl: null,
     // Deliveries of the Undo and Reject fail fast here, harmlessly.
     inboxUrl: "http://127.0.0.1:9/inbox",
-    sharedInboxUrl: null,
-    outboxUrl: null,
-    followersUrl: null,
-    followingUrl: null,
-    featuredUrl: null,
-    locked: false,
-    bot: false,
-    discoverable: true,
     indexable: false,
-    fields: [],
-    alsoKnownAs: [],
-    followersCount: 0,
-    followingCount: 0,
-    statusesCount: 0,
-    publishedAt: null,
   });
-}
-
-function linkPath(link: string | null, rel: string): string | null {
-  if (link == null) return null;
-  for (const part of link.split(",")) {
-    const match = /<([^>]+)>;\s*rel="([^"]+)"/.exec(part.trim());
-    if (match != null && match[2] === rel) {
-      const url = new URL(match[1]);
-      return `${url.pathname}${url.search}`;
-    }
-  }
-  return null;
 }
 
 for (const kind of databaseKinds()) {
@@ -62,12 +29,9 @@ for (const kind of databaseKinds()) {
     let instance: TestInstance;
     let token: string;
 
-    before(async () => {
-      instance = await startInstance(kind);
-      token = await ownerToken(instance);
-    });
-    after(async () => {
-      await instance?.close();
+    withOwnerInstance(kind, (started, ownerAccess) => {
+      instance = started;
+      token = ownerAccess;
     });
 
     const blocked = async () => (await api(instance, "GET", "/api/v1/domain_blocks?limit=200", { token })).body as string[];

@@ -6,10 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { upsertRemoteAccount, type Account } from "../../src/core/accounts.ts";
+import type { Account } from "../../src/core/accounts.ts";
 import type { CoreContext } from "../../src/core/context.ts";
 import { newId } from "../../src/core/ids.ts";
 import { filterKeywords, filters, statuses } from "../../src/db/schema.ts";
+import { insertRemoteAccount } from "../helpers/accounts.ts";
 import { api, ownerToken } from "../helpers/api.ts";
 import { databaseKinds } from "../helpers/database.ts";
 import { startInstance, type TestInstance } from "../helpers/instance.ts";
@@ -22,12 +23,10 @@ function check(name: string, value: unknown): void {
 }
 
 async function remoteAccount(core: CoreContext, username: string): Promise<Account> {
-  return await upsertRemoteAccount(core, {
-    uri: `https://filters.example/users/${username}`, username, domain: "filters.example", url: null,
-    actorType: "Person", displayName: username, note: "", avatarUrl: null, headerUrl: null,
-    inboxUrl: `https://filters.example/users/${username}/inbox`, sharedInboxUrl: null, outboxUrl: null,
-    followersUrl: null, followingUrl: null, featuredUrl: null, locked: false, bot: false, discoverable: true,
-    indexable: true, fields: [], alsoKnownAs: [], followersCount: 0, followingCount: 0, statusesCount: 0, publishedAt: null,
+  return await insertRemoteAccount(core, username, {
+    domain: "filters.example",
+    url: null,
+    inboxUrl: `https://filters.example/users/${username}/inbox`,
   });
 }
 

@@ -5,10 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { upsertRemoteAccount, type Account } from "../../src/core/accounts.ts";
+import type { Account } from "../../src/core/accounts.ts";
 import { newId } from "../../src/core/ids.ts";
 import { follows } from "../../src/db/schema.ts";
-import { api, ownerToken } from "../helpers/api.ts";
+import { insertRemoteAccount } from "../helpers/accounts.ts";
+import { api, linkPath, ownerToken } from "../helpers/api.ts";
 import { databaseKinds } from "../helpers/database.ts";
 import { startInstance, type TestInstance } from "../helpers/instance.ts";
 import { assertMatchesSchema, openApiSchema } from "../helpers/openapi.ts";
@@ -17,46 +18,7 @@ const schema = openApiSchema();
 const skipContract = !schema && "../shared/mastodon-openapi absent";
 
 async function remoteAccount(instance: TestInstance, username: string, domain = "remote.example"): Promise<Account> {
-  return await upsertRemoteAccount(instance.islet.core, {
-    uri: `https://${domain}/users/${username}`,
-    username,
-    domain,
-    url: `https://${domain}/@${username}`,
-    actorType: "Person",
-    displayName: username,
-    note: "",
-    avatarUrl: null,
-    headerUrl: null,
-    inboxUrl: null,
-    sharedInboxUrl: null,
-    outboxUrl: null,
-    followersUrl: null,
-    followingUrl: null,
-    featuredUrl: null,
-    locked: false,
-    bot: false,
-    discoverable: true,
-    indexable: false,
-    fields: [],
-    alsoKnownAs: [],
-    followersCount: 0,
-    followingCount: 0,
-    statusesCount: 0,
-    publishedAt: null,
-  });
-}
-
-/** The URL in a Link header with this rel, as a path and query on the test server. */
-function linkPath(link: string | null, rel: string): string | null {
-  if (link == null) return null;
-  for (const part of link.split(",")) {
-    const match = /<([^>]+)>;\s*rel="([^"]+)"/.exec(part.trim());
-    if (match != null && match[2] === rel) {
-      const url = new URL(match[1]);
-      return `${url.pathname}${url.search}`;
-    }
-  }
-  return null;
+  return await insertRemoteAccount(instance.islet.core, username, { domain, indexable: false });
 }
 
 for (const kind of databaseKinds()) {

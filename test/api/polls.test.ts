@@ -6,12 +6,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { eq } from "drizzle-orm";
-import { upsertRemoteAccount, type Account } from "../../src/core/accounts.ts";
+import type { Account } from "../../src/core/accounts.ts";
 import type { IsletEvents } from "../../src/core/events.ts";
 import { newId } from "../../src/core/ids.ts";
 import { votePoll } from "../../src/core/polls.ts";
 import { storeStatus, type NewPoll, type StatusRow } from "../../src/core/statuses.ts";
 import { polls } from "../../src/db/schema.ts";
+import { insertRemoteAccount } from "../helpers/accounts.ts";
 import { api, ownerToken } from "../helpers/api.ts";
 import { databaseKinds } from "../helpers/database.ts";
 import { startInstance, type TestInstance } from "../helpers/instance.ts";
@@ -26,33 +27,7 @@ let counter = 0;
 
 async function remoteAccount(instance: TestInstance): Promise<Account> {
   const username = `voter${++counter}`;
-  return await upsertRemoteAccount(instance.islet.core, {
-    uri: `https://polls.example/users/${username}`,
-    username,
-    domain: "polls.example",
-    url: `https://polls.example/@${username}`,
-    actorType: "Person",
-    displayName: "",
-    note: "",
-    avatarUrl: null,
-    headerUrl: null,
-    inboxUrl: null,
-    sharedInboxUrl: null,
-    outboxUrl: null,
-    followersUrl: null,
-    followingUrl: null,
-    featuredUrl: null,
-    locked: false,
-    bot: false,
-    discoverable: true,
-    indexable: true,
-    fields: [],
-    alsoKnownAs: [],
-    followersCount: 0,
-    followingCount: 0,
-    statusesCount: 0,
-    publishedAt: null,
-  });
+  return await insertRemoteAccount(instance.islet.core, username, { domain: "polls.example", displayName: "" });
 }
 
 async function remotePoll(

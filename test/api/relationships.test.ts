@@ -8,12 +8,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { and, eq, or } from "drizzle-orm";
-import { upsertRemoteAccount, type Account } from "../../src/core/accounts.ts";
+import type { Account } from "../../src/core/accounts.ts";
 import type { CoreContext } from "../../src/core/context.ts";
 import { receiveFollow } from "../../src/core/follows.ts";
 import { newId } from "../../src/core/ids.ts";
 import { blocks, follows } from "../../src/db/schema.ts";
-import { api, ownerToken } from "../helpers/api.ts";
+import { insertRemoteAccount } from "../helpers/accounts.ts";
+import { api, linkPath, ownerToken, withOwnerInstance } from "../helpers/api.ts";
 import { databaseKinds } from "../helpers/database.ts";
 import { eventually, startInstance, type TestInstance } from "../helpers/instance.ts";
 import { assertMatchesSchema, openApiSchema } from "../helpers/openapi.ts";
@@ -21,13 +22,9 @@ import { assertMatchesSchema, openApiSchema } from "../helpers/openapi.ts";
 const skipContract = !openApiSchema() && "../shared/mastodon-openapi absent";
 
 async function remoteAccount(core: CoreContext, username: string): Promise<Account> {
-  return await upsertRemoteAccount(core, {
-    uri: `https://remote.example/users/${username}`, username, domain: "remote.example", url: `https://remote.example/@${username}`,
-    actorType: "Person", displayName: username, note: "", avatarUrl: null, headerUrl: null,
+  return await insertRemoteAccount(core, username, {
     // Deliveries to it fail at once (nothing listens on port 9).
-    inboxUrl: "http://127.0.0.1:9/inbox", sharedInboxUrl: null, outboxUrl: null,
-    followersUrl: null, followingUrl: null, featuredUrl: null, locked: false, bot: false, discoverable: true,
-    indexable: true, fields: [], alsoKnownAs: [], followersCount: 0, followingCount: 0, statusesCount: 0, publishedAt: null,
+    inboxUrl: "http://127.0.0.1:9/inbox",
   });
 }
 
@@ -37,11 +34,6 @@ async function relationship(instance: TestInstance, token: string, id: bigint | 
   return response.body[0];
 }
 
-function nextLink(headers: Headers): string | null {
-  const next = /<([^>]+)>; rel="next"/.exec(headers.get("link") ?? "")?.[1];
-  return next == null ? null : `${new URL(next).pathname}${new URL(next).search}`;
-}
-
 for (const kind of databaseKinds()) {
   describe(`relationships API (${kind})`, () => {
     let instance: TestInstance;
@@ -49,15 +41,12 @@ for (const kind of databaseKinds()) {
     let owner: Account;
     let token: string;
 
-    before(async () => {
-      instance = await startInstance(kind);
-      core = instance.islet.core;
-      owner = instance.owner!.account;
-      token = await ownerToken(instance, "read write follow");
-    });
-    after(async () => {
-      await instance?.close();
-    });
+    withOwnerInstance(kind, (started, ownerAccess) => {
+      instance = started;
+      core = started.islet.core;
+      owner = started.owner!.account;
+      token = ownerAccess;
+    }, "read write follow");
 
     test("relationships of several accounts, unknown ids left out", async () => {
       const a = await remoteAccount(core, "rel-a");
@@ -269,7 +258,7 @@ for (const kind of databaseKinds()) {
         const first = await api(instance, "GET", `${path}?limit=2`, { token });
         assert.equal(first.status, 200);
         assert.deepEqual(first.body.map((a: { id: string }) => a.id), [blocked[2].id.toString(), blocked[1].id.toString()], path);
-        const next = nextLink(first.headers);
+        const next = linkPath(first.headers.get("link"), "next");
         assert.ok(next != null, path);
         const second = await api(instance, "GET", next, { token });
         assert.equal(second.body[0].id, blocked[0].id.toString(), path);
@@ -292,7 +281,7 @@ for (const kind of databaseKinds()) {
       assert.equal(credentials.body.source.follow_requests_count, 2);
       const list = await api(instance, "GET", "/api/v1/follow_requests?limit=1", { token });
       assert.deepEqual(list.body.map((a: { id: string }) => a.id), [second.id.toString()]);
-      const next = nextLink(list.headers);
+      const next = linkPath(list.headers.get("link"), "next");
       assert.deepEqual((await api(instance, "GET", next!, { token })).body.map((a: { id: string }) => a.id), [first.id.toString()]);
       assert.equal((await relationship(instance, token, first.id)).requested_by, true);
 

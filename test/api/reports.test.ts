@@ -6,10 +6,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { eq } from "drizzle-orm";
-import { upsertRemoteAccount, type Account } from "../../src/core/accounts.ts";
+import type { Account } from "../../src/core/accounts.ts";
 import type { IsletEvents } from "../../src/core/events.ts";
 import { newId } from "../../src/core/ids.ts";
 import { reports, statuses } from "../../src/db/schema.ts";
+import { insertRemoteAccount } from "../helpers/accounts.ts";
 import { api, ownerToken } from "../helpers/api.ts";
 import { databaseKinds } from "../helpers/database.ts";
 import { startInstance, type TestInstance } from "../helpers/instance.ts";
@@ -19,33 +20,7 @@ const schema = openApiSchema();
 const skipContract = !schema && "../shared/mastodon-openapi absent";
 
 async function remoteAccount(instance: TestInstance, username: string): Promise<Account> {
-  return await upsertRemoteAccount(instance.islet.core, {
-    uri: `https://spam.example/users/${username}`,
-    username,
-    domain: "spam.example",
-    url: `https://spam.example/@${username}`,
-    actorType: "Person",
-    displayName: username,
-    note: "",
-    avatarUrl: null,
-    headerUrl: null,
-    inboxUrl: null,
-    sharedInboxUrl: null,
-    outboxUrl: null,
-    followersUrl: null,
-    followingUrl: null,
-    featuredUrl: null,
-    locked: false,
-    bot: false,
-    discoverable: true,
-    indexable: false,
-    fields: [],
-    alsoKnownAs: [],
-    followersCount: 0,
-    followingCount: 0,
-    statusesCount: 0,
-    publishedAt: null,
-  });
+  return await insertRemoteAccount(instance.islet.core, username, { domain: "spam.example", indexable: false });
 }
 
 async function remotePost(instance: TestInstance, account: Account): Promise<bigint> {

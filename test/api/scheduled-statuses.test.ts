@@ -4,14 +4,14 @@
  * /api/v1/scheduled_statuses, and published by publishDueScheduledStatuses.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { eq } from "drizzle-orm";
 import { newId } from "../../src/core/ids.ts";
 import { publishDueScheduledStatuses } from "../../src/core/scheduled-statuses.ts";
 import { mediaAttachments, scheduledStatuses } from "../../src/db/schema.ts";
-import { api, ownerToken } from "../helpers/api.ts";
+import { api, linkUrl, ownerToken, withOwnerInstance } from "../helpers/api.ts";
 import { databaseKinds } from "../helpers/database.ts";
-import { startInstance, type TestInstance } from "../helpers/instance.ts";
+import type { TestInstance } from "../helpers/instance.ts";
 import { assertMatchesSchema, openApiSchema } from "../helpers/openapi.ts";
 
 const schema = openApiSchema();
@@ -26,22 +26,14 @@ function assertError(response: { status: number; body: any }, status: number, wh
   assert.equal(typeof response.body?.error, "string", `${what}: error body ${JSON.stringify(response.body)}`);
 }
 
-function linkOf(headers: Headers, rel: string): string | null {
-  const match = new RegExp(`<([^>]+)>; rel="${rel}"`).exec(headers.get("Link") ?? "");
-  return match?.[1] ?? null;
-}
-
 for (const kind of databaseKinds()) {
   describe(`scheduled statuses API (${kind})`, () => {
     let instance: TestInstance;
     let token: string;
 
-    before(async () => {
-      instance = await startInstance(kind);
-      token = await ownerToken(instance);
-    });
-    after(async () => {
-      await instance?.close();
+    withOwnerInstance(kind, (started, ownerAccess) => {
+      instance = started;
+      token = ownerAccess;
     });
 
     async function insertMedia(): Promise<string> {
@@ -103,7 +95,7 @@ for (const kind of databaseKinds()) {
       for (const item of list.body) checkSchema("ScheduledStatus", item);
       assert.deepEqual(list.body.map((s: any) => s.id), [ids[2], ids[1]]);
       assert.deepEqual(list.body[0].params.poll, { options: ["a", "b"], expires_in: 600, multiple: false, hide_totals: false });
-      const next = linkOf(list.headers, "next");
+      const next = linkUrl(list.headers.get("link"), "next");
       assert.ok(next?.startsWith(`${instance.origin}/api/v1/scheduled_statuses?`), next ?? "no next link");
       const rest = await api(instance, "GET", next!.replace(instance.origin, ""), { token });
       assert.deepEqual(rest.body.map((s: any) => s.id), [ids[0]]);

@@ -8,27 +8,23 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { eq } from "drizzle-orm";
-import { upsertRemoteAccount, type Account } from "../../src/core/accounts.ts";
+import type { Account } from "../../src/core/accounts.ts";
 import type { CoreContext } from "../../src/core/context.ts";
 import { newId } from "../../src/core/ids.ts";
-import { blocks, follows, mentions, statuses, statusTags, tags } from "../../src/db/schema.ts";
+import { blocks, follows, statuses, statusTags, tags } from "../../src/db/schema.ts";
+import { insertRemoteAccount } from "../helpers/accounts.ts";
 import { api, ownerToken } from "../helpers/api.ts";
 import { databaseKinds } from "../helpers/database.ts";
 import { startInstance, type TestInstance } from "../helpers/instance.ts";
 import { assertMatchesSchema, openApiSchema } from "../helpers/openapi.ts";
+import { insertTestStatus } from "../helpers/statuses.ts";
 
 type StatusRow = typeof statuses.$inferSelect;
 type Json = Record<string, any>;
 const skipContract = !openApiSchema() && "../shared/mastodon-openapi absent";
 
 async function remoteAccount(core: CoreContext, username: string, displayName: string): Promise<Account> {
-  return await upsertRemoteAccount(core, {
-    uri: `https://remote.example/users/${username}`, username, domain: "remote.example", url: `https://remote.example/@${username}`,
-    actorType: "Person", displayName, note: "", avatarUrl: null, headerUrl: null,
-    inboxUrl: "http://127.0.0.1:9/inbox", sharedInboxUrl: null, outboxUrl: null,
-    followersUrl: null, followingUrl: null, featuredUrl: null, locked: false, bot: false, discoverable: true,
-    indexable: true, fields: [], alsoKnownAs: [], followersCount: 0, followingCount: 0, statusesCount: 0, publishedAt: null,
-  });
+  return await insertRemoteAccount(core, username, { displayName, inboxUrl: "http://127.0.0.1:9/inbox" });
 }
 
 async function insertStatus(
@@ -37,20 +33,12 @@ async function insertStatus(
   content: string,
   options: { visibility?: StatusRow["visibility"]; reblogOf?: StatusRow; mentions?: Account[]; spoiler?: string } = {},
 ): Promise<StatusRow> {
-  const id = newId();
-  const [row] = await core.db.insert(statuses).values({
-    id,
-    accountId: account.id,
-    uri: `${account.uri}/statuses/${id}`,
-    url: `${account.url}/${id}`,
+  return await insertTestStatus(core, account, {
+    ...options,
     content,
-    spoilerText: options.spoiler ?? "",
-    visibility: options.visibility ?? "public",
-    reblogOfId: options.reblogOf?.id ?? null,
-    conversationId: id,
-  }).returning();
-  for (const mentioned of options.mentions ?? []) await core.db.insert(mentions).values({ id: newId(), statusId: id, accountId: mentioned.id });
-  return row;
+    spoilerText: options.spoiler,
+    url: (id) => `${account.url}/${id}`,
+  });
 }
 
 const ids = (list: { id: string }[]) => list.map((item) => item.id);

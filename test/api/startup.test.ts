@@ -6,12 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { upsertRemoteAccount, type Account } from "../../src/core/accounts.ts";
+import type { Account } from "../../src/core/accounts.ts";
 import { newId } from "../../src/core/ids.ts";
 import { updateProfile } from "../../src/core/profile.ts";
 import { eq } from "drizzle-orm";
 import { accounts, domainBlocks, follows, oauthTokens, statusTags, statuses, tags } from "../../src/db/schema.ts";
-import { api, ownerToken } from "../helpers/api.ts";
+import { insertRemoteAccount } from "../helpers/accounts.ts";
+import { api, ownerToken, withOwnerInstance } from "../helpers/api.ts";
 import { databaseKinds } from "../helpers/database.ts";
 import { startInstance, type TestInstance } from "../helpers/instance.ts";
 import { assertMatchesSchema, openApiSchema } from "../helpers/openapi.ts";
@@ -71,31 +72,11 @@ let remoteCounter = 0;
 
 async function remoteAccount(instance: TestInstance, username: string, domain: string): Promise<Account> {
   remoteCounter++;
-  return await upsertRemoteAccount(instance.islet.core, {
-    uri: `https://${domain}/users/${username}`,
-    username,
+  return await insertRemoteAccount(instance.islet.core, username, {
     domain,
-    url: `https://${domain}/@${username}`,
-    actorType: "Person",
     displayName: `Remote ${username}`,
     note: "<p>Hello</p>",
-    avatarUrl: null,
-    headerUrl: null,
-    inboxUrl: null,
-    sharedInboxUrl: null,
-    outboxUrl: null,
-    followersUrl: null,
-    followingUrl: null,
-    featuredUrl: null,
-    locked: false,
-    bot: false,
-    discoverable: true,
-    indexable: true,
-    fields: [],
-    alsoKnownAs: [],
     followersCount: remoteCounter,
-    followingCount: 0,
-    statusesCount: 0,
     publishedAt: new Date("2024-01-01T00:00:00Z"),
   });
 }
@@ -105,12 +86,9 @@ for (const kind of databaseKinds()) {
     let instance: TestInstance;
     let token: string;
 
-    before(async () => {
-      instance = await startInstance(kind);
-      token = await ownerToken(instance);
-    });
-    after(async () => {
-      await instance?.close();
+    withOwnerInstance(kind, (started, ownerAccess) => {
+      instance = started;
+      token = ownerAccess;
     });
 
     for (const endpoint of STARTUP) {

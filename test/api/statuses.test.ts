@@ -7,14 +7,15 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { upsertRemoteAccount, type Account } from "../../src/core/accounts.ts";
+import type { Account } from "../../src/core/accounts.ts";
 import type { IsletEvents } from "../../src/core/events.ts";
 import { newId } from "../../src/core/ids.ts";
 import { favouriteStatus, reblogStatus } from "../../src/core/interactions.ts";
 import { storeStatus, type StatusRow } from "../../src/core/statuses.ts";
 import { mediaAttachments } from "../../src/db/schema.ts";
 import { eq } from "drizzle-orm";
-import { api, ownerToken } from "../helpers/api.ts";
+import { insertRemoteAccount } from "../helpers/accounts.ts";
+import { api, linkUrl, ownerToken } from "../helpers/api.ts";
 import { databaseKinds } from "../helpers/database.ts";
 import { startInstance, type TestInstance } from "../helpers/instance.ts";
 import { assertMatchesSchema, openApiSchema } from "../helpers/openapi.ts";
@@ -27,33 +28,7 @@ const checkSchema = (name: string, value: unknown) => {
 let remoteCounter = 0;
 
 async function remoteAccount(instance: TestInstance, username = `remote${++remoteCounter}`, domain = "remote.example"): Promise<Account> {
-  return await upsertRemoteAccount(instance.islet.core, {
-    uri: `https://${domain}/users/${username}`,
-    username,
-    domain,
-    url: `https://${domain}/@${username}`,
-    actorType: "Person",
-    displayName: username,
-    note: "",
-    avatarUrl: null,
-    headerUrl: null,
-    inboxUrl: `https://${domain}/users/${username}/inbox`,
-    sharedInboxUrl: null,
-    outboxUrl: null,
-    followersUrl: null,
-    followingUrl: null,
-    featuredUrl: null,
-    locked: false,
-    bot: false,
-    discoverable: true,
-    indexable: true,
-    fields: [],
-    alsoKnownAs: [],
-    followersCount: 0,
-    followingCount: 0,
-    statusesCount: 0,
-    publishedAt: null,
-  });
+  return await insertRemoteAccount(instance.islet.core, username, { domain, inboxUrl: `https://${domain}/users/${username}/inbox` });
 }
 
 async function remoteStatus(
@@ -112,13 +87,6 @@ async function capture<K extends keyof IsletEvents>(instance: TestInstance, even
 function assertError(response: { status: number; body: any }, status: number, what: string): void {
   assert.equal(response.status, status, `${what}: ${JSON.stringify(response.body)}`);
   assert.equal(typeof response.body?.error, "string", `${what}: error body ${JSON.stringify(response.body)}`);
-}
-
-function linkOf(headers: Headers, rel: string): string | null {
-  const header = headers.get("Link");
-  if (header == null) return null;
-  const match = new RegExp(`<([^>]+)>; rel="${rel}"`).exec(header);
-  return match?.[1] ?? null;
 }
 
 for (const kind of databaseKinds()) {
@@ -697,19 +665,19 @@ for (const kind of databaseKinds()) {
         assert.equal(first.status, 200);
         for (const account of first.body) checkSchema("Account", account);
         assert.deepEqual(first.body.map((a: any) => a.id), [fans[4].id, fans[3].id].map(String));
-        const next = linkOf(first.headers, "next");
-        const prev = linkOf(first.headers, "prev");
+        const next = linkUrl(first.headers.get("link"), "next");
+        const prev = linkUrl(first.headers.get("link"), "prev");
         assert.ok(next?.startsWith(`${instance.origin}/api/v1/statuses/${status.id}/${path}?`), next ?? "no next link");
         assert.ok(prev != null);
         assert.match(next!, /limit=2/);
         const second = await api(instance, "GET", next!.replace(instance.origin, ""));
         assert.deepEqual(second.body.map((a: any) => a.id), [fans[2].id, fans[1].id].map(String));
-        const third = await api(instance, "GET", linkOf(second.headers, "next")!.replace(instance.origin, ""));
+        const third = await api(instance, "GET", linkUrl(second.headers.get("link"), "next")!.replace(instance.origin, ""));
         assert.deepEqual(third.body.map((a: any) => a.id), [fans[0].id.toString()]);
-        const end = await api(instance, "GET", linkOf(third.headers, "next")!.replace(instance.origin, ""));
+        const end = await api(instance, "GET", linkUrl(third.headers.get("link"), "next")!.replace(instance.origin, ""));
         assert.deepEqual(end.body, []);
         assert.equal(end.headers.get("Link"), null);
-        const back = await api(instance, "GET", linkOf(second.headers, "prev")!.replace(instance.origin, ""));
+        const back = await api(instance, "GET", linkUrl(second.headers.get("link"), "prev")!.replace(instance.origin, ""));
         assert.deepEqual(back.body.map((a: any) => a.id), [fans[4].id, fans[3].id].map(String));
         const all = await api(instance, "GET", `/api/v1/statuses/${status.id}/${path}?limit=500`);
         assert.equal(all.body.length, 5);

@@ -3,29 +3,17 @@
  * with their pages, and featured tags (with counts of the owner's posts).
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { eq } from "drizzle-orm";
 import { newId } from "../../src/core/ids.ts";
 import { statusTags, statuses, tags } from "../../src/db/schema.ts";
-import { api, ownerToken } from "../helpers/api.ts";
+import { api, linkPath, ownerToken, withOwnerInstance } from "../helpers/api.ts";
 import { databaseKinds } from "../helpers/database.ts";
-import { startInstance, type TestInstance } from "../helpers/instance.ts";
+import type { TestInstance } from "../helpers/instance.ts";
 import { assertMatchesSchema, openApiSchema } from "../helpers/openapi.ts";
 
 const schema = openApiSchema();
 const skipContract = !schema && "../shared/mastodon-openapi absent";
-
-function linkPath(link: string | null, rel: string): string | null {
-  if (link == null) return null;
-  for (const part of link.split(",")) {
-    const match = /<([^>]+)>;\s*rel="([^"]+)"/.exec(part.trim());
-    if (match != null && match[2] === rel) {
-      const url = new URL(match[1]);
-      return `${url.pathname}${url.search}`;
-    }
-  }
-  return null;
-}
 
 /** Stores a post of the owner's tagged with these tags (created when missing). */
 async function ownerPost(instance: TestInstance, names: string[], visibility: "public" | "unlisted" | "private" = "public"): Promise<void> {
@@ -44,12 +32,9 @@ for (const kind of databaseKinds()) {
     let instance: TestInstance;
     let token: string;
 
-    before(async () => {
-      instance = await startInstance(kind);
-      token = await ownerToken(instance);
-    });
-    after(async () => {
-      await instance?.close();
+    withOwnerInstance(kind, (started, ownerAccess) => {
+      instance = started;
+      token = ownerAccess;
     });
 
     test("a tag nobody used: a week of zeros, not stored", async () => {
@@ -154,12 +139,9 @@ for (const kind of databaseKinds()) {
     let instance: TestInstance;
     let token: string;
 
-    before(async () => {
-      instance = await startInstance(kind);
-      token = await ownerToken(instance);
-    });
-    after(async () => {
-      await instance?.close();
+    withOwnerInstance(kind, (started, ownerAccess) => {
+      instance = started;
+      token = ownerAccess;
     });
 
     test("feature a tag: counts of the owner's public and unlisted posts", async () => {

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { upsertRemoteAccount, type Account } from "../../src/core/accounts.ts";
+import type { Account } from "../../src/core/accounts.ts";
 import type { CoreContext } from "../../src/core/context.ts";
 import { newId } from "../../src/core/ids.ts";
 import {
@@ -14,17 +14,17 @@ import {
   follows,
   listAccounts,
   lists,
-  mediaAttachments,
-  mentions,
   mutes,
   statuses,
   statusTags,
   tags,
 } from "../../src/db/schema.ts";
+import { insertRemoteAccount } from "../helpers/accounts.ts";
 import { api, ownerToken } from "../helpers/api.ts";
 import { databaseKinds } from "../helpers/database.ts";
 import { startInstance, type TestInstance } from "../helpers/instance.ts";
 import { assertMatchesSchema, openApiSchema } from "../helpers/openapi.ts";
+import { insertTestStatus } from "../helpers/statuses.ts";
 
 type StatusRow = typeof statuses.$inferSelect;
 const skipContract = !openApiSchema() && "../shared/mastodon-openapi absent";
@@ -33,13 +33,7 @@ function fixtures(core: CoreContext) {
   const tagIds = new Map<string, bigint>();
   return {
     async remote(username: string, domain = "remote.example"): Promise<Account> {
-      return await upsertRemoteAccount(core, {
-        uri: `https://${domain}/users/${username}`, username, domain, url: `https://${domain}/@${username}`,
-        actorType: "Person", displayName: username, note: "", avatarUrl: null, headerUrl: null,
-        inboxUrl: `https://${domain}/users/${username}/inbox`, sharedInboxUrl: null, outboxUrl: null,
-        followersUrl: null, followingUrl: null, featuredUrl: null, locked: false, bot: false, discoverable: true,
-        indexable: true, fields: [], alsoKnownAs: [], followersCount: 0, followingCount: 0, statusesCount: 0, publishedAt: null,
-      });
+      return await insertRemoteAccount(core, username, { domain, inboxUrl: `https://${domain}/users/${username}/inbox` });
     },
     async follow(from: Account, to: Account, showReblogs = true): Promise<void> {
       await core.db.insert(follows).values({ id: newId(), accountId: from.id, targetAccountId: to.id, state: "accepted", showReblogs });
@@ -48,18 +42,10 @@ function fixtures(core: CoreContext) {
       account: Account,
       options: { visibility?: StatusRow["visibility"]; content?: string; reblogOf?: StatusRow; mentions?: Account[]; tags?: string[]; media?: boolean } = {},
     ): Promise<StatusRow> {
-      const id = newId();
-      const [row] = await core.db.insert(statuses).values({
-        id,
-        accountId: account.id,
-        uri: `${account.uri}/statuses/${id}`,
-        url: account.domain == null ? null : `${account.uri}/statuses/${id}`,
-        content: options.reblogOf != null ? "" : (options.content ?? `<p>post ${id}</p>`),
-        visibility: options.visibility ?? "public",
-        reblogOfId: options.reblogOf?.id ?? null,
-        conversationId: id,
-      }).returning();
-      for (const mentioned of options.mentions ?? []) await core.db.insert(mentions).values({ id: newId(), statusId: id, accountId: mentioned.id });
+      const row = await insertTestStatus(core, account, {
+        ...options,
+        url: account.domain == null ? undefined : (id) => `${account.uri}/statuses/${id}`,
+      });
       for (const name of options.tags ?? []) {
         let tagId = tagIds.get(name);
         if (tagId == null) {
@@ -67,10 +53,7 @@ function fixtures(core: CoreContext) {
           await core.db.insert(tags).values({ id: tagId, name, displayName: name });
           tagIds.set(name, tagId);
         }
-        await core.db.insert(statusTags).values({ statusId: id, tagId });
-      }
-      if (options.media) {
-        await core.db.insert(mediaAttachments).values({ id: newId(), accountId: account.id, statusId: id, type: "image", contentType: "image/png", remoteUrl: "https://remote.example/a.png", position: 0 });
+        await core.db.insert(statusTags).values({ statusId: row.id, tagId });
       }
       return row;
     },

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { sql } from "drizzle-orm";
-import { upsertRemoteAccount, type Account } from "../../src/core/accounts.ts";
+import type { Account } from "../../src/core/accounts.ts";
 import type { CoreContext } from "../../src/core/context.ts";
 import {
   forgetDirectStatus,
@@ -37,8 +37,6 @@ import {
   follows,
   listAccounts,
   lists,
-  mediaAttachments,
-  mentions,
   mutes,
   statuses,
   statusTags,
@@ -46,8 +44,10 @@ import {
   tags,
   userDomainBlocks,
 } from "../../src/db/schema.ts";
+import { insertRemoteAccount } from "../helpers/accounts.ts";
 import { databaseKinds } from "../helpers/database.ts";
 import { startInstance, type TestInstance } from "../helpers/instance.ts";
+import { insertTestStatus } from "../helpers/statuses.ts";
 
 interface PostOptions {
   visibility?: StatusRow["visibility"];
@@ -65,33 +65,7 @@ function fixtures(core: CoreContext) {
   const tagIds = new Map<string, bigint>();
   return {
     async remote(username: string, domain = "remote.example"): Promise<Account> {
-      return await upsertRemoteAccount(core, {
-        uri: `https://${domain}/users/${username}`,
-        username,
-        domain,
-        url: `https://${domain}/@${username}`,
-        actorType: "Person",
-        displayName: username,
-        note: "",
-        avatarUrl: null,
-        headerUrl: null,
-        inboxUrl: `https://${domain}/users/${username}/inbox`,
-        sharedInboxUrl: null,
-        outboxUrl: null,
-        followersUrl: null,
-        followingUrl: null,
-        featuredUrl: null,
-        locked: false,
-        bot: false,
-        discoverable: true,
-        indexable: true,
-        fields: [],
-        alsoKnownAs: [],
-        followersCount: 0,
-        followingCount: 0,
-        statusesCount: 0,
-        publishedAt: null,
-      });
+      return await insertRemoteAccount(core, username, { domain, inboxUrl: `https://${domain}/users/${username}/inbox` });
     },
     async follow(from: Account, to: Account, extra: { showReblogs?: boolean; state?: "pending" | "accepted" } = {}): Promise<void> {
       await core.db.insert(follows).values({ id: newId(), accountId: from.id, targetAccountId: to.id, state: extra.state ?? "accepted", showReblogs: extra.showReblogs ?? true });
@@ -106,30 +80,12 @@ function fixtures(core: CoreContext) {
       return id;
     },
     async post(account: Account, options: PostOptions = {}): Promise<StatusRow> {
-      const id = newId();
-      const [row] = await core.db
-        .insert(statuses)
-        .values({
-          id,
-          accountId: account.id,
-          uri: `${account.uri}/statuses/${id}`,
-          content: options.reblogOf != null ? "" : (options.content ?? `<p>post ${id}</p>`),
-          spoilerText: options.spoilerText ?? "",
-          visibility: options.visibility ?? "public",
-          reblogOfId: options.reblogOf?.id ?? null,
-          inReplyToId: options.inReplyTo?.id ?? null,
-          inReplyToAccountId: options.inReplyTo?.accountId ?? null,
-          conversationId: options.inReplyTo?.conversationId ?? options.reblogOf?.conversationId ?? id,
-        })
-        .returning();
-      for (const mentioned of options.mentions ?? []) {
-        await core.db.insert(mentions).values({ id: newId(), statusId: id, accountId: mentioned.id });
-      }
+      const row = await insertTestStatus(core, account, {
+        ...options,
+        conversationId: options.inReplyTo?.conversationId ?? options.reblogOf?.conversationId,
+      });
       for (const name of options.tags ?? []) {
-        await core.db.insert(statusTags).values({ statusId: id, tagId: await this.tag(name) });
-      }
-      if (options.media) {
-        await core.db.insert(mediaAttachments).values({ id: newId(), accountId: account.id, statusId: id, type: "image", contentType: "image/png", remoteUrl: "https://remote.example/a.png" });
+        await core.db.insert(statusTags).values({ statusId: row.id, tagId: await this.tag(name) });
       }
       return row;
     },

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Temporal } from "@js-temporal/polyfill";
 import { sql } from "drizzle-orm";
 import type { Database } from "../../src/db/connect.ts";
 import { DatabaseKvStore } from "../../src/db/kv-store.ts";
-import { createTestDatabase, databaseKinds, type TestDatabase } from "../helpers/database.ts";
+import { databaseKinds, withOpenDatabase } from "../helpers/database.ts";
 
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const items: T[] = [];
@@ -15,19 +15,12 @@ async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
 
 for (const kind of databaseKinds()) {
   describe(kind, () => {
-    let testDatabase: TestDatabase;
     let database: Database;
     let store: DatabaseKvStore;
 
-    before(async () => {
-      testDatabase = await createTestDatabase(kind);
-      database = await testDatabase.open();
+    withOpenDatabase(kind, (opened) => {
+      database = opened;
       store = new DatabaseKvStore(database);
-    });
-
-    after(async () => {
-      await database?.close();
-      await testDatabase?.drop();
     });
 
     test("get, set and delete", async () => {

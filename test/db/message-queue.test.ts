@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Temporal } from "@js-temporal/polyfill";
 import { sql } from "drizzle-orm";
 import type { Database } from "../../src/db/connect.ts";
 import { DatabaseMessageQueue, retryDelaySeconds, type DatabaseMessageQueueOptions } from "../../src/db/message-queue.ts";
-import { createTestDatabase, databaseKinds, type TestDatabase } from "../helpers/database.ts";
+import { createTestDatabase, databaseKinds, type TestDatabase, withOpenDatabase } from "../helpers/database.ts";
 
 /** Polls `predicate` until it holds; fails after `timeoutMs`. */
 async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
@@ -117,14 +117,9 @@ for (const kind of databaseKinds()) {
     let counter = 0;
     const queueName = () => `q${++counter}`;
 
-    before(async () => {
-      testDatabase = await createTestDatabase(kind);
-      database = await testDatabase.open();
-    });
-
-    after(async () => {
-      await database?.close();
-      await testDatabase?.drop();
+    withOpenDatabase(kind, (opened, made) => {
+      database = opened;
+      testDatabase = made;
     });
 
     test("an enqueued message is handled once, then deleted", async () => {

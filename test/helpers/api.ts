@@ -3,10 +3,12 @@
  * database (the OAuth flow has tests of its own), and a small fetch wrapper.
  */
 import { randomBytes } from "node:crypto";
+import { after, before } from "node:test";
 import { hashToken } from "../../src/api/auth.ts";
 import { newId } from "../../src/core/ids.ts";
 import { oauthApplications, oauthTokens } from "../../src/db/schema.ts";
-import type { TestInstance } from "./instance.ts";
+import type { DatabaseKind } from "./database.ts";
+import { startInstance, type TestInstance } from "./instance.ts";
 
 /** A token for the owner with these scopes (default: read write follow push). */
 export async function ownerToken(instance: TestInstance, scopes = "read write follow push"): Promise<string> {
@@ -30,6 +32,22 @@ export async function ownerToken(instance: TestInstance, scopes = "read write fo
     scopes,
   });
   return token;
+}
+
+/**
+ * For the enclosing suite: starts an instance before its tests, hands it and
+ * an owner token (with `scopes`, default as {@link ownerToken}) to `ready`,
+ * and closes it after them.
+ */
+export function withOwnerInstance(kind: DatabaseKind, ready: (instance: TestInstance, token: string) => void, scopes?: string): void {
+  let instance: TestInstance | undefined;
+  before(async () => {
+    instance = await startInstance(kind);
+    ready(instance, await ownerToken(instance, scopes));
+  });
+  after(async () => {
+    await instance?.close();
+  });
 }
 
 export interface ApiResponse<T = any> {
@@ -62,4 +80,21 @@ export async function api<T = any>(
   let parsed: unknown = text;
   if ((response.headers.get("Content-Type") ?? "").includes("json") && text !== "") parsed = JSON.parse(text);
   return { status: response.status, headers: response.headers, body: parsed as T };
+}
+
+/** The URL in a Link header (`<url>; rel="next", …`) with this rel, or null. */
+export function linkUrl(link: string | null, rel: string): string | null {
+  if (link == null) return null;
+  for (const match of link.matchAll(/<([^>]+)>;\s*rel="([^"]+)"/g)) {
+    if (match[2] === rel) return match[1];
+  }
+  return null;
+}
+
+/** The same URL as a path and query on the test server. */
+export function linkPath(link: string | null, rel: string): string | null {
+  const url = linkUrl(link, rel);
+  if (url == null) return null;
+  const parsed = new URL(url);
+  return `${parsed.pathname}${parsed.search}`;
 }

@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { after, before } from "node:test";
 import postgres from "postgres";
 import { migratedPgliteArchive, openDatabase, type Database } from "../../src/db/connect.ts";
 
@@ -72,4 +73,22 @@ export async function createTestDatabase(kind: DatabaseKind): Promise<TestDataba
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * For the enclosing suite: makes and opens a throwaway database before its
+ * tests, hands it to `ready`, and closes and drops it after them.
+ */
+export function withOpenDatabase(kind: DatabaseKind, ready: (database: Database, testDatabase: TestDatabase) => void): void {
+  let testDatabase: TestDatabase | undefined;
+  let database: Database | undefined;
+  before(async () => {
+    testDatabase = await createTestDatabase(kind);
+    database = await testDatabase.open();
+    ready(database, testDatabase);
+  });
+  after(async () => {
+    await database?.close();
+    await testDatabase?.drop();
+  });
 }

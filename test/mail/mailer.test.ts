@@ -14,7 +14,7 @@ import type { Database } from "../../src/db/connect.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
 import { createMailer, createMailQueue, MAIL_QUEUE, MailError, type MailQueue } from "../../src/mail/mailer.ts";
 import { testMessage } from "../../src/mail/messages.ts";
-import { createTestDatabase, databaseKinds, type TestDatabase } from "../helpers/database.ts";
+import { databaseKinds, type TestDatabase, withOpenDatabase } from "../helpers/database.ts";
 import { startSmtpServer, unusedPort, type TestSmtpServer } from "./smtp.ts";
 
 const SHORT = { connectionTimeoutMs: 3000, greetingTimeoutMs: 3000, socketTimeoutMs: 5000 };
@@ -93,13 +93,9 @@ for (const kind of databaseKinds()) {
     let testDatabase: TestDatabase;
     let database: Database;
 
-    before(async () => {
-      testDatabase = await createTestDatabase(kind);
-      database = await testDatabase.open();
-    });
-    after(async () => {
-      await database?.close();
-      await testDatabase?.drop();
+    withOpenDatabase(kind, (opened, made) => {
+      database = opened;
+      testDatabase = made;
     });
 
     function configFor(port: number, env: Record<string, string> = {}): Config {

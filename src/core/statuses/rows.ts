@@ -1,6 +1,7 @@
 /** Status rows: their type, lookups, and the IRIs of local posts. */
 import { eq, inArray } from "drizzle-orm";
-import { statuses } from "../../db/schema.ts";
+import { accounts, statuses } from "../../db/schema.ts";
+import type { Account } from "../accounts.ts";
 import type { CoreContext } from "../context.ts";
 
 export type StatusRow = typeof statuses.$inferSelect;
@@ -20,6 +21,17 @@ export function localReblogUris(origin: string, username: string, id: bigint): {
 
 export async function findStatus(ctx: CoreContext, id: bigint): Promise<StatusRow | null> {
   const rows = await ctx.db.select().from(statuses).where(eq(statuses.id, id)).limit(1);
+  return rows[0] ?? null;
+}
+
+/** A status and its author, or null when it is gone. */
+export async function findStatusWithAuthor(ctx: CoreContext, id: bigint): Promise<{ status: StatusRow; author: Account } | null> {
+  const rows = await ctx.db
+    .select({ status: statuses, author: accounts })
+    .from(statuses)
+    .innerJoin(accounts, eq(accounts.id, statuses.accountId))
+    .where(eq(statuses.id, id))
+    .limit(1);
   return rows[0] ?? null;
 }
 
