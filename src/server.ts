@@ -26,7 +26,16 @@ function canonicalRequest(request: Request, origin: string): Request {
   const url = new URL(request.url);
   const canonical = new URL(`${url.pathname}${url.search}`, origin);
   if (canonical.href === url.href) return request;
-  return new Request(canonical, request);
+  // Copy method, headers and body only: `new Request(url, request)` would
+  // tie the copy to the original's AbortSignal, which undici keeps alive in
+  // a FinalizationRegistry; under load that grew the heap without bound.
+  const hasBody = request.method !== "GET" && request.method !== "HEAD";
+  return new Request(canonical, {
+    method: request.method,
+    headers: request.headers,
+    body: hasBody ? request.body : undefined,
+    ...(hasBody ? { duplex: "half" } : {}),
+  } as RequestInit);
 }
 
 function federationMiddleware(islet: Islet): MiddlewareHandler {
