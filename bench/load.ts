@@ -11,6 +11,14 @@
  * counted; after it, every request that starts and completes within
  * `durationSeconds` is (at most `maxRequests`). Prints one line of JSON, a
  * {@link LoadReport}, on stdout.
+ *
+ * With `bodies` the run is counted, not timed: request i (in the order the
+ * loops send them) carries `bodies[i]`, each body is sent once, and the run
+ * ends when all have been answered (`durationSeconds` is then only a limit).
+ * The first `warmupRequests` are the warm-up; the measured window runs from
+ * the start of the first counted request to the end of the last. This is
+ * for requests that must differ, such as statuses each attaching its own
+ * media.
  */
 import { Agent, request } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -20,6 +28,10 @@ export interface LoadSpec {
   method?: string;
   headers?: Record<string, string>;
   body?: string;
+  /** One body per request, each sent once; see above. Overrides `body`. */
+  bodies?: string[];
+  /** With `bodies`: how many of the first requests are the warm-up. */
+  warmupRequests?: number;
   connections: number;
   durationSeconds?: number;
   warmupSeconds?: number;
@@ -55,12 +67,22 @@ export interface LoadReport {
   /** The first few distinct network error messages. */
   errorMessages: string[];
   capped: boolean;
+  /** With `bodies`: false when the time limit ended the run before every body was sent and answered. */
+  complete: boolean;
 }
 
-function parseSpec(raw: string | undefined): Required<Omit<LoadSpec, "body">> & { body?: string } {
+type FullSpec = Required<Omit<LoadSpec, "body" | "bodies">> & { body?: string; bodies?: string[] };
+
+function parseSpec(raw: string | undefined): FullSpec {
   if (raw == null) throw new Error("usage: node bench/load.ts '<JSON load spec>'");
   const spec = JSON.parse(raw) as LoadSpec;
   if (typeof spec.url !== "string") throw new Error("load spec: url is required");
+  if (spec.bodies != null && (!Array.isArray(spec.bodies) || spec.bodies.some((body) => typeof body !== "string"))) {
+    throw new Error("load spec: bodies must be an array of strings");
+  }
+  if (spec.bodies != null && !(Number.isInteger(spec.warmupRequests ?? 0) && (spec.warmupRequests ?? 0) < spec.bodies.length)) {
+    throw new Error("load spec: warmupRequests must be a whole number smaller than the number of bodies");
+  }
   if (!Number.isInteger(spec.connections) || spec.connections < 1 || spec.connections > 1000) {
     throw new Error("load spec: connections must be a whole number from 1 to 1000");
   }
@@ -69,6 +91,8 @@ function parseSpec(raw: string | undefined): Required<Omit<LoadSpec, "body">> & 
     method: spec.method ?? "GET",
     headers: spec.headers ?? {},
     body: spec.body,
+    bodies: spec.bodies,
+    warmupRequests: spec.warmupRequests ?? 0,
     connections: spec.connections,
     durationSeconds: spec.durationSeconds ?? 5,
     warmupSeconds: spec.warmupSeconds ?? 1,
@@ -89,7 +113,7 @@ async function main(): Promise<void> {
   const target = new URL(spec.url);
   const agent = new Agent({ keepAlive: true, maxSockets: spec.connections, maxFreeSockets: spec.connections });
   const headers: Record<string, string> = { ...spec.headers };
-  if (spec.body != null) headers["content-length"] = String(Buffer.byteLength(spec.body));
+  if (spec.body != null && spec.bodies == null) headers["content-length"] = String(Buffer.byteLength(spec.body));
   const options = {
     agent,
     hostname: target.hostname,
@@ -101,8 +125,11 @@ async function main(): Promise<void> {
   const timeoutMs = spec.timeoutSeconds * 1000;
 
   /** One request: its status (0 for a network error or timeout). */
-  const once = (): Promise<number> => new Promise((resolve) => {
-    const req = request(options, (res) => {
+  const once = (body: string | undefined): Promise<number> => new Promise((resolve) => {
+    const perRequest = spec.bodies == null
+      ? options
+      : { ...options, headers: { ...headers, "content-length": String(Buffer.byteLength(body ?? "")) } };
+    const req = request(perRequest, (res) => {
       res.resume();
       res.on("end", () => resolve(res.statusCode ?? 0));
       res.on("error", (error) => {
@@ -115,7 +142,7 @@ async function main(): Promise<void> {
       noteError(error);
       resolve(0);
     });
-    req.end(spec.body);
+    req.end(body);
   });
 
   const errorMessages = new Set<string>();
@@ -131,25 +158,35 @@ async function main(): Promise<void> {
   let errors = 0;
   let warmupErrors = 0;
   let capped = false;
+  const bodies = spec.bodies;
   const begin = performance.now();
-  const measureFrom = begin + spec.warmupSeconds * 1000;
+  // Counted runs (bodies) have no timed warm-up; the duration is a limit.
+  const measureFrom = bodies == null ? begin + spec.warmupSeconds * 1000 : begin;
   const deadline = measureFrom + spec.durationSeconds * 1000;
   let measureUntil = deadline;
+  let nextBody = 0;
+  let firstCountedStart = Number.POSITIVE_INFINITY;
+  let lastCountedEnd = Number.NEGATIVE_INFINITY;
 
   const loop = async () => {
     while (true) {
+      if (bodies != null && nextBody >= bodies.length) return;
       const start = performance.now();
       if (start >= deadline || capped) return;
-      const status = await once();
+      const index = nextBody++;
+      const warmup = bodies == null ? start < measureFrom : index < spec.warmupRequests;
+      if (bodies != null && !warmup) firstCountedStart = Math.min(firstCountedStart, start);
+      const status = await once(bodies == null ? spec.body : bodies[index]);
       const end = performance.now();
       const failed = status < 200 || status > 299;
       if (status !== 0) allAnswered++;
-      if (start < measureFrom) {
+      if (warmup) {
         if (failed) warmupErrors++;
       } else if (end <= deadline && !capped) {
         statuses[status] = (statuses[status] ?? 0) + 1;
         if (failed) errors++;
         else ok++;
+        lastCountedEnd = Math.max(lastCountedEnd, end);
         if (status !== 0) {
           latencies[count++] = end - start;
           if (count === spec.maxRequests) {
@@ -168,7 +205,10 @@ async function main(): Promise<void> {
   const cpu = process.cpuUsage(cpuBefore);
   agent.destroy();
 
-  const seconds = (measureUntil - measureFrom) / 1000;
+  const seconds = bodies == null
+    ? (measureUntil - measureFrom) / 1000
+    : Math.max(0, (lastCountedEnd - firstCountedStart) / 1000);
+  const counted = bodies == null ? 0 : bodies.length - spec.warmupRequests;
   const sorted = latencies.subarray(0, count).sort();
   const report: LoadReport = {
     connections: spec.connections,
@@ -176,7 +216,7 @@ async function main(): Promise<void> {
     count,
     errors,
     warmupErrors,
-    rps: ok / seconds,
+    rps: seconds > 0 ? ok / seconds : 0,
     p50: percentile(sorted, 0.5),
     p99: percentile(sorted, 0.99),
     max: count > 0 ? sorted[count - 1] : 0,
@@ -186,6 +226,7 @@ async function main(): Promise<void> {
     statuses,
     errorMessages: [...errorMessages],
     capped,
+    complete: bodies == null || (nextBody >= bodies.length && count + (statuses["0"] ?? 0) === counted),
   };
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }

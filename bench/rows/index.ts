@@ -8,14 +8,23 @@
 import type { MachineBench, ProcessBench, ServerBench } from "../lib/types.ts";
 import { coldStart } from "./cold-start.ts";
 import { federationReads } from "./federation-reads.ts";
+import { homeTimeline } from "./home-timeline.ts";
 import { idleMemory } from "./idle-memory.ts";
 import { loopbackBaseline } from "./loopback-baseline.ts";
 import { peakMemory } from "./peak-memory.ts";
 import { rsa } from "./rsa.ts";
+import { seedTimeline } from "./seed.ts";
+import { statusCreation } from "./status-creation.ts";
 
-export const processBenches: ProcessBench[] = [coldStart];
+/**
+ * Cold start runs on the bare instance; seeding comes last, because the
+ * long-running server starts right after the process benches and the home
+ * timeline rows need the seeded rows and token.
+ */
+export const processBenches: ProcessBench[] = [coldStart, seedTimeline];
 
-export const serverBenches: ServerBench[] = [idleMemory, federationReads, peakMemory];
+/** The home timeline runs before status creation, which adds the owner's own posts to it. */
+export const serverBenches: ServerBench[] = [idleMemory, federationReads, homeTimeline, statusCreation, peakMemory];
 
 /** Run last, once every server has stopped. */
 export const machineBenches: MachineBench[] = [loopbackBaseline, rsa];
