@@ -86,6 +86,9 @@ export const users = pgTable(
     email: text("email").notNull(),
     passwordHash: text("password_hash").notNull(),
     locale: text("locale").notNull().default("en"),
+    /** A pending password reset: the hash of the emailed token, and when it was sent. */
+    resetPasswordTokenHash: text("reset_password_token_hash"),
+    resetPasswordSentAt: timestamp("reset_password_sent_at", { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -582,4 +585,54 @@ export const reports = pgTable("reports", {
   uri: text("uri"),
   actionTakenAt: timestamp("action_taken_at", { withTimezone: true }),
   createdAt: createdAt(),
+});
+
+/**
+ * Web Push subscriptions, one per access token (Mastodon's model): where to
+ * send, the browser's keys, and which notifications it wants.
+ */
+export const pushSubscriptions = pgTable("push_subscriptions", {
+  id: id().primaryKey(),
+  accessTokenId: id("access_token_id").notNull().unique().references(() => oauthTokens.id, { onDelete: "cascade" }),
+  endpoint: text("endpoint").notNull(),
+  /** The user agent's P-256 public key and auth secret, base64url. */
+  p256dh: text("p256dh").notNull(),
+  auth: text("auth").notNull(),
+  /** Notification types switched on, e.g. `{ "mention": true }`. */
+  alerts: jsonb("alerts").$type<Record<string, boolean>>().notNull().default({}),
+  policy: text("policy", { enum: ["all", "followed", "follower", "none"] }).notNull().default("all"),
+  /** RFC 8291 (aes128gcm) when true; the older aesgcm draft otherwise. */
+  standard: boolean("standard").notNull().default(false),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+/** Emoji reactions to statuses (EmojiReact, as Misskey and Pleroma send them). */
+export const statusReactions = pgTable(
+  "status_reactions",
+  {
+    id: id().primaryKey(),
+    statusId: id("status_id").notNull().references(() => statuses.id, { onDelete: "cascade" }),
+    accountId: id("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    /** A Unicode emoji, or a custom emoji's `:shortcode:`. */
+    name: text("name").notNull(),
+    /** A custom emoji's image. */
+    emojiUrl: text("emoji_url"),
+    uri: text("uri").unique(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("status_reactions_unique_idx").on(t.statusId, t.accountId, t.name)],
+);
+
+/**
+ * Domains whose inboxes stopped answering. Deliveries to them are skipped
+ * until `retryAt`; a successful delivery or any activity from the domain
+ * clears the row.
+ */
+export const unreachableDomains = pgTable("unreachable_domains", {
+  domain: text("domain").primaryKey(),
+  failures: integer("failures").notNull().default(1),
+  firstFailedAt: timestamp("first_failed_at", { withTimezone: true }).notNull().defaultNow(),
+  lastFailedAt: timestamp("last_failed_at", { withTimezone: true }).notNull().defaultNow(),
+  retryAt: timestamp("retry_at", { withTimezone: true }).notNull().defaultNow(),
 });
