@@ -17,6 +17,10 @@ import { createMailer, createMailQueue, type Mailer } from "./mail/mailer.ts";
 import { registerMailNotifications } from "./mail/notifications.ts";
 import { registerNotifications } from "./core/notifications.ts";
 import { publishDueScheduledStatuses } from "./core/scheduled-statuses.ts";
+import { announceExpiredPolls } from "./core/polls.ts";
+import { createPushQueue, registerWebPush, startPushWorker } from "./push/delivery.ts";
+import { registerStreamingRelay } from "./streaming/events.ts";
+import { pruneExpiredRemoteMedia } from "./core/media-cache.ts";
 
 export interface Islet {
   readonly config: Config;
@@ -79,11 +83,17 @@ export async function openIslet(config: Config, options: OpenIsletOptions = {}):
   // Reactions to core events run in every process, wherever the event is raised.
   registerNotifications(core);
   registerConversations(core);
+  // On PostgreSQL, streaming events reach the streaming clients of every process.
+  registerStreamingRelay(core);
   const mailer = createMailer(config, createMailQueue(database, { log }), log);
   registerMailNotifications(core, mailer);
+  // Web Push: notifications go onto their own queue ("push"); the worker sends them.
+  const pushQueue = createPushQueue(database, { log });
+  registerWebPush(core, pushQueue);
   const stop = new AbortController();
   let worker: Promise<void> | null = null;
   let mailWorker: Promise<void> | null = null;
+  let pushWorker: Promise<void> | null = null;
   return {
     config,
     core,
@@ -94,6 +104,7 @@ export async function openIslet(config: Config, options: OpenIsletOptions = {}):
       if (worker != null) return;
       worker = federation.startQueue(undefined, { signal: stop.signal });
       mailWorker = mailer.start(stop.signal);
+      pushWorker = startPushWorker(core, pushQueue, stop.signal);
       // Expired cache entries (fetched documents, keys) are dropped hourly.
       const sweep = setInterval(() => {
         kv.deleteExpired().catch((error) => log.warn("could not delete expired cache entries", error));
@@ -104,14 +115,26 @@ export async function openIslet(config: Config, options: OpenIsletOptions = {}):
         publishDueScheduledStatuses(core).catch((error) => log.warn("could not publish scheduled posts", error));
       }, 30 * 1000);
       publish.unref();
+      // Closed polls the owner made or voted in notify within a minute.
+      const polls = setInterval(() => {
+        announceExpiredPolls(core).catch((error) => log.warn("could not check for closed polls", error));
+      }, 60 * 1000);
+      polls.unref();
+      // Cached files of remote media older than MEDIA_CACHE_RETENTION_DAYS are deleted every six hours.
+      const pruneMedia = setInterval(() => {
+        pruneExpiredRemoteMedia(core).catch((error) => log.warn("could not prune the remote media cache", error));
+      }, 6 * 60 * 60 * 1000);
+      pruneMedia.unref();
       stop.signal.addEventListener("abort", () => {
         clearInterval(sweep);
         clearInterval(publish);
+        clearInterval(polls);
+        clearInterval(pruneMedia);
       });
     },
     async close() {
       stop.abort();
-      await Promise.all([worker, mailWorker]);
+      await Promise.all([worker, mailWorker, pushWorker]);
       await database.close();
     },
   };

@@ -4,13 +4,16 @@
  */
 import { serve as serveNode, type ServerType } from "@hono/node-server";
 import { Hono, type MiddlewareHandler } from "hono";
+import type { WebSocket } from "ws";
 import { cors } from "hono/cors";
 import { errorResponse } from "./api/errors.ts";
 import { apiRoutes } from "./api/index.ts";
 import { ping } from "./db/connect.ts";
 import { DocumentCache } from "./federation/document-cache.ts";
+import { guardInboxRequest } from "./federation/inbox-limit.ts";
 import { statusDocumentRoutes } from "./federation/status-documents.ts";
 import type { Islet } from "./islet.ts";
+import { createStreaming, type Streaming } from "./streaming/streaming.ts";
 import { webRoutes } from "./web/profile.ts";
 
 /** Paths Fedify answers: WebFinger, NodeInfo, actors, inboxes, collections. */
@@ -46,7 +49,11 @@ function federationMiddleware(islet: Islet): MiddlewareHandler {
   }
   return async (c, next) => {
     if (!FEDERATION_PATHS.test(c.req.path)) return await next();
-    const request = canonicalRequest(c.req.raw, islet.config.origin);
+    // An inbox POST over 1 MiB gets 413 and one from a suspended domain 403,
+    // before Fedify reads, parses or verifies anything (no key is fetched).
+    const guarded = await guardInboxRequest(islet.core, canonicalRequest(c.req.raw, islet.config.origin));
+    if (guarded instanceof Response) return guarded;
+    const request = guarded;
     const key = cache?.keyOf(request) ?? null;
     if (key != null) {
       const cached = cache!.get(key);
@@ -77,26 +84,40 @@ function hostMeta(origin: string): string {
 `;
 }
 
-export function createApp(islet: Islet): Hono {
-  const { core } = islet;
-  // Clients such as Mastodon.py ask for `/api/v1/instance/`: route without
-  // the trailing slash.
-  const app = new Hono({ getPath: (request) => {
+/** The streaming API of each app, for {@link listen} to hand WebSocket upgrades to. */
+const streamingOf = new WeakMap<Hono, Streaming>();
+
+/** Clients such as Mastodon.py ask for `/api/v1/instance/`: route without the trailing slash. */
+function newApp(): Hono {
+  return new Hono({ getPath: (request) => {
     const path = new URL(request.url).pathname;
     return path.length > 1 && path.endsWith("/") ? path.replace(/\/+$/, "") || "/" : path;
   } });
+}
+
+function healthRoute(app: Hono, islet: Islet): void {
+  app.get("/health", async (c) => {
+    const ok = await ping(islet.core.database);
+    c.header("Cache-Control", "no-store");
+    return ok ? c.text("OK") : c.text("database unreachable", 503);
+  });
+}
+
+export function createApp(islet: Islet): Hono {
+  const { core } = islet;
+  const app = newApp();
+  const streaming = createStreaming(core);
+  streamingOf.set(app, streaming);
 
   app.use("/api/*", cors({ origin: "*", exposeHeaders: ["Link", "X-RateLimit-Reset", "X-RateLimit-Limit", "X-RateLimit-Remaining"] }));
   app.use("/oauth/*", cors({ origin: "*" }));
   app.use(federationMiddleware(islet));
 
-  app.get("/health", async (c) => {
-    const ok = await ping(core.database);
-    c.header("Cache-Control", "no-store");
-    return ok ? c.text("OK") : c.text("database unreachable", 503);
-  });
+  healthRoute(app, islet);
   app.get("/.well-known/host-meta", (c) => c.body(hostMeta(core.config.origin), 200, { "Content-Type": "application/xrd+xml; charset=utf-8" }));
 
+  // Before the API, whose token check would answer streaming's refusals in other words.
+  app.route("/", streaming.routes);
   app.route("/", apiRoutes({ core, federation: islet.federation }));
   app.route("/", statusDocumentRoutes(islet.federation, core));
   app.route("/", webRoutes(core));
@@ -115,26 +136,63 @@ export function createApp(islet: Islet): Hono {
   return app;
 }
 
+/**
+ * The app of a streaming-only process (`islet serve --role streaming`):
+ * the streaming API and the health check, nothing else.
+ */
+export function createStreamingApp(islet: Islet): Hono {
+  const app = newApp();
+  const streaming = createStreaming(islet.core);
+  streamingOf.set(app, streaming);
+  app.use("/api/*", cors({ origin: "*" }));
+  healthRoute(app, islet);
+  app.route("/", streaming.routes);
+  app.notFound((c) => c.json({ error: "Not found" }, 404));
+  app.onError((error, c) => {
+    islet.core.log.error(`${c.req.method} ${c.req.path} failed`, error);
+    return c.json({ error: "Internal server error" }, 500);
+  });
+  return app;
+}
+
 export interface RunningServer {
   /** The base URL the server listens at. */
   url: string;
   close(): Promise<void>;
 }
 
-/** Listens on `port` (0 for any free port) at `bind`. */
+/**
+ * Listens on `port` (0 for any free port) at `bind`. WebSocket upgrades go
+ * to the app's streaming API, on whichever port they arrive.
+ */
 export async function listen(app: Hono, port: number, bind: string): Promise<RunningServer & { server: ServerType }> {
-  return await new Promise((resolve, reject) => {
-    const server = serveNode({ fetch: app.fetch, port, hostname: bind }, (info) => {
-      const host = info.family === "IPv6" ? `[${info.address}]` : info.address;
-      resolve({
-        server,
-        url: `http://${host}:${info.port}`,
-        close: () => new Promise<void>((done) => {
-          server.close(() => done());
-          if ("closeAllConnections" in server) server.closeAllConnections();
-        }),
+  const streaming = streamingOf.get(app) ?? null;
+  await streaming?.start();
+  const sockets = new Set<WebSocket>();
+  try {
+    return await new Promise((resolve, reject) => {
+      const server = serveNode({ fetch: app.fetch, port, hostname: bind }, (info) => {
+        const host = info.family === "IPv6" ? `[${info.address}]` : info.address;
+        resolve({
+          server,
+          url: `http://${host}:${info.port}`,
+          close: async () => {
+            const closed = new Promise<void>((done) => server.close(() => done()));
+            for (const socket of sockets) socket.terminate();
+            if ("closeAllConnections" in server) server.closeAllConnections();
+            await closed;
+            await streaming?.stop();
+          },
+        });
       });
+      server.on("upgrade", (request, socket, head) => {
+        if (streaming == null) socket.destroy();
+        else void streaming.handleUpgrade(request, socket, head, sockets);
+      });
+      server.once("error", reject);
     });
-    server.once("error", reject);
-  });
+  } catch (error) {
+    await streaming?.stop();
+    throw error;
+  }
 }

@@ -10,6 +10,7 @@ import { instanceStats } from "../core/instance.ts";
 import { POLL_LIMITS } from "../core/polls.ts";
 import { MAX_MEDIA_ATTACHMENTS } from "../core/statuses/media.ts";
 import { MEDIA_LIMITS } from "../media/limits.ts";
+import { vapidPublicKey } from "../push/vapid.ts";
 import { COMPATIBLE_VERSION, MASTODON_API_VERSION, SOURCE_URL } from "../version.ts";
 import { serializeAccount } from "./entities/account.ts";
 
@@ -41,12 +42,24 @@ export const SUPPORTED_MIME_TYPES = [
   "video/mp4", "video/webm", "video/quicktime", "audio/mpeg", "audio/ogg", "audio/wav", "audio/flac", "audio/mp4", "audio/webm",
 ];
 
-/** Where clients connect for streaming, as a ws(s):// base URL. */
+/**
+ * Where clients connect for streaming, as a ws(s):// base URL:
+ * STREAMING_API_BASE_URL when set; for a local development instance with
+ * STREAMING_PORT, that port on the same host (nothing stands in front of
+ * it); otherwise the web origin, which serves streaming too (behind a
+ * proxy, the proxy decides where `/api/v1/streaming` goes).
+ */
 export function streamingBaseUrl(ctx: CoreContext): string {
-  if (ctx.config.streamingApiBaseUrl != null) {
-    return ctx.config.streamingApiBaseUrl.replace(/^http/, "ws").replace(/\/+$/, "");
+  const { config } = ctx;
+  if (config.streamingApiBaseUrl != null) {
+    return config.streamingApiBaseUrl.replace(/^http/, "ws").replace(/\/+$/, "");
   }
-  return ctx.config.origin.replace(/^http/, "ws");
+  if (config.development && config.streamingPort != null) {
+    const origin = new URL(config.origin);
+    origin.port = String(config.streamingPort);
+    return origin.origin.replace(/^http/, "ws");
+  }
+  return config.origin.replace(/^http/, "ws");
 }
 
 /** Before the owner exists there is no contact address; name the postmaster. */
@@ -114,7 +127,7 @@ export async function instanceV2(ctx: CoreContext) {
         privacy_policy: null,
         terms_of_service: null,
       },
-      vapid: { public_key: "" },
+      vapid: { public_key: vapidPublicKey(ctx.config) },
       accounts: {
         max_featured_tags: LIMITS.maxFeaturedTags,
         max_pinned_statuses: LIMITS.maxPinnedStatuses,

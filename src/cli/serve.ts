@@ -6,24 +6,27 @@ import type { Config } from "../config.ts";
 import { getOwner } from "../core/accounts.ts";
 import { openIslet } from "../islet.ts";
 import { createLogger } from "../log.ts";
-import { createApp, listen, type RunningServer } from "../server.ts";
+import { createApp, createStreamingApp, listen, type RunningServer } from "../server.ts";
 import { ISLET_VERSION } from "../version.ts";
 import { CliError, cliConfig, parseOptions, type Command } from "./command.ts";
 
 const HELP = `
-Usage: islet serve [--role all|web|worker]
+Usage: islet serve [--role all|web|worker|streaming]
 
 Runs Islet. Roles split one server into processes sharing a PostgreSQL
 database:
-  all     HTTP and the background worker (default)
-  web     HTTP only: pages, API, federation endpoints
-  worker  the background worker only: deliveries and inbox processing
+  all        HTTP and the background worker (default)
+  web        HTTP only: pages, API, federation endpoints, streaming
+  worker     the background worker only: deliveries and inbox processing
+  streaming  the streaming API only (/api/v1/streaming), no worker
 
-Listens on PORT (default 3000) at BIND (default 127.0.0.1), and also on
-STREAMING_PORT when set.
+all listens on PORT (default 3000) at BIND (default 127.0.0.1), and also on
+STREAMING_PORT when set; web listens on PORT; streaming listens on
+STREAMING_PORT, or PORT when it is unset. Events raised in any process reach
+the streaming clients of every other (PostgreSQL LISTEN/NOTIFY).
 `;
 
-const ROLES = ["all", "web", "worker"] as const;
+const ROLES = ["all", "web", "worker", "streaming"] as const;
 
 export const serveCommand: Command = {
   name: "serve",
@@ -35,7 +38,7 @@ export const serveCommand: Command = {
     if (!ROLES.includes(role)) throw new CliError(`--role: expected one of ${ROLES.join(", ")}, got ${JSON.stringify(role)}`);
     const config = cliConfig();
     if (config.databaseUrl == null && role !== "all") {
-      throw new CliError("--role web or worker needs PostgreSQL (DATABASE_URL): the embedded database serves one process");
+      throw new CliError(`--role ${role} needs PostgreSQL (DATABASE_URL): the embedded database serves one process`);
     }
     const log = createLogger(config.logLevel);
     initialiseEmbeddedDatabase(config);
@@ -53,18 +56,24 @@ export const serveCommand: Command = {
     process.on("SIGINT", () => void stop("SIGINT"));
     process.on("SIGTERM", () => void stop("SIGTERM"));
 
-    if (role !== "web") islet.startWorker();
+    if (role === "all" || role === "worker") islet.startWorker();
     if (role !== "worker") {
-      const app = createApp(islet);
-      try {
-        servers.push(await listen(app, config.port, config.bind));
-        if (config.streamingPort != null) servers.push(await listen(app, config.streamingPort, config.bind));
-      } catch (error) {
-        await islet.close();
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code === "EADDRINUSE") throw new CliError(`PORT: ${config.bind}:${config.port} is already in use; stop the other server or set PORT`);
-        if (code === "EACCES") throw new CliError(`PORT: not allowed to listen on ${config.bind}:${config.port}; use a port above 1023`);
-        throw error;
+      const app = role === "streaming" ? createStreamingApp(islet) : createApp(islet);
+      const ports: { variable: string; port: number }[] = [];
+      if (role === "streaming") ports.push(config.streamingPort == null ? { variable: "PORT", port: config.port } : { variable: "STREAMING_PORT", port: config.streamingPort });
+      else ports.push({ variable: "PORT", port: config.port });
+      if (role === "all" && config.streamingPort != null) ports.push({ variable: "STREAMING_PORT", port: config.streamingPort });
+      for (const { variable, port } of ports) {
+        try {
+          servers.push(await listen(app, port, config.bind));
+        } catch (error) {
+          await Promise.all(servers.map((s) => s.close()));
+          await islet.close();
+          const code = (error as NodeJS.ErrnoException).code;
+          if (code === "EADDRINUSE") throw new CliError(`${variable}: ${config.bind}:${port} is already in use; stop the other server or set ${variable}`);
+          if (code === "EACCES") throw new CliError(`${variable}: not allowed to listen on ${config.bind}:${port}; use a port above 1023`);
+          throw error;
+        }
       }
     }
     const database = config.databaseUrl == null ? `embedded PGlite in ${config.dataDir}` : "PostgreSQL";

@@ -123,7 +123,11 @@ export async function forgetDirectStatus(ctx: CoreContext, statusId: bigint): Pr
  */
 export function registerConversations(ctx: CoreContext): () => void {
   const offCreated = ctx.events.on("status.created", async ({ statusId }) => {
-    await recordDirectStatus(ctx, statusId);
+    const written = await recordDirectStatus(ctx, statusId);
+    // Streaming sends the owner's `direct` stream a `conversation` event.
+    for (const row of written) {
+      await ctx.events.emit("conversation.updated", { conversationId: row.id, accountId: row.accountId });
+    }
   });
   const offDeleted = ctx.events.on("status.deleted", async ({ statusId, visibility }) => {
     if (visibility !== "direct") return;

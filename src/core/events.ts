@@ -10,7 +10,7 @@ export interface IsletEvents {
   "follow.received": { followId: bigint; accountId: bigint; targetAccountId: bigint; pending: boolean };
   /** The owner asked to follow someone. */
   "follow.created": { followId: bigint; accountId: bigint; targetAccountId: bigint };
-  /** A follow of the owner was accepted (automatically or by the owner). */
+  /** A follow was accepted: of the owner (automatically or by the owner), or the owner's by the remote account. */
   "follow.accepted": { followId: bigint; accountId: bigint; targetAccountId: bigint };
   /** A follow ended: unfollowed, rejected or undone. */
   "follow.removed": {
@@ -47,12 +47,26 @@ export interface IsletEvents {
   "account.blocked": { blockId: bigint; accountId: bigint; targetAccountId: bigint };
   "account.unblocked": { blockId: bigint; accountId: bigint; targetAccountId: bigint; uri: string | null };
   "account.muted": { accountId: bigint; targetAccountId: bigint };
+  /** The owner moved to another account (federation sends Move to the followers). */
+  "account.moved": { accountId: bigint; targetAccountId: bigint };
   /** A report was filed: by the owner (to forward), or received (a Flag). */
   "report.created": { reportId: bigint; accountId: bigint; targetAccountId: bigint };
   /** A notification was stored for the owner. */
   "notification.created": { notificationId: bigint; accountId: bigint };
   /** The owner's filters changed. */
   "filters.changed": { accountId: bigint };
+  /**
+   * A direct-message conversation of a local account was written (a direct
+   * status stored in it); `conversationId` is the account_conversations row.
+   */
+  "conversation.updated": { conversationId: bigint; accountId: bigint };
+  /** The owner authorized an app on the consent page (an authorization code was issued). */
+  "oauth.authorized": { applicationId: bigint; accountId: bigint; scopes: string[]; ip: string | null; authorizedAt: Date };
+  /**
+   * A password reset was asked for the owner's address. `token` is the
+   * secret for the emailed link (only its hash is stored); keep it in process.
+   */
+  "password_reset.requested": { accountId: bigint; token: string; expiresAt: Date };
 }
 
 export type EventName = keyof IsletEvents;
