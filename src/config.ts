@@ -7,8 +7,8 @@
  * credentials). A bad value stops start-up with a {@link ConfigError} naming
  * the variable and what is wrong with it.
  */
-import { randomBytes, X509Certificate } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createECDH, randomBytes, X509Certificate } from "node:crypto";
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { isAbsolute, join, resolve } from "node:path";
 
@@ -50,6 +50,8 @@ export interface Config {
   readonly queueVisibilityTimeoutSeconds: number;
   /** Outgoing mail; `smtp.server` is null when mail is disabled. */
   readonly smtp: SmtpConfig;
+  /** The VAPID key pair that signs Web Push requests. */
+  readonly vapid: VapidKeys;
   /** Which variable each secret came from, for `islet config`. */
   readonly sources: Readonly<Record<string, string>>;
 }
@@ -80,8 +82,18 @@ export interface SmtpConfig {
   readonly verifyPeer: boolean;
 }
 
+/**
+ * The VAPID (RFC 8292) key pair, unpadded base64url as Mastodon's
+ * VAPID_PRIVATE_KEY and VAPID_PUBLIC_KEY hold them: the P-256 private scalar
+ * (32 bytes) and the uncompressed public point (65 bytes).
+ */
+export interface VapidKeys {
+  readonly privateKey: string;
+  readonly publicKey: string;
+}
+
 /** Names of the variables whose values are never printed. */
-export const SECRET_NAMES = ["SECRET_KEY_BASE", "DATABASE_URL", "SMTP_PASSWORD"] as const;
+export const SECRET_NAMES = ["SECRET_KEY_BASE", "DATABASE_URL", "SMTP_PASSWORD", "VAPID_PRIVATE_KEY"] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -341,6 +353,111 @@ function resolveSecretKeyBase(env: Env, dataDir: string): { value: string; sourc
   return { value, source: `${path} (generated)` };
 }
 
+/** Bytes of a base64 or base64url text (padding optional), or null when it is neither. */
+function decodeBase64Key(text: string): Buffer | null {
+  const trimmed = text.trim().replace(/=+$/, "");
+  if (!/^[A-Za-z0-9+/_-]+$/.test(trimmed) || trimmed.length % 4 === 1) return null;
+  return Buffer.from(trimmed.replace(/\+/g, "-").replace(/\//g, "_"), "base64url");
+}
+
+/**
+ * Checks a VAPID pair: a P-256 private scalar and the public point that
+ * belongs to it. Returns both as unpadded base64url.
+ */
+function checkVapidKeys(
+  privateKey: { value: string; source: string },
+  publicKey: { value: string; source: string },
+): VapidKeys {
+  const privateBytes = decodeBase64Key(privateKey.value);
+  if (privateBytes == null || privateBytes.length !== 32) {
+    throw new ConfigError(privateKey.source, "is not a VAPID private key (expected 32 bytes in base64url, as Mastodon keeps it)");
+  }
+  const publicBytes = decodeBase64Key(publicKey.value);
+  if (publicBytes == null || publicBytes.length !== 65 || publicBytes[0] !== 4) {
+    throw new ConfigError(publicKey.source, "is not a VAPID public key (an uncompressed P-256 point: 65 bytes in base64url)");
+  }
+  const ecdh = createECDH("prime256v1");
+  try {
+    ecdh.setPrivateKey(privateBytes);
+  } catch {
+    throw new ConfigError(privateKey.source, "is not a valid P-256 private key");
+  }
+  if (!ecdh.getPublicKey().equals(publicBytes)) {
+    throw new ConfigError(publicKey.source, `is not the public key of ${privateKey.source}; set the two from one pair`);
+  }
+  return { privateKey: privateBytes.toString("base64url"), publicKey: publicBytes.toString("base64url") };
+}
+
+function readVapidKeyFile(path: string): VapidKeys {
+  const text = readSecretFile("VAPID_PRIVATE_KEY", path);
+  const value = (name: string) => new RegExp(`^${name}=(.*)$`, "m").exec(text)?.[1]?.trim() ?? "";
+  const broken = () => new ConfigError("DATA_DIR", `${path} does not hold a VAPID key pair; remove it to have a new pair made (clients then subscribe again)`);
+  const privateKey = value("VAPID_PRIVATE_KEY");
+  const publicKey = value("VAPID_PUBLIC_KEY");
+  if (privateKey === "" || publicKey === "") throw broken();
+  try {
+    return checkVapidKeys({ value: privateKey, source: path }, { value: publicKey, source: path });
+  } catch (error) {
+    if (error instanceof ConfigError) throw broken();
+    throw error;
+  }
+}
+
+/**
+ * Returns the VAPID pair from VAPID_PRIVATE_KEY and VAPID_PUBLIC_KEY (both
+ * or neither), or the pair kept under DATA_DIR, generating and keeping one
+ * on first start. The file appears whole or not at all, so processes
+ * starting together agree on one pair.
+ */
+function resolveVapidKeys(env: Env, dataDir: string): { keys: VapidKeys; privateSource: string; publicSource: string } {
+  const privateKey = readSecret(env, "VAPID_PRIVATE_KEY");
+  const publicKey = readSecret(env, "VAPID_PUBLIC_KEY");
+  if (privateKey != null && publicKey == null) {
+    throw new ConfigError("VAPID_PUBLIC_KEY", `is not set but ${privateKey.source} is; set both, or neither to have a pair made under DATA_DIR`);
+  }
+  if (publicKey != null && privateKey == null) {
+    throw new ConfigError("VAPID_PRIVATE_KEY", `is not set but ${publicKey.source} is; set both, or neither to have a pair made under DATA_DIR`);
+  }
+  if (privateKey != null && publicKey != null) {
+    return { keys: checkVapidKeys(privateKey, publicKey), privateSource: privateKey.source, publicSource: publicKey.source };
+  }
+  const path = join(dataDir, "vapid_keys");
+  if (existsSync(path)) return { keys: readVapidKeyFile(path), privateSource: path, publicSource: path };
+  const ecdh = createECDH("prime256v1");
+  ecdh.generateKeys();
+  // The scalar may come back shorter when it starts with zero bytes.
+  const scalar = ecdh.getPrivateKey();
+  const keys: VapidKeys = {
+    privateKey: Buffer.concat([Buffer.alloc(32 - scalar.length), scalar]).toString("base64url"),
+    publicKey: ecdh.getPublicKey().toString("base64url"),
+  };
+  const temporary = `${path}.${process.pid}.${randomBytes(6).toString("hex")}`;
+  try {
+    const text = `VAPID_PRIVATE_KEY=${keys.privateKey}\nVAPID_PUBLIC_KEY=${keys.publicKey}\n`;
+    writeFileSync(temporary, text, { mode: 0o600, flag: "wx" });
+    try {
+      linkSync(temporary, path);
+    } catch (error) {
+      // A file system without hard links: create the file in place instead.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== "EPERM" && code !== "ENOTSUP" && code !== "ENOSYS") throw error;
+      writeFileSync(path, text, { mode: 0o600, flag: "wx" });
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") {
+      return { keys: readVapidKeyFile(path), privateSource: path, publicSource: path };
+    }
+    throw new ConfigError("DATA_DIR", `cannot write ${path} (${(error as NodeJS.ErrnoException).code ?? error})`);
+  } finally {
+    try {
+      unlinkSync(temporary);
+    } catch {
+      // Never written.
+    }
+  }
+  return { keys, privateSource: `${path} (generated)`, publicSource: `${path} (generated)` };
+}
+
 /** Reads and checks the whole configuration. Creates DATA_DIR when needed. */
 export function loadConfig(env: Env = process.env, options: { cwd?: string } = {}): Config {
   const port = parseInteger(env, "PORT", 3000, 1, 65535);
@@ -400,10 +517,13 @@ export function loadConfig(env: Env = process.env, options: { cwd?: string } = {
 
   ensurePrivateDir(dataDir);
   const secretKeyBase = resolveSecretKeyBase(env, dataDir);
+  const vapid = resolveVapidKeys(env, dataDir);
 
   const sources: Record<string, string> = { SECRET_KEY_BASE: secretKeyBase.source };
   if (database != null) sources.DATABASE_URL = database.source;
   if (smtpPasswordSource != null) sources.SMTP_PASSWORD = smtpPasswordSource;
+  sources.VAPID_PRIVATE_KEY = vapid.privateSource;
+  sources.VAPID_PUBLIC_KEY = vapid.publicSource;
 
   return {
     localDomain: handleHost,
@@ -424,6 +544,7 @@ export function loadConfig(env: Env = process.env, options: { cwd?: string } = {
     logLevel,
     queueVisibilityTimeoutSeconds,
     smtp,
+    vapid: vapid.keys,
     sources,
   };
 }
@@ -476,5 +597,7 @@ export function describeConfig(config: Config): string[] {
     line("SMTP_AUTH_METHOD", config.smtp.authMethod),
     line("SMTP_CA_FILE", config.smtp.caFile),
     line("SMTP_OPENSSL_VERIFY_MODE", config.smtp.verifyPeer ? "peer" : "none"),
+    line("VAPID_PRIVATE_KEY", `**** (from ${config.sources.VAPID_PRIVATE_KEY})`),
+    line("VAPID_PUBLIC_KEY", `**** (from ${config.sources.VAPID_PUBLIC_KEY})`),
   ];
 }

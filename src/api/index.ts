@@ -27,6 +27,7 @@ import { discoveryRoutes } from "./discovery.ts";
 import { featuredTagsRoutes } from "./featured-tags.ts";
 import { domainBlocksRoutes } from "./domain-blocks.ts";
 import { reportsRoutes } from "./reports.ts";
+import { pushRoutes } from "./push.ts";
 
 /** Uploads stream to disk under their own limits; other bodies are small. */
 const UPLOAD_PATHS = /^\/api\/v[12]\/media(\/|$)/;
@@ -69,5 +70,6 @@ export function apiRoutes(deps: ApiDeps): Hono<ApiEnv> {
   app.route("/", featuredTagsRoutes(deps));
   app.route("/", domainBlocksRoutes(deps));
   app.route("/", reportsRoutes(deps));
+  app.route("/", pushRoutes(deps));
   return app;
 }

@@ -121,6 +121,12 @@ for (const kind of databaseKinds()) {
       assert.equal(v1.email, "owner@example.com");
     });
 
+    test("v2 carries the server's VAPID public key for Web Push", async () => {
+      const { body: v2 } = await getJson(instance, "/api/v2/instance");
+      assert.equal(v2.configuration.vapid.public_key, instance.islet.config.vapid.publicKey);
+      assert.equal(Buffer.from(v2.configuration.vapid.public_key, "base64url").length, 65);
+    });
+
     test("the streaming URL is the origin over ws://", async () => {
       const expected = streamingUrlOf(instance.origin);
       assert.match(expected, /^ws:\/\/localhost:\d+$/);
