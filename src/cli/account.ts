@@ -1,24 +1,92 @@
-/** `islet account show|password`: the owner account. */
-import { requireOwner, setOwnerPassword } from "../core/accounts.ts";
+/** `islet account show|password|move|alias`: the owner account. */
+import { findAccountByUri, requireOwner, setOwnerPassword } from "../core/accounts.ts";
+import { CoreError } from "../core/context.ts";
 import { countFollows } from "../core/follows.ts";
-import { CliError, parseOptions, readPassword, withIslet, type Command } from "./command.ts";
+import { addAlias, moveOwner, movedTo, removeAlias, undoOwnerMove } from "../core/moves.ts";
+import { resolveAccount } from "../federation/lookup.ts";
+import { openIslet, type Islet } from "../islet.ts";
+import { createLogger } from "../log.ts";
+import { CliError, cliConfig, parseOptions, readPassword, withIslet, type Command } from "./command.ts";
 
 const HELP = `
-Usage: islet account <show|password> [options]
+Usage: islet account <show|password|move|alias> [options]
 
   show                            print the owner account
   password [--password-file PATH] set a new password ("-" reads stdin;
                                   on a terminal it asks)
+  move --to ACCOUNT               move to ACCOUNT (@user@host or actor URL),
+                                  which must list this account among its
+                                  aliases; followers are sent a Move
+  move --undo                     no longer mark the account as moved
+  alias list                      accounts that may move to this one
+  alias add ACCOUNT               let ACCOUNT (@user@host or actor URL)
+                                  move to this one
+  alias remove ACCOUNT            take that back
 `;
+
+/** Opens Islet with federation (to resolve accounts and queue deliveries), runs `fn`, closes. */
+async function withFederation<T>(fn: (islet: Islet) => Promise<T>): Promise<T> {
+  const config = cliConfig();
+  const islet = await openIslet(config, { log: createLogger(config.logLevel === "debug" ? "debug" : "warning") });
+  try {
+    return await fn(islet);
+  } finally {
+    await islet.close();
+  }
+}
+
+/** A remote account by handle or actor URL, fetched afresh; a CliError when there is none. */
+async function remoteAccount(islet: Islet, query: string) {
+  try {
+    return await resolveAccount(islet.federation, islet.core, query, { refresh: true });
+  } catch (error) {
+    if (error instanceof CoreError) throw new CliError(`cannot find ${query}: ${error.message}`);
+    throw error;
+  }
+}
+
+/**
+ * Moves the owner to `to` (handle or actor URL). Returns a line to print.
+ * Exported for tests, which run it against a started instance.
+ */
+export async function moveOwnerTo(islet: Islet, to: string): Promise<string> {
+  const { account } = await requireOwner(islet.core);
+  const target = await remoteAccount(islet, to);
+  try {
+    await moveOwner(islet.core, account, target);
+  } catch (error) {
+    if (error instanceof CoreError) throw new CliError(error.message);
+    throw error;
+  }
+  return `@${account.username} has moved to ${target.uri}; followers are being told.`;
+}
+
+/** Adds or removes an alias of the owner; returns the aliases now. */
+export async function changeAlias(islet: Islet, action: "add" | "remove", query: string): Promise<string[]> {
+  const { account } = await requireOwner(islet.core);
+  let uri: string;
+  if (action === "remove") {
+    const known = /^https?:\/\//.test(query) ? query : (await remoteAccount(islet, query)).uri;
+    uri = known;
+  } else {
+    uri = (await remoteAccount(islet, query)).uri;
+  }
+  try {
+    return action === "add" ? await addAlias(islet.core, account, uri) : await removeAlias(islet.core, account, uri);
+  } catch (error) {
+    if (error instanceof CoreError) throw new CliError(error.message);
+    throw error;
+  }
+}
 
 export const accountCommand: Command = {
   name: "account",
-  summary: "show the owner account, or set its password",
+  summary: "show the owner account, set its password, or move it",
   async run(argv) {
     const [sub, ...rest] = argv;
     if (sub == null || sub === "--help" || sub === "-h") {
       process.stdout.write(`${HELP.trim()}\n`);
-      if (sub == null) throw new CliError("missing subcommand: show or password");
+      if (sub == null) throw new CliError("missing subcommand: show, password, move or alias");
       return;
     }
     if (sub === "show") {
@@ -55,6 +123,51 @@ export const accountCommand: Command = {
       });
       return;
     }
-    throw new CliError(`unknown subcommand ${JSON.stringify(sub)}; expected show or password`);
+    if (sub === "move") {
+      const parsed = parseOptions(rest, { to: { type: "string" }, undo: { type: "boolean" } }, HELP);
+      if (parsed == null) return;
+      const { to, undo } = parsed.values;
+      if ((to == null) === (undo !== true)) throw new CliError("give either --to ACCOUNT or --undo");
+      if (undo) {
+        await withFederation(async (islet) => {
+          const { account } = await requireOwner(islet.core);
+          const previous = await movedTo(islet.core, account);
+          if (!(await undoOwnerMove(islet.core, account))) throw new CliError(`@${account.username} has not moved`);
+          process.stdout.write(`@${account.username} is no longer marked as moved${previous == null ? "" : ` to ${previous.uri}`}.\n`);
+        });
+        return;
+      }
+      await withFederation(async (islet) => {
+        process.stdout.write(`${await moveOwnerTo(islet, to!)}\n`);
+      });
+      return;
+    }
+    if (sub === "alias") {
+      const [action, ...args] = rest;
+      if (action === "list") {
+        if (parseOptions(args, {}, HELP) == null) return;
+        await withIslet(async ({ core }) => {
+          const { account } = await requireOwner(core);
+          const lines = await Promise.all(account.alsoKnownAs.map(async (uri) => {
+            const known = await findAccountByUri(core, uri);
+            return known?.domain == null ? uri : `${uri} (@${known.username}@${known.domain})`;
+          }));
+          process.stdout.write(lines.length === 0 ? "No aliases.\n" : `${lines.join("\n")}\n`);
+        });
+        return;
+      }
+      if (action === "add" || action === "remove") {
+        const parsed = parseOptions(args, {}, HELP, true);
+        if (parsed == null) return;
+        if (parsed.positionals.length !== 1) throw new CliError(`usage: islet account alias ${action} ACCOUNT`);
+        await withFederation(async (islet) => {
+          const aliases = await changeAlias(islet, action, parsed.positionals[0]!);
+          process.stdout.write(`Aliases: ${aliases.length === 0 ? "none" : aliases.join(", ")}\n`);
+        });
+        return;
+      }
+      throw new CliError("expected alias list, alias add ACCOUNT or alias remove ACCOUNT");
+    }
+    throw new CliError(`unknown subcommand ${JSON.stringify(sub)}; expected show, password, move or alias`);
   },
 };

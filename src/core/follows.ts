@@ -121,7 +121,7 @@ export async function follow(ctx: CoreContext, follower: Account, target: Accoun
   return rows[0];
 }
 
-/** The target accepted a follow the owner asked for. */
+/** The target accepted a follow the owner asked for; emits `follow.accepted` (its recent posts are fetched then). */
 export async function followAccepted(ctx: CoreContext, followed: Follow): Promise<Follow> {
   if (followed.state === "accepted") return followed;
   const rows = await ctx.db
@@ -129,7 +129,9 @@ export async function followAccepted(ctx: CoreContext, followed: Follow): Promis
     .set({ state: "accepted", updatedAt: new Date() })
     .where(eq(follows.id, followed.id))
     .returning();
-  return rows[0] ?? followed;
+  if (rows[0] == null) return followed;
+  await ctx.events.emit("follow.accepted", { followId: followed.id, accountId: followed.accountId, targetAccountId: followed.targetAccountId });
+  return rows[0];
 }
 
 /**
@@ -179,6 +181,32 @@ export async function listFollows(
     .where(and(...conditions))
     .orderBy(desc(follows.id))
     .limit(options.limit);
+}
+
+/**
+ * A remote account blocks a local one (an incoming Block): follows end both
+ * ways (the local account's with an Undo sent, the remote's quietly) and
+ * the block is kept, so relationships show `blocked_by`. A repeated Block
+ * changes nothing.
+ */
+export async function receiveBlock(ctx: CoreContext, blocker: Account, target: Account, uri: string | null): Promise<void> {
+  if (blocker.domain == null || target.domain != null) throw new CoreError("invalid", "only a remote account blocks a local one here");
+  const outgoing = await findFollow(ctx, target.id, blocker.id);
+  if (outgoing != null) await removeFollow(ctx, outgoing, "unfollowed");
+  const incoming = await findFollow(ctx, blocker.id, target.id);
+  if (incoming != null) await removeFollow(ctx, incoming, "undone");
+  await ctx.db
+    .insert(blocks)
+    .values({ id: newId(), accountId: blocker.id, targetAccountId: target.id, uri })
+    .onConflictDoNothing();
+}
+
+/** A remote account lifts its block (an Undo of the Block); nothing when there was none. */
+export async function receiveUnblock(ctx: CoreContext, blocker: Account, target: Account | null, uri: string | null): Promise<boolean> {
+  const byUri = uri == null ? [] : await ctx.db.delete(blocks).where(and(eq(blocks.accountId, blocker.id), eq(blocks.uri, uri))).returning();
+  if (byUri.length > 0 || target == null) return byUri.length > 0;
+  const rows = await ctx.db.delete(blocks).where(and(eq(blocks.accountId, blocker.id), eq(blocks.targetAccountId, target.id))).returning();
+  return rows.length > 0;
 }
 
 /** Whether a local account refuses follows from `follower`: it blocks the follower or hides its domain. */

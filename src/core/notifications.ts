@@ -26,6 +26,8 @@ type Status = typeof statuses.$inferSelect;
 export const NOTIFICATION_TYPES = [
   "mention", "status", "reblog", "follow", "follow_request", "favourite", "poll", "update",
   "admin.sign_up", "admin.report", "severed_relationships", "moderation_warning", "quote", "quoted_update",
+  // An account the owner followed moved; the follow moved with it (Pleroma and Akkoma name it so).
+  "move",
 ] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
@@ -48,6 +50,8 @@ export interface NewNotification {
   fromAccountId: bigint;
   type: NotificationType;
   statusId?: bigint | null;
+  /** The report an `admin.report` notification is about. */
+  reportId?: bigint | null;
 }
 
 /**
@@ -69,7 +73,7 @@ export async function createNotification(ctx: CoreContext, input: NewNotificatio
   const groupKey = await groupKeyFor(ctx, recipient.id, input.type, statusId, id, createdAt);
   const rows = await ctx.db
     .insert(notifications)
-    .values({ id, accountId: recipient.id, fromAccountId: from.id, type: input.type, statusId, groupKey, createdAt })
+    .values({ id, accountId: recipient.id, fromAccountId: from.id, type: input.type, statusId, reportId: input.reportId ?? null, groupKey, createdAt })
     .returning();
   await ctx.events.emit("notification.created", { notificationId: id, accountId: recipient.id });
   return rows[0];

@@ -3,9 +3,9 @@
  * (on anyone's poll) or from a remote account (on the owner's poll, through
  * the inbox); both go through {@link votePoll}.
  */
-import { and, eq, inArray } from "drizzle-orm";
-import { accounts, polls, pollVotes, statuses } from "../db/schema.ts";
-import type { Account } from "./accounts.ts";
+import { and, eq, exists, gt, inArray, lte, or, sql } from "drizzle-orm";
+import { accounts, notifications, polls, pollVotes, statuses } from "../db/schema.ts";
+import { getOwner, type Account } from "./accounts.ts";
 import type { CoreContext } from "./context.ts";
 import { CoreError } from "./context.ts";
 import { newId } from "./ids.ts";
@@ -154,4 +154,36 @@ export async function votePoll(
   });
   await ctx.events.emit("poll.voted", { pollId, statusId: row.status.id, accountId: voter.id, choices: unique });
   return updated;
+}
+
+/** How far back a closed poll still gets its `poll.expired`. */
+const EXPIRED_LOOKBACK_MS = 7 * 24 * 60 * 60 * 1000;
+
+/**
+ * Emits `poll.expired` for each poll the owner made or voted in that has
+ * closed (in the last week) and that the owner has not yet been told of:
+ * no `poll` notification for its status. Run periodically by the worker;
+ * returns how many were emitted.
+ */
+export async function announceExpiredPolls(ctx: CoreContext, now = new Date(), limit = 100): Promise<number> {
+  const owner = await getOwner(ctx);
+  if (owner == null) return 0;
+  const ownerId = owner.account.id;
+  const rows = await ctx.db
+    .select({ pollId: polls.id, statusId: polls.statusId })
+    .from(polls)
+    .innerJoin(statuses, eq(statuses.id, polls.statusId))
+    .where(and(
+      lte(polls.expiresAt, now),
+      gt(polls.expiresAt, new Date(now.getTime() - EXPIRED_LOOKBACK_MS)),
+      or(
+        eq(statuses.accountId, ownerId),
+        exists(ctx.db.select({ one: sql`1` }).from(pollVotes).where(and(eq(pollVotes.pollId, polls.id), eq(pollVotes.accountId, ownerId)))),
+      ),
+      sql`not exists (select 1 from ${notifications} where ${notifications.accountId} = ${ownerId}
+        and ${notifications.type} = 'poll' and ${notifications.statusId} = ${polls.statusId})`,
+    ))
+    .limit(limit);
+  for (const row of rows) await ctx.events.emit("poll.expired", row);
+  return rows.length;
 }

@@ -9,6 +9,7 @@ import { findAccountById, type Account } from "./accounts.ts";
 import type { CoreContext } from "./context.ts";
 import { CoreError } from "./context.ts";
 import { newId } from "./ids.ts";
+import { createNotification } from "./notifications.ts";
 
 export type Report = typeof reports.$inferSelect;
 
@@ -77,4 +78,47 @@ export async function createReport(ctx: CoreContext, reporterId: bigint, input: 
 export async function findReport(ctx: CoreContext, id: bigint): Promise<Report | null> {
   const rows = await ctx.db.select().from(reports).where(eq(reports.id, id)).limit(1);
   return rows[0] ?? null;
+}
+
+export interface ReceivedFlag {
+  /** The Flag's IRI: a repeated delivery files nothing new. */
+  uri: string | null;
+  comment: string;
+  /** Statuses of the target it names (others are ignored). */
+  statusIds: readonly bigint[];
+}
+
+/**
+ * A remote server's report (an incoming Flag) about a local account,
+ * filed by `reporter` (often that server's instance actor). Kept as a
+ * report and, as Mastodon tells its moderators, an `admin.report`
+ * notification for the owner.
+ */
+export async function receiveFlag(ctx: CoreContext, reporter: Account, target: Account, flag: ReceivedFlag): Promise<Report> {
+  if (target.domain != null) throw new CoreError("invalid", "only reports about local accounts are received");
+  if (reporter.domain == null) throw new CoreError("invalid", "a received report comes from a remote account");
+  if (flag.uri != null) {
+    const seen = await ctx.db.select().from(reports).where(eq(reports.uri, flag.uri)).limit(1);
+    if (seen[0] != null) return seen[0];
+  }
+  const ids = [...new Set(flag.statusIds)];
+  const own = ids.length === 0
+    ? []
+    : await ctx.db.select({ id: statuses.id }).from(statuses).where(and(inArray(statuses.id, ids), eq(statuses.accountId, target.id)));
+  const rows = await ctx.db
+    .insert(reports)
+    .values({
+      id: newId(),
+      accountId: reporter.id,
+      targetAccountId: target.id,
+      statusIds: own.map((row) => String(row.id)),
+      comment: [...flag.comment].slice(0, MAX_REPORT_COMMENT_LENGTH * 5).join(""),
+      category: "other",
+      uri: flag.uri,
+    })
+    .returning();
+  const report = rows[0];
+  await ctx.events.emit("report.created", { reportId: report.id, accountId: reporter.id, targetAccountId: target.id });
+  await createNotification(ctx, { accountId: target.id, fromAccountId: reporter.id, type: "admin.report", reportId: report.id });
+  return report;
 }

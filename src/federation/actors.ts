@@ -14,8 +14,11 @@ import {
   type Actor,
 } from "@fedify/vocab";
 import { toInstant, toInstantOrNull } from "./time.ts";
-import { findLocalAccount, getKeyPairs, upsertRemoteAccount, type Account, type RemoteActor } from "../core/accounts.ts";
-import type { CoreContext } from "../core/context.ts";
+import { findAccountById, findLocalAccount, getKeyPairs, upsertRemoteAccount, type Account, type RemoteActor } from "../core/accounts.ts";
+import { CoreError, type CoreContext } from "../core/context.ts";
+import { isUrlSuspended } from "../core/server-domain-blocks.ts";
+import { mayFetch } from "./authorized-fetch.ts";
+import { guardedLoader } from "./domain-policy.ts";
 import { escapeHtml } from "../web/html.ts";
 
 /** Registers the owner's actor, its key pairs and its handle. */
@@ -24,7 +27,9 @@ export function registerActor(federation: Federation<void>, core: CoreContext): 
     .setActorDispatcher("/users/{identifier}", async (ctx, identifier) => {
       const account = await findLocalAccount(core, identifier);
       if (account == null || account.username !== identifier) return null;
-      return await personFromAccount(ctx, account);
+      if (core.config.authorizedFetch && !(await mayFetch(core, ctx))) return await reducedPerson(ctx, account);
+      const moved = account.movedToAccountId == null ? null : await findAccountById(core, account.movedToAccountId);
+      return await personFromAccount(ctx, account, moved?.uri ?? null);
     })
     .setKeyPairsDispatcher(async (_ctx, identifier) => {
       const account = await findLocalAccount(core, identifier);
@@ -53,7 +58,25 @@ export function registerActor(federation: Federation<void>, core: CoreContext): 
     });
 }
 
-export async function personFromAccount(ctx: Context<void>, account: Account): Promise<Person> {
+/**
+ * What an unsigned request sees under AUTHORIZED_FETCH: enough to verify
+ * the owner's signatures and address it, as Mastodon's secure mode serves.
+ */
+async function reducedPerson(ctx: Context<void>, account: Account): Promise<Person> {
+  const identifier = account.username;
+  const keys = await ctx.getActorKeyPairs(identifier);
+  return new Person({
+    id: ctx.getActorUri(identifier),
+    preferredUsername: account.username,
+    inbox: ctx.getInboxUri(identifier),
+    endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
+    publicKey: keys[0]?.cryptographicKey,
+    assertionMethods: keys.map((key) => key.multikey),
+  });
+}
+
+/** The owner as a Person; `movedToUri` is the account it moved to, if it did. */
+export async function personFromAccount(ctx: Context<void>, account: Account, movedToUri: string | null = null): Promise<Person> {
   const identifier = account.username;
   const keys = await ctx.getActorKeyPairs(identifier);
   return new Person({
@@ -78,6 +101,7 @@ export async function personFromAccount(ctx: Context<void>, account: Account): P
     published: toInstantOrNull(account.publishedAt),
     attachments: account.fields.map((field) => new PropertyValue({ name: field.name, value: field.value })),
     aliases: account.alsoKnownAs.map((uri) => new URL(uri)),
+    successor: movedToUri == null ? null : new URL(movedToUri),
   });
 }
 
@@ -135,7 +159,9 @@ export async function remoteActorFromObject(actor: Actor, documentLoader?: Conte
 
 /** Stores (or refreshes) a remote actor and returns its account row. */
 export async function persistActor(core: CoreContext, actor: Actor, ctx?: Context<void>): Promise<Account> {
-  return await upsertRemoteAccount(core, await remoteActorFromObject(actor, ctx?.documentLoader));
+  // Nothing is kept of an actor on a suspended domain.
+  if (await isUrlSuspended(core, actor.id)) throw new CoreError("forbidden", `${actor.id?.host} is a blocked domain`);
+  return await upsertRemoteAccount(core, await remoteActorFromObject(actor, ctx == null ? undefined : guardedLoader(core, ctx.documentLoader)));
 }
 
 /** The shape Fedify's sendActivity wants for a stored account. */

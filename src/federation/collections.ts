@@ -11,6 +11,7 @@ import { countFollows, listFollows } from "../core/follows.ts";
 import { parseId } from "../core/ids.ts";
 import { statuses } from "../db/schema.ts";
 import { recipientOf } from "./actors.ts";
+import { mayFetch } from "./authorized-fetch.ts";
 import { loadFederatedStatus, objectFromStatus } from "./objects.ts";
 import { toInstant } from "./time.ts";
 
@@ -48,7 +49,8 @@ export function registerCollections(federation: Federation<void>, core: CoreCont
       const rows = await core.db.select({ n: count() }).from(statuses).where(publicStatuses(account.id));
       return Number(rows[0]?.n ?? 0);
     })
-    .setFirstCursor(() => "");
+    .setFirstCursor(() => "")
+    .authorize((ctx) => mayFetch(core, ctx));
 
   federation
     .setFollowersDispatcher("/users/{identifier}/followers", async (_ctx, identifier, cursor) => {
@@ -67,7 +69,8 @@ export function registerCollections(federation: Federation<void>, core: CoreCont
       const account = await findLocalAccount(core, identifier);
       return account == null ? null : await countFollows(core, account.id, "followers");
     })
-    .setFirstCursor(() => "");
+    .setFirstCursor(() => "")
+    .authorize((ctx) => mayFetch(core, ctx));
 
   federation
     .setFollowingDispatcher("/users/{identifier}/following", async (_ctx, identifier, cursor) => {
@@ -85,14 +88,15 @@ export function registerCollections(federation: Federation<void>, core: CoreCont
       const account = await findLocalAccount(core, identifier);
       return account == null ? null : await countFollows(core, account.id, "following");
     })
-    .setFirstCursor(() => "");
+    .setFirstCursor(() => "")
+    .authorize((ctx) => mayFetch(core, ctx));
 
   federation.setFeaturedDispatcher("/users/{identifier}/collections/featured", async (_ctx, identifier) => {
     const account = await findLocalAccount(core, identifier);
     if (account == null) return null;
     // Pinned posts arrive with the statuses API; until then nothing is featured.
     return { items: [] };
-  });
+  }).authorize((ctx) => mayFetch(core, ctx));
 }
 
 /** The Create activity of a local status's object. */

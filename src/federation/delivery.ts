@@ -9,7 +9,8 @@ import { and, eq, isNotNull } from "drizzle-orm";
 import { accounts as accountsTable, blocks, follows } from "../db/schema.ts";
 import { findAccountById, type Account } from "../core/accounts.ts";
 import type { CoreContext } from "../core/context.ts";
-import { personFromAccount, recipientOf } from "./actors.ts";
+import { personFromAccount } from "./actors.ts";
+import { deliver } from "./send.ts";
 
 export function registerDelivery(federation: Federation<void>, core: CoreContext): void {
   const context = () => federation.createContext(new URL(core.config.origin), undefined);
@@ -34,9 +35,7 @@ export function registerDelivery(federation: Federation<void>, core: CoreContext
     if (follower.inboxUrl == null) return;
     const follow = await core.db.query.follows.findFirst({ where: (f, { eq }) => eq(f.id, followId) });
     const ctx = context();
-    await ctx.sendActivity(
-      { identifier: owner.username },
-      recipientOf(follower),
+    await deliver(core, ctx, owner, [follower],
       new Accept({
         id: new URL(`${ctx.getActorUri(owner.username).href}#accepts/follows/${followId}`),
         actor: ctx.getActorUri(owner.username),
@@ -51,11 +50,7 @@ export function registerDelivery(federation: Federation<void>, core: CoreContext
     const follow = await core.db.query.follows.findFirst({ where: (f, { eq }) => eq(f.id, followId) });
     if (follow == null) return;
     const ctx = context();
-    await ctx.sendActivity(
-      { identifier: accounts.account.username },
-      recipientOf(accounts.target),
-      followOf(ctx, follow.uri, accounts.account, accounts.target),
-    );
+    await deliver(core, ctx, accounts.account, [accounts.target], followOf(ctx, follow.uri, accounts.account, accounts.target));
   });
 
   core.events.on("follow.removed", async ({ followId, accountId, targetAccountId, uri, reason }) => {
@@ -64,9 +59,7 @@ export function registerDelivery(federation: Federation<void>, core: CoreContext
     const { account: follower, target } = accounts;
     const ctx = context();
     if (reason === "unfollowed" && follower.domain == null && target.domain != null) {
-      await ctx.sendActivity(
-        { identifier: follower.username },
-        recipientOf(target),
+      await deliver(core, ctx, follower, [target],
         new Undo({
           id: new URL(`${ctx.getActorUri(follower.username).href}#follows/${followId}/undo`),
           actor: ctx.getActorUri(follower.username),
@@ -74,9 +67,7 @@ export function registerDelivery(federation: Federation<void>, core: CoreContext
         }),
       );
     } else if (reason === "rejected" && target.domain == null && follower.domain != null) {
-      await ctx.sendActivity(
-        { identifier: target.username },
-        recipientOf(follower),
+      await deliver(core, ctx, target, [follower],
         new Reject({
           id: new URL(`${ctx.getActorUri(target.username).href}#rejects/follows/${followId}`),
           actor: ctx.getActorUri(target.username),
@@ -98,12 +89,8 @@ export function registerDelivery(federation: Federation<void>, core: CoreContext
     if (rows.length === 0) return;
     const ctx = context();
     const actor = await personFromAccount(ctx, account);
-    await ctx.sendActivity(
-      { identifier: account.username },
-      rows.map((row) => recipientOf(row.follower)),
-      new Update({ id: new URL(`${actor.id!.href}#updates/${Date.now()}`), actor: actor.id, object: actor }),
-      { preferSharedInbox: true },
-    );
+    await deliver(core, ctx, account, rows.map((row) => row.follower),
+      new Update({ id: new URL(`${actor.id!.href}#updates/${Date.now()}`), actor: actor.id, object: actor }), { preferSharedInbox: true });
   });
 
   const blockOf = (ctx: Context<void>, blockId: bigint, blocker: Account, target: Account, uri: string | null) =>
@@ -119,7 +106,7 @@ export function registerDelivery(federation: Federation<void>, core: CoreContext
     const ctx = context();
     const rows = await core.db.select({ uri: blocks.uri }).from(blocks).where(eq(blocks.id, blockId)).limit(1);
     const block = blockOf(ctx, blockId, accounts.account, accounts.target, rows[0]?.uri ?? null);
-    await ctx.sendActivity({ identifier: accounts.account.username }, recipientOf(accounts.target), block);
+    await deliver(core, ctx, accounts.account, [accounts.target], block);
   });
 
   core.events.on("account.unblocked", async ({ blockId, accountId, targetAccountId, uri }) => {
@@ -127,9 +114,7 @@ export function registerDelivery(federation: Federation<void>, core: CoreContext
     if (accounts == null || accounts.account.domain != null || accounts.target.inboxUrl == null) return;
     const ctx = context();
     const block = blockOf(ctx, blockId, accounts.account, accounts.target, uri);
-    await ctx.sendActivity(
-      { identifier: accounts.account.username },
-      recipientOf(accounts.target),
+    await deliver(core, ctx, accounts.account, [accounts.target],
       new Undo({ id: new URL(`${block.id!.href}/undo`), actor: block.actorId, object: block }),
     );
   });

@@ -2,15 +2,19 @@
  * Fedify, set up for Islet: the durable queue and KV store over our own
  * database, the canonical origin, and every dispatcher and listener.
  */
-import { createFederation, type Federation, type MessageQueue, type KvStore } from "@fedify/fedify";
+import { SendActivityError, createExponentialBackoffPolicy, createFederation, type Federation, type MessageQueue, type KvStore } from "@fedify/fedify";
 import type { CoreContext } from "../core/context.ts";
 import { instanceStats } from "../core/instance.ts";
 import { ISLET_VERSION } from "../version.ts";
 import { registerActor } from "./actors.ts";
+import { registerBackfill } from "./backfill.ts";
 import { registerCollections } from "./collections.ts";
 import { registerDelivery } from "./delivery.ts";
+import { recordDeliveryFailure } from "./domain-policy.ts";
 import { registerInbox } from "./inbox.ts";
 import { registerStatusDelivery } from "./status-delivery.ts";
+import { registerMoveDelivery } from "./moves.ts";
+import { registerReportDelivery } from "./reports.ts";
 
 export interface FederationSetup {
   kv: KvStore;
@@ -27,12 +31,22 @@ export function createIsletFederation(core: CoreContext, setup: FederationSetup)
     allowPrivateAddress: config.allowPrivateAddress,
     userAgent: { software: `Islet/${ISLET_VERSION}`, url: new URL(config.origin) },
     trailingSlashInsensitive: true,
+    // About two days of retries, as Mastodon: 30 s doubling up to 12 h apart.
+    outboxRetryPolicy: createExponentialBackoffPolicy({ initialDelay: { seconds: 30 }, maxDelay: { hours: 12 }, maxAttempts: 14 }),
+    // An inbox answering 5xx counts towards its domain being unreachable.
+    onOutboxError: async (error) => {
+      if (!(error instanceof SendActivityError) || error.statusCode < 500) return;
+      await recordDeliveryFailure(core, error.inbox.host).catch((failure) => core.log.warn("could not record a failed delivery", failure));
+    },
   });
   registerActor(federation, core);
   registerCollections(federation, core);
   registerInbox(federation, core);
   registerDelivery(federation, core);
   registerStatusDelivery(federation, core);
+  registerReportDelivery(federation, core);
+  registerMoveDelivery(federation, core);
+  registerBackfill(federation, core);
   federation.setNodeInfoDispatcher("/nodeinfo/2.1", async () => {
     const stats = await instanceStats(core);
     return {
@@ -50,3 +64,4 @@ export function createIsletFederation(core: CoreContext, setup: FederationSetup)
   });
   return federation;
 }
+

@@ -134,7 +134,8 @@ export async function readRemotePost(ctx: Context<void>, object: PostObject, fol
     uri: object.id.href,
     url: linkHref(object.url as URL | Link | null) ?? object.id.href,
     authorUri,
-    content: sanitizeRemoteHtml(object instanceof Article && object.name != null
+    // An Article or Page (a blog post, a Lemmy post) keeps its title on top.
+    content: sanitizeRemoteHtml((object instanceof Article || object instanceof Page) && object.name != null
       ? `<p><strong>${escapeHtml(String(object.name))}</strong></p>${rawContent}`
       : rawContent),
     spoilerText: summary,

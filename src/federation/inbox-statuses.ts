@@ -3,7 +3,7 @@
  * Announce. Each checks that the actor is the author (no spoofing), reads
  * the object, and calls the core function for remote posts.
  */
-import type { InboxContext } from "@fedify/fedify";
+import type { Context, InboxContext } from "@fedify/fedify";
 import { Announce, Create, Delete, Like, Update, isActor, type Object as APObject } from "@fedify/vocab";
 import { and, eq } from "drizzle-orm";
 import { findAccountByUri, getOwner, type Account } from "../core/accounts.ts";
@@ -20,6 +20,8 @@ import {
 import { follows, polls } from "../db/schema.ts";
 import { Note } from "@fedify/vocab";
 import { persistActor } from "./actors.ts";
+import { fetchOptions } from "./domain-policy.ts";
+import { refreshInBackground } from "./refresh.ts";
 import { isPostObject, readRemotePost, type PostObject } from "./inbound-objects.ts";
 
 /** How far up a thread missing parents are fetched. */
@@ -30,17 +32,20 @@ function sameOrigin(a: URL | null | undefined, b: URL | null | undefined): boole
 }
 
 /** The sender's account, stored or refreshed from its actor document. */
-async function senderAccount(ctx: InboxContext<void>, core: CoreContext, activity: { actorId: URL | null; getActor(options?: object): Promise<unknown> }): Promise<Account | null> {
+export async function senderAccount(ctx: Context<void>, core: CoreContext, activity: { actorId: URL | null; getActor(options?: object): Promise<unknown> }): Promise<Account | null> {
   if (activity.actorId == null) return null;
   const known = await findAccountByUri(core, activity.actorId.href);
-  if (known != null) return known;
-  const actor = await activity.getActor({ documentLoader: ctx.documentLoader, contextLoader: ctx.contextLoader }).catch(() => null);
+  if (known != null) {
+    refreshInBackground(core, ctx, known);
+    return known;
+  }
+  const actor = await activity.getActor(fetchOptions(core, ctx)).catch(() => null);
   if (actor == null || !isActor(actor) || actor.id?.href !== activity.actorId.href) return null;
   return await persistActor(core, actor, ctx);
 }
 
 /** The accounts a post's Mention tags name, among those Islet knows. */
-async function mentionedAccounts(ctx: InboxContext<void>, core: CoreContext, uris: readonly string[]): Promise<Account[]> {
+async function mentionedAccounts(ctx: Context<void>, core: CoreContext, uris: readonly string[]): Promise<Account[]> {
   const found: Account[] = [];
   for (const uri of new Set(uris)) {
     const account = await findAccountByUri(core, uri);
@@ -77,12 +82,12 @@ async function isRelevant(core: CoreContext, author: Account, mentioned: readonl
  * Stores a post object by `author`, first fetching the parents it replies
  * to when Islet lacks them (up to MAX_PARENT_DEPTH).
  */
-async function storePost(ctx: InboxContext<void>, core: CoreContext, author: Account, object: PostObject, depth = 0, force = false) {
+export async function storePost(ctx: Context<void>, core: CoreContext, author: Account, object: PostObject, depth = 0, force = false) {
   const post = await readRemotePost(ctx, object, author.followersUrl);
   const mentioned = await mentionedAccounts(ctx, core, post.mentionUris);
   if (!force && !(await isRelevant(core, author, mentioned, post.inReplyToUri))) return null;
   if (post.inReplyToUri != null && depth < MAX_PARENT_DEPTH && (await findStatusByUri(core, post.inReplyToUri)) == null) {
-    const parent = await ctx.lookupObject(post.inReplyToUri, { documentLoader: ctx.documentLoader }).catch(() => null);
+    const parent = await ctx.lookupObject(post.inReplyToUri, fetchOptions(core, ctx)).catch(() => null);
     if (isPostObject(parent) && sameOrigin(parent.id, parent.attributionId)) {
       const parentAuthor = await accountOf(ctx, core, parent.attributionId);
       if (parentAuthor != null) await storePost(ctx, core, parentAuthor, parent, depth + 1, true).catch(() => null);
@@ -92,17 +97,17 @@ async function storePost(ctx: InboxContext<void>, core: CoreContext, author: Acc
 }
 
 /** The account behind an actor IRI, fetched when unknown. */
-async function accountOf(ctx: InboxContext<void>, core: CoreContext, uri: URL | null): Promise<Account | null> {
+export async function accountOf(ctx: Context<void>, core: CoreContext, uri: URL | null): Promise<Account | null> {
   if (uri == null) return null;
   const known = await findAccountByUri(core, uri.href);
   if (known != null) return known;
-  const actor = await ctx.lookupObject(uri, { documentLoader: ctx.documentLoader }).catch(() => null);
+  const actor = await ctx.lookupObject(uri, fetchOptions(core, ctx)).catch(() => null);
   if (actor == null || !isActor(actor) || actor.id?.href !== uri.href) return null;
   return await persistActor(core, actor, ctx);
 }
 
 export async function onCreate(ctx: InboxContext<void>, core: CoreContext, create: Create): Promise<void> {
-  const object = await create.getObject({ documentLoader: ctx.documentLoader, contextLoader: ctx.contextLoader }).catch(() => null);
+  const object = await create.getObject(fetchOptions(core, ctx)).catch(() => null);
   if (!isPostObject(object)) return;
   // The author must be the actor, and the object must live on its server.
   if (create.actorId == null || object.attributionId?.href !== create.actorId.href || !sameOrigin(object.id, create.actorId)) return;
@@ -133,7 +138,7 @@ async function isPollVote(core: CoreContext, voter: Account, object: PostObject)
 }
 
 export async function onUpdate(ctx: InboxContext<void>, core: CoreContext, update: Update): Promise<void> {
-  const object = await update.getObject({ documentLoader: ctx.documentLoader, contextLoader: ctx.contextLoader }).catch(() => null);
+  const object = await update.getObject(fetchOptions(core, ctx)).catch(() => null);
   if (update.actorId == null || object == null) return;
   if (isActor(object)) {
     if (object.id?.href !== update.actorId.href) return;
@@ -169,7 +174,7 @@ export async function onAnnounce(ctx: InboxContext<void>, core: CoreContext, ann
       eq(follows.accountId, owner.account.id), eq(follows.targetAccountId, booster.id), eq(follows.state, "accepted"),
     )).limit(1);
     if (following.length === 0) return;
-    const object: APObject | null = await announce.getObject({ documentLoader: ctx.documentLoader, contextLoader: ctx.contextLoader }).catch(() => null);
+    const object: APObject | null = await announce.getObject(fetchOptions(core, ctx)).catch(() => null);
     if (!isPostObject(object) || !sameOrigin(object.id, object.attributionId)) return;
     const author = await accountOf(ctx, core, object.attributionId);
     if (author == null || author.domain == null) return;

@@ -4,25 +4,48 @@
  * signing key belongs to the activity's actor, before a listener runs.
  */
 import type { Federation, InboxContext } from "@fedify/fedify";
-import { Accept, Announce, Create, Delete, Follow, Like, Reject, Undo, Update, isActor } from "@fedify/vocab";
+import { Accept, Announce, Block, Create, Delete, EmojiReact, Flag, Follow, Like, Move, Reject, Undo, Update, isActor } from "@fedify/vocab";
 import { findAccountByUri, findLocalAccount, type Account } from "../core/accounts.ts";
 import type { CoreContext } from "../core/context.ts";
-import { findFollow, findFollowByUri, followAccepted, receiveFollow, removeFollow, type Follow as FollowRow } from "../core/follows.ts";
+import { findFollow, findFollowByUri, followAccepted, receiveBlock, receiveFollow, receiveUnblock, removeFollow, type Follow as FollowRow } from "../core/follows.ts";
+import { isUrlSuspended } from "../core/server-domain-blocks.ts";
 import { persistActor } from "./actors.ts";
-import { onAnnounce, onCreate, onDelete, onLike, onUndoAnnounce, onUndoLike, onUpdate } from "./inbox-statuses.ts";
+import { fetchOptions, markDomainReachable } from "./domain-policy.ts";
+import { onMove } from "./moves.ts";
+import { onEmojiReact, onReaction, onUndoReaction } from "./reactions.ts";
+import { onFlag } from "./reports.ts";
+import { onAnnounce, onCreate, onDelete, onLike, onUndoAnnounce, onUndoLike, onUpdate, senderAccount } from "./inbox-statuses.ts";
 
 export function registerInbox(federation: Federation<void>, core: CoreContext): void {
+  /**
+   * Every listener runs through here: an activity whose actor is on a
+   * suspended domain is dropped; any other tells that its domain is reachable.
+   */
+  const accepted = <T extends { actorId: URL | null }>(handle: (ctx: InboxContext<void>, activity: T) => Promise<void>) =>
+    async (ctx: InboxContext<void>, activity: T) => {
+      if (activity.actorId == null || (await isUrlSuspended(core, activity.actorId))) return;
+      await markDomainReachable(core, activity.actorId.host);
+      await handle(ctx, activity);
+    };
   federation
     .setInboxListeners("/users/{identifier}/inbox", "/inbox")
-    .on(Follow, (ctx, follow) => onFollow(ctx, core, follow))
-    .on(Undo, (ctx, undo) => onUndo(ctx, core, undo))
-    .on(Accept, (ctx, accept) => onAccept(ctx, core, accept))
-    .on(Reject, (ctx, reject) => onReject(ctx, core, reject))
-    .on(Create, (ctx, create) => onCreate(ctx, core, create))
-    .on(Update, (ctx, update) => onUpdate(ctx, core, update))
-    .on(Delete, (ctx, del) => onDelete(ctx, core, del))
-    .on(Announce, (ctx, announce) => onAnnounce(ctx, core, announce))
-    .on(Like, (ctx, like) => onLike(ctx, core, like))
+    .on(Follow, accepted((ctx, follow: Follow) => onFollow(ctx, core, follow)))
+    .on(Undo, accepted((ctx, undo: Undo) => onUndo(ctx, core, undo)))
+    .on(Accept, accepted((ctx, accept: Accept) => onAccept(ctx, core, accept)))
+    .on(Reject, accepted((ctx, reject: Reject) => onReject(ctx, core, reject)))
+    .on(Create, accepted((ctx, create: Create) => onCreate(ctx, core, create)))
+    .on(Update, accepted((ctx, update: Update) => onUpdate(ctx, core, update)))
+    .on(Delete, accepted((ctx, del: Delete) => onDelete(ctx, core, del)))
+    .on(Announce, accepted((ctx, announce: Announce) => onAnnounce(ctx, core, announce)))
+    .on(Like, accepted(async (ctx, like: Like) => {
+      // Misskey's Like carries its emoji: a favourite (as Mastodon counts it) and a reaction.
+      await onLike(ctx, core, like);
+      await onReaction(ctx, core, like);
+    }))
+    .on(EmojiReact, accepted((ctx, react: EmojiReact) => onEmojiReact(ctx, core, react)))
+    .on(Block, accepted((ctx, block: Block) => onBlock(ctx, core, block)))
+    .on(Flag, accepted((ctx, flag: Flag) => onFlag(ctx, core, flag)))
+    .on(Move, accepted((ctx, move: Move) => onMove(ctx, core, move)))
     .onError((_ctx, error) => {
       core.log.warn("inbox: an activity could not be processed", error);
     });
@@ -40,7 +63,7 @@ async function onFollow(ctx: InboxContext<void>, core: CoreContext, follow: Foll
   if (follow.actorId == null) return;
   const target = await localAccountFor(ctx, core, follow.objectId);
   if (target == null) return;
-  const actor = await follow.getActor(ctx);
+  const actor = await follow.getActor(fetchOptions(core, ctx));
   if (actor == null || !isActor(actor) || actor.id?.href !== follow.actorId.href) return;
   const follower = await persistActor(core, actor, ctx);
   await receiveFollow(core, follower, target, follow.id?.href ?? null);
@@ -48,7 +71,7 @@ async function onFollow(ctx: InboxContext<void>, core: CoreContext, follow: Foll
 
 async function onUndo(ctx: InboxContext<void>, core: CoreContext, undo: Undo): Promise<void> {
   if (undo.actorId == null) return;
-  const object = await undo.getObject({ ...ctx, suppressError: true }).catch(() => null);
+  const object = await undo.getObject({ ...fetchOptions(core, ctx), suppressError: true }).catch(() => null);
   if (object instanceof Announce && object.id != null) {
     if (object.actorId?.href !== undo.actorId.href) return;
     await onUndoAnnounce(core, undo.actorId, object.id);
@@ -56,6 +79,18 @@ async function onUndo(ctx: InboxContext<void>, core: CoreContext, undo: Undo): P
   }
   if (object instanceof Like) {
     await onUndoLike(core, undo.actorId, object);
+    await onUndoReaction(core, undo.actorId, object, undo.objectId);
+    return;
+  }
+  if (object instanceof Block) {
+    if (object.actorId?.href !== undo.actorId.href) return;
+    const blocker = await findAccountByUri(core, undo.actorId.href);
+    if (blocker == null || blocker.domain == null) return;
+    await receiveUnblock(core, blocker, await localAccountFor(ctx, core, object.objectId), object.id?.href ?? undo.objectId?.href ?? null);
+    return;
+  }
+  if (object instanceof EmojiReact) {
+    await onUndoReaction(core, undo.actorId, object, undo.objectId);
     return;
   }
   if (object instanceof Follow || object == null) {
@@ -109,4 +144,13 @@ async function onAccept(_ctx: InboxContext<void>, core: CoreContext, accept: Acc
 async function onReject(_ctx: InboxContext<void>, core: CoreContext, reject: Reject): Promise<void> {
   const follow = await answeredFollow(core, reject);
   if (follow != null) await removeFollow(core, follow, "rejected");
+}
+
+/** A remote account blocks the owner. */
+async function onBlock(ctx: InboxContext<void>, core: CoreContext, block: Block): Promise<void> {
+  const target = await localAccountFor(ctx, core, block.objectId);
+  if (target == null) return;
+  const blocker = await senderAccount(ctx, core, block);
+  if (blocker == null || blocker.domain == null) return;
+  await receiveBlock(core, blocker, target, block.id?.href ?? null);
 }

@@ -12,7 +12,7 @@ import type { CoreContext } from "../core/context.ts";
 import { findPollWithStatus } from "../core/polls.ts";
 import { findStatusWithAuthor } from "../core/statuses.ts";
 import { accounts, follows, statuses } from "../db/schema.ts";
-import { recipientOf } from "./actors.ts";
+import { deliver } from "./send.ts";
 import { announceOf, createOf } from "./collections.ts";
 import { addressing, loadFederatedStatus, objectFromStatus, remoteRecipients, type FederatedStatus } from "./objects.ts";
 
@@ -38,12 +38,10 @@ async function audience(core: CoreContext, data: FederatedStatus, extra: readonl
   return [...unique.values()];
 }
 
-async function send(ctx: Context<void>, sender: Account, to: Account[], activity: Parameters<Context<void>["sendActivity"]>[2]) {
-  if (to.length === 0) return;
-  await ctx.sendActivity({ identifier: sender.username }, to.map(recipientOf), activity, { preferSharedInbox: true });
-}
 
 export function registerStatusDelivery(federation: Federation<void>, core: CoreContext): void {
+  const send = (ctx: Context<void>, sender: Account, to: Account[], activity: Parameters<Context<void>["sendActivity"]>[2]) =>
+    deliver(core, ctx, sender, to, activity, { preferSharedInbox: true });
   const context = () => federation.createContext(new URL(core.config.origin), undefined);
 
   core.events.on("status.created", async ({ statusId }) => {

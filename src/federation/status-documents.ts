@@ -7,6 +7,7 @@ import type { Federation } from "@fedify/fedify";
 import { Hono } from "hono";
 import type { CoreContext } from "../core/context.ts";
 import { parseId } from "../core/ids.ts";
+import { mayFetch } from "./authorized-fetch.ts";
 import { createOf } from "./collections.ts";
 import { loadFederatedStatus, objectFromStatus } from "./objects.ts";
 
@@ -18,6 +19,13 @@ export function statusDocumentRoutes(federation: Federation<void>, core: CoreCon
     if (!ACTIVITY_TYPES.test(c.req.header("Accept") ?? "")) {
       const id = c.req.param("id");
       return c.redirect(`/@${c.req.param("username")}/${id}`, 302);
+    }
+    // Under AUTHORIZED_FETCH only signed requests read posts; the signature
+    // covers the URL as the sender addressed it, on the canonical origin.
+    const url = new URL(c.req.url);
+    const canonical = new Request(new URL(`${url.pathname}${url.search}`, core.config.origin), { method: c.req.method, headers: c.req.raw.headers });
+    if (!(await mayFetch(core, federation.createContext(canonical, undefined)))) {
+      return c.json({ error: "Request not signed" }, 401);
     }
     const id = parseId(c.req.param("id"));
     const data = id == null ? null : await loadFederatedStatus(core, id);

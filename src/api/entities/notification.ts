@@ -11,8 +11,10 @@ import {
   type NotificationGroupPage,
   type NotificationPage,
 } from "../../core/notifications.ts";
+import { findReport } from "../../core/reports.ts";
 import { accounts } from "../../db/schema.ts";
 import { serializeAccounts, type MastodonAccount } from "./account.ts";
+import { serializeReport, type MastodonReport } from "./report.ts";
 import { serializeStatuses } from "./status.ts";
 
 type MastodonStatus = Awaited<ReturnType<typeof serializeStatuses>>[number];
@@ -25,6 +27,8 @@ export interface MastodonNotification {
   account: MastodonAccount;
   /** Only for the types about a status. */
   status?: MastodonStatus;
+  /** Only for `admin.report`. */
+  report?: MastodonReport;
 }
 
 async function accountsById(ctx: CoreContext, ids: readonly bigint[]): Promise<Map<bigint, Account>> {
@@ -74,6 +78,13 @@ export async function serializeNotifications(ctx: CoreContext, page: Notificatio
       const status = row.statusId == null ? undefined : statuses.get(row.statusId);
       if (status == null) continue;
       notification.status = status;
+    }
+    if (row.type === "admin.report") {
+      const report = row.reportId == null ? null : await findReport(ctx, row.reportId);
+      const target = report == null ? undefined : accountRows.get(report.targetAccountId) ?? (await accountsById(ctx, [report.targetAccountId])).get(report.targetAccountId);
+      // Mastodon leaves out a report notification whose report is gone.
+      if (report == null || target == null) continue;
+      notification.report = await serializeReport(ctx, report, target);
     }
     result.push(notification);
   }
