@@ -21,8 +21,15 @@ const COMMANDS: CommandEntry[] = [
   { name: "setup", summary: "create the owner account", load: async () => (await import("./cli/setup.ts")).setupCommand },
   { name: "config", summary: "print the resolved configuration (secrets masked)", load: async () => (await import("./cli/config.ts")).configCommand },
   { name: "migrate", summary: "apply pending database migrations", load: async () => (await import("./cli/migrate.ts")).migrateCommand },
-  { name: "account", summary: "show the owner account, or set its password", load: async () => (await import("./cli/account.ts")).accountCommand },
+  { name: "account", summary: "show the owner account, set its password, or move it", load: async () => (await import("./cli/account.ts")).accountCommand },
+  { name: "accounts", summary: "refresh remote accounts", load: async () => (await import("./cli/accounts.ts")).accountsCommand },
   { name: "mail", summary: "send a test message to check the SMTP settings", load: async () => (await import("./cli/mail.ts")).mailCommand },
+  { name: "domain", summary: "block, unblock or list blocked domains", load: async () => (await import("./cli/domain.ts")).domainCommand },
+  { name: "media", summary: "show media disk use, or prune the remote media cache", load: async () => (await import("./cli/media.ts")).mediaCommand },
+  { name: "backup", summary: "write the database, keys and media to one archive", load: async () => (await import("./cli/backup.ts")).backupCommand },
+  { name: "restore", summary: "fill an empty DATA_DIR and database from a backup", load: async () => (await import("./cli/restore.ts")).restoreCommand },
+  { name: "reset", summary: "delete all data and start from scratch", load: async () => (await import("./cli/reset.ts")).resetCommand },
+  { name: "doctor", summary: "check configuration, database, DATA_DIR, clock, mail and reachability", load: async () => (await import("./cli/doctor.ts")).doctorCommand },
 ];
 
 function usage(): string {
@@ -65,8 +72,9 @@ export function describeError(error: unknown): string {
   if (error instanceof ConfigError || error instanceof CliError || error instanceof CoreError || error instanceof DatabaseError) {
     return error.message;
   }
-  if (error instanceof Error && (error as NodeJS.ErrnoException).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
-    return `${error.message.split("\n")[0]}; see --help`;
+  const code = error instanceof Error ? (error as NodeJS.ErrnoException).code : undefined;
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" || code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL" || code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+    return `${(error as Error).message.split("\n")[0]}; see --help`;
   }
   if (error instanceof Error) {
     if (process.env.LOG_LEVEL === "debug") return error.stack ?? error.message;

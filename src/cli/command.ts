@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { loadConfig, type Config } from "../config.ts";
-import { openCore, type OpenedCore } from "../islet.ts";
+import type { OpenedCore } from "../islet.ts";
 import { createLogger } from "../log.ts";
 
 export { CliError, type Command } from "./errors.ts";
@@ -35,6 +35,8 @@ export function cliConfig(): Config {
 /** Opens the database and core for a one-off command, then closes them. */
 export async function withIslet<T>(fn: (opened: OpenedCore) => Promise<T>): Promise<T> {
   const config = cliConfig();
+  // Loaded here, not at the top: commands that need no core (restore, doctor) start without it.
+  const { openCore } = await import("../islet.ts");
   const opened = await openCore(config, { log: createLogger(config.logLevel === "debug" ? "debug" : "warning") });
   try {
     return await fn(opened);
