@@ -66,6 +66,7 @@ in
             add_header Cache-Control "public, max-age=31536000, immutable";
             add_header Content-Security-Policy "default-src 'none'; form-action 'none'; sandbox";
             add_header X-Content-Type-Options nosniff;
+            add_header Access-Control-Allow-Origin "*";
             ${hsts}
           '';
         };

@@ -9,16 +9,12 @@
  * - `POST /oauth/revoke`, `GET|POST /oauth/userinfo`
  * - `GET /.well-known/oauth-authorization-server` (RFC 8414)
  *
- * Browser forms are protected by a CSRF token: an HMAC (keyed from
- * SECRET_KEY_BASE) of a random HttpOnly cookie, the form's purpose and, once
- * signed in, the session id. Cookies are SameSite=Lax and HttpOnly, Secure
- * (with the `__Host-` prefix) when the origin is https.
+ * Browser forms are protected by CSRF tokens and the owner's session lives
+ * in a cookie: see src/web/browser.ts.
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
 import { Hono, type Context } from "hono";
-import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { getCookie } from "hono/cookie";
 import { findAccountById, getOwner } from "../core/accounts.ts";
-import type { CoreContext } from "../core/context.ts";
 import {
   applicationRegistrationWait,
   applicationScopes,
@@ -32,21 +28,19 @@ import {
   exchangeAuthorizationCode,
   findApplicationByClientId,
   findApplicationById,
-  findWebSession,
   issueClientCredentialsToken,
   OAuthError,
   OOB_REDIRECT_URI,
-  randomSecret,
   registerApplication,
   revokeToken,
-  SESSION_LIFETIME_MS,
   signIn,
   type AuthorizationParams,
   type AuthorizationRequest,
   type IssuedToken,
   type OAuthApplication,
-  type WebSession,
 } from "../core/oauth.ts";
+import { BrowserState } from "../web/browser.ts";
+import { vapidPublicKey } from "../push/vapid.ts";
 import { clientIp, rateLimitKey } from "../web/client-ip.ts";
 import {
   AUTH_PAGE_HEADERS,
@@ -64,7 +58,7 @@ import { bodyParams, read, type Params } from "./params.ts";
 import { GRANULAR_SCOPES, parseScopes, scopeAllows, TOP_SCOPES } from "./scopes.ts";
 
 /** Mastodon's Application entity (no secrets). */
-export function serializeApplication(application: OAuthApplication) {
+export function serializeApplication(application: OAuthApplication, vapidKey: string) {
   return {
     id: application.id.toString(),
     name: application.name,
@@ -72,14 +66,14 @@ export function serializeApplication(application: OAuthApplication) {
     scopes: applicationScopes(application),
     redirect_uri: application.redirectUris.join("\n"),
     redirect_uris: application.redirectUris,
-    vapid_key: "",
+    vapid_key: vapidKey,
   };
 }
 
 /** Mastodon's CredentialApplication entity: the Application with its client credentials. */
-export function serializeCredentialApplication(application: OAuthApplication) {
+export function serializeCredentialApplication(application: OAuthApplication, vapidKey: string) {
   return {
-    ...serializeApplication(application),
+    ...serializeApplication(application, vapidKey),
     client_id: application.clientId,
     client_secret: application.clientSecret,
     client_secret_expires_at: 0,
@@ -208,74 +202,7 @@ function safeReturnTo(value: string | undefined, origin: string): string {
 }
 
 // ---------------------------------------------------------------------------
-// Cookies, sessions and CSRF
-
-type CsrfPurpose = "sign_in" | "authorize" | "sign_out";
-
-class BrowserState {
-  readonly core: CoreContext;
-  readonly secure: boolean;
-  readonly sessionCookie: string;
-  readonly csrfCookie: string;
-  readonly #csrfKey: Buffer;
-  readonly #issued = new WeakMap<Context, string>();
-
-  constructor(core: CoreContext) {
-    this.core = core;
-    this.secure = core.config.origin.startsWith("https:");
-    this.sessionCookie = this.secure ? "__Host-islet_session" : "islet_session";
-    this.csrfCookie = this.secure ? "__Host-islet_csrf" : "islet_csrf";
-    this.#csrfKey = createHmac("sha256", core.config.secretKeyBase).update("islet: csrf tokens of the sign-in and authorize forms").digest();
-  }
-
-  #cookieOptions(maxAgeSeconds?: number) {
-    return { path: "/", httpOnly: true, secure: this.secure, sameSite: "Lax" as const, ...(maxAgeSeconds == null ? {} : { maxAge: maxAgeSeconds }) };
-  }
-
-  /** The session id in the cookie and its live session, or null. */
-  async session(c: Context): Promise<{ id: string; session: WebSession } | null> {
-    const id = getCookie(c, this.sessionCookie);
-    if (id == null) return null;
-    const session = await findWebSession(this.core, id);
-    return session == null ? null : { id, session };
-  }
-
-  setSession(c: Context, id: string): void {
-    setCookie(c, this.sessionCookie, id, this.#cookieOptions(Math.floor(SESSION_LIFETIME_MS / 1000)));
-  }
-
-  clearSession(c: Context): void {
-    deleteCookie(c, this.sessionCookie, { path: "/", secure: this.secure });
-  }
-
-  #token(purpose: CsrfPurpose, cookie: string, sessionId: string | null): string {
-    return createHmac("sha256", this.#csrfKey).update(`${purpose}\n${cookie}\n${sessionId ?? ""}`).digest("base64url");
-  }
-
-  /** A CSRF token for a form, setting the CSRF cookie when the browser has none. */
-  csrfToken(c: Context, purpose: CsrfPurpose, sessionId: string | null): string {
-    let cookie = getCookie(c, this.csrfCookie);
-    if (cookie == null || !/^[A-Za-z0-9_-]{43}$/.test(cookie)) {
-      // One new cookie per response, however many forms the page has.
-      cookie = this.#issued.get(c);
-      if (cookie == null) {
-        cookie = randomSecret();
-        setCookie(c, this.csrfCookie, cookie, this.#cookieOptions());
-        this.#issued.set(c, cookie);
-      }
-    }
-    return this.#token(purpose, cookie, sessionId);
-  }
-
-  /** Whether a submitted CSRF token belongs to this browser (and session). */
-  checkCsrf(c: Context, purpose: CsrfPurpose, submitted: string | undefined, sessionId: string | null): boolean {
-    const cookie = getCookie(c, this.csrfCookie);
-    if (cookie == null || submitted == null) return false;
-    const expected = Buffer.from(this.#token(purpose, cookie, sessionId));
-    const given = Buffer.from(submitted);
-    return expected.length === given.length && timingSafeEqual(expected, given);
-  }
-}
+// Pages
 
 function html(c: Context, body: string, status: 200 | 400 | 403 | 422 | 429 = 200, headers: Record<string, string> = {}): Response {
   return c.html(body, status, { ...AUTH_PAGE_HEADERS, ...headers });
@@ -313,7 +240,7 @@ export function oauthRoutes(deps: ApiDeps): Hono<ApiEnv> {
       scopes,
       website: read.string(params, "website") ?? null,
     }, clientKey);
-    return c.json(serializeCredentialApplication(application));
+    return c.json(serializeCredentialApplication(application, vapidPublicKey(core.config)));
   });
 
   app.get("/api/v1/apps/verify_credentials", async (c) => {
@@ -321,7 +248,7 @@ export function oauthRoutes(deps: ApiDeps): Hono<ApiEnv> {
     if (token == null) throw new ApiError(401, "The access token is invalid");
     const application = await findApplicationById(core, token.applicationId);
     if (application == null) throw new ApiError(401, "The access token is invalid");
-    return c.json(serializeApplication(application));
+    return c.json(serializeApplication(application, vapidPublicKey(core.config)));
   });
 
   // -- Authorization (browser) -------------------------------------------------
@@ -435,7 +362,7 @@ export function oauthRoutes(deps: ApiDeps): Hono<ApiEnv> {
     if (form.decision !== "authorize") {
       return html(c, errorPage("Request not understood", "Choose Authorize or Deny."), 400);
     }
-    const code = await createAuthorizationCode(core, request, current.session.accountId);
+    const code = await createAuthorizationCode(core, request, current.session.accountId, { ip: clientIp(c, core.config.trustedProxyIps) });
     if (oob) return html(c, codePage(request.application.name, code));
     c.header("Cache-Control", "no-store");
     return c.redirect(redirectWithParams(request.redirectUri, { code, state: request.state }, request.responseMode), 302);

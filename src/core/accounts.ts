@@ -126,7 +126,7 @@ export async function setOwnerPassword(ctx: CoreContext, password: string): Prom
   if (problem != null) throw new CoreError("invalid", problem);
   const owner = await requireOwner(ctx);
   const passwordHash = await hashPassword(password);
-  await ctx.db.update(users).set({ passwordHash, updatedAt: new Date() }).where(eq(users.id, owner.user.id));
+  await ctx.db.update(users).set({ passwordHash, resetPasswordTokenHash: null, resetPasswordSentAt: null, updatedAt: new Date() }).where(eq(users.id, owner.user.id));
 }
 
 /**

@@ -37,6 +37,9 @@ export const SIGN_IN_WINDOW_MS = 5 * 60 * 1000;
 /** App registrations allowed per client address within {@link APP_REGISTRATION_WINDOW_MS}. */
 export const APP_REGISTRATION_MAX = 100;
 export const APP_REGISTRATION_WINDOW_MS = 10 * 60 * 1000;
+/** Password reset requests (and tries of reset links) allowed per client address within {@link PASSWORD_RESET_WINDOW_MS}. */
+export const PASSWORD_RESET_MAX = 5;
+export const PASSWORD_RESET_WINDOW_MS = 15 * 60 * 1000;
 
 /** RFC 6749 error codes (and RFC 7009's `unauthorized_client` for revocation). */
 export type OAuthErrorCode =
@@ -324,8 +327,17 @@ export async function checkAuthorizationRequest(ctx: CoreContext, params: Author
   return { application, redirectUri: params.redirectUri, scopes, state, codeChallenge, codeChallengeMethod, responseMode: mode };
 }
 
-/** Issues a single-use authorization code for the owner's approval of `request`. */
-export async function createAuthorizationCode(ctx: CoreContext, request: AuthorizationRequest, accountId: bigint): Promise<string> {
+/**
+ * Issues a single-use authorization code for the owner's approval of
+ * `request`, and emits `oauth.authorized` (the owner is mailed about it);
+ * `ip` is the address the owner approved from, when known.
+ */
+export async function createAuthorizationCode(
+  ctx: CoreContext,
+  request: AuthorizationRequest,
+  accountId: bigint,
+  options: { ip?: string | null } = {},
+): Promise<string> {
   const code = randomSecret();
   const now = Date.now();
   // Codes are kept until a day after they expire, to recognise a replay.
@@ -339,6 +351,13 @@ export async function createAuthorizationCode(ctx: CoreContext, request: Authori
     codeChallenge: request.codeChallenge,
     codeChallengeMethod: request.codeChallengeMethod,
     expiresAt: new Date(now + AUTHORIZATION_CODE_LIFETIME_MS),
+  });
+  await ctx.events.emit("oauth.authorized", {
+    applicationId: request.application.id,
+    accountId,
+    scopes: [...request.scopes],
+    ip: options.ip ?? null,
+    authorizedAt: new Date(now),
   });
   return code;
 }
@@ -509,6 +528,7 @@ const MAX_LIMITER_KEYS = 10_000;
 interface Limiters {
   signIn: RateLimiter;
   appRegistration: RateLimiter;
+  passwordReset: RateLimiter;
 }
 
 const limiters = new WeakMap<CoreContext, Limiters>();
@@ -520,6 +540,7 @@ export function rateLimiters(ctx: CoreContext): Limiters {
     found = {
       signIn: new RateLimiter(SIGN_IN_MAX_FAILURES, SIGN_IN_WINDOW_MS),
       appRegistration: new RateLimiter(APP_REGISTRATION_MAX, APP_REGISTRATION_WINDOW_MS),
+      passwordReset: new RateLimiter(PASSWORD_RESET_MAX, PASSWORD_RESET_WINDOW_MS),
     };
     limiters.set(ctx, found);
   }
@@ -605,4 +626,14 @@ export async function findWebSession(ctx: CoreContext, id: string | null | undef
 export async function endWebSession(ctx: CoreContext, id: string | null | undefined): Promise<void> {
   if (id == null || id === "") return;
   await ctx.db.delete(webSessions).where(eq(webSessions.idHash, hashToken(id)));
+}
+
+/** Ends every browser session of an account (its password changed); returns how many were live. */
+export async function endAllWebSessions(ctx: Pick<CoreContext, "db">, accountId: bigint): Promise<number> {
+  const ended = await ctx.db
+    .delete(webSessions)
+    .where(eq(webSessions.accountId, accountId))
+    .returning({ expiresAt: webSessions.expiresAt });
+  const now = Date.now();
+  return ended.filter((session) => session.expiresAt.getTime() > now).length;
 }

@@ -225,6 +225,8 @@ export interface AppAuthorizedMail {
   /** The scopes granted, as given in the request. */
   scopes: readonly string[] | string;
   at?: Date;
+  /** The address the authorization came from, when known. */
+  ip?: string | null;
 }
 
 /** "A new app was authorized on your account": sent after an OAuth grant. */
@@ -232,16 +234,18 @@ export function appAuthorizedMessage(config: MailConfig, input: AppAuthorizedMai
   const scopes = typeof input.scopes === "string" ? input.scopes.split(/\s+/).filter((s) => s !== "") : [...input.scopes];
   const name = oneLine(input.appName) || "An application";
   const at = (input.at ?? new Date()).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+  const details = [`Permissions: ${scopes.length === 0 ? "read" : scopes.join(", ")}`];
+  if (input.ip != null && input.ip !== "") details.push(`Authorized from the address ${oneLine(input.ip)}`);
   const blocks: Block[] = [
     { kind: "paragraph", text: `${name} was given access to your account on ${at}.` },
-    { kind: "note", text: `Permissions: ${scopes.length === 0 ? "read" : scopes.join(", ")}` },
+    { kind: "note", text: details.join("\n") },
   ];
   if (input.website != null && input.website !== "") blocks.push({ kind: "link", label: "The app's website", href: input.website });
   blocks.push({
     kind: "paragraph",
     text: "If this was not you, revoke the app's access and change your password at once: someone may know it.",
   });
-  return render(config, input.to, `A new app was authorized on your account: ${name}`, blocks, ACCOUNT_FOOTER);
+  return render(config, input.to, `A new application was authorized on your account: ${name}`, blocks, ACCOUNT_FOOTER);
 }
 
 export interface PasswordResetMail {
@@ -249,7 +253,7 @@ export interface PasswordResetMail {
   username: string;
   /** The reset token, exactly as the reset page expects it. */
   token: string;
-  /** How long the link works, for the text (default 2 hours). */
+  /** How long the link works, for the text (default 1 hour). */
   validForMinutes?: number;
 }
 
@@ -259,7 +263,7 @@ export function passwordResetUrl(origin: string, token: string): string {
 }
 
 export function passwordResetMessage(config: MailConfig, input: PasswordResetMail): MailMessage {
-  const minutes = input.validForMinutes ?? 120;
+  const minutes = input.validForMinutes ?? 60;
   const validity = minutes % 60 === 0 ? `${minutes / 60} hour${minutes === 60 ? "" : "s"}` : `${minutes} minutes`;
   return render(config, input.to, "Reset your Islet password", [
     { kind: "paragraph", text: `Someone asked to reset the password of @${input.username}@${config.localDomain}.` },

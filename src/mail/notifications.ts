@@ -4,6 +4,9 @@
  * switches live in `kv_entries` under ["mail_preferences", accountId]; by
  * default only follow requests and reports are mailed.
  *
+ * Account mail cannot be switched off: a password reset link when one is
+ * asked for, and a notice when an app is authorized on the account.
+ *
  * Nothing here sends directly: each mail goes through `mailer.send`, onto
  * the durable queue. A mail is sent once per mention, follow or report even
  * when its event comes again (a repeated Follow).
@@ -12,11 +15,20 @@ import type { KvKey } from "@fedify/fedify";
 import { and, eq } from "drizzle-orm";
 import { findAccountById, getOwner, type Account, type Owner } from "../core/accounts.ts";
 import type { CoreContext } from "../core/context.ts";
+import { findApplicationById } from "../core/oauth.ts";
 import { hidesNotificationsFrom } from "../core/relationships.ts";
 import { DatabaseKvStore } from "../db/kv-store.ts";
 import { mentions, reports, statuses } from "../db/schema.ts";
 import type { MailMessage, Mailer } from "./mailer.ts";
-import { followMessage, followRequestMessage, mentionMessage, reportMessage, type MailAccount } from "./messages.ts";
+import {
+  appAuthorizedMessage,
+  followMessage,
+  followRequestMessage,
+  mentionMessage,
+  passwordResetMessage,
+  reportMessage,
+  type MailAccount,
+} from "./messages.ts";
 
 export const MAIL_NOTIFICATION_KINDS = ["mention", "follow", "follow_request", "report"] as const;
 export type MailNotificationKind = (typeof MAIL_NOTIFICATION_KINDS)[number];
@@ -174,6 +186,33 @@ export function registerMailNotifications(core: CoreContext, mailer: Mailer): ()
         comment: report.comment,
         category: report.category,
         statusCount: report.statusIds.length,
+      }));
+    }),
+
+    core.events.on("password_reset.requested", async ({ accountId, token, expiresAt }) => {
+      const owner = await getOwner(core);
+      if (owner == null || owner.account.id !== accountId) return;
+      const minutes = Math.max(1, Math.round((expiresAt.getTime() - Date.now()) / 60_000));
+      await mailer.send(passwordResetMessage(core.config, {
+        to: owner.user.email,
+        username: owner.account.username,
+        token,
+        validForMinutes: minutes,
+      }));
+    }),
+
+    core.events.on("oauth.authorized", async ({ applicationId, accountId, scopes, ip, authorizedAt }) => {
+      const owner = await getOwner(core);
+      if (owner == null || owner.account.id !== accountId) return;
+      const application = await findApplicationById(core, applicationId);
+      if (application == null) return;
+      await mailer.send(appAuthorizedMessage(core.config, {
+        to: owner.user.email,
+        appName: application.name,
+        website: application.website,
+        scopes,
+        at: authorizedAt,
+        ip,
       }));
     }),
   ];

@@ -15,7 +15,8 @@ export const AUTH_PAGE_HEADERS: Readonly<Record<string, string>> = {
   "X-Content-Type-Options": "nosniff",
 };
 
-function layout(title: string, body: string): string {
+/** A whole page of the sign-in family: a small card with `body` (HTML) in it. */
+export function layout(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -50,7 +51,8 @@ ${body}
 `;
 }
 
-function hidden(fields: Readonly<Record<string, string | null | undefined>>): string {
+/** Hidden form fields for the values that are set. */
+export function hidden(fields: Readonly<Record<string, string | null | undefined>>): string {
   return Object.entries(fields)
     .filter((entry): entry is [string, string] => entry[1] != null)
     .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
@@ -70,6 +72,8 @@ export interface SignInPageOptions {
   appName?: string | null;
   /** The server's domain, shown as the place to sign in to. */
   domain: string;
+  /** Where "Forgot your password?" leads (default `/auth/password/new`). */
+  passwordResetPath?: string;
 }
 
 /** The owner's sign-in form. */
@@ -88,7 +92,8 @@ ${hidden({ authenticity_token: options.csrfToken, return_to: options.returnTo })
 <label for="password">Password</label>
 <input type="password" id="password" name="password" autocomplete="current-password" required>
 <button type="submit" class="primary">Sign in</button>
-</form>`);
+</form>
+<p class="muted"><a href="${escapeHtml(options.passwordResetPath ?? "/auth/password/new")}">Forgot your password?</a></p>`);
 }
 
 const SCOPE_NOUNS: Record<string, string> = {

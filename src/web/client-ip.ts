@@ -1,8 +1,15 @@
 /**
  * The address a request came from: the socket's peer, or, when that peer is
  * a reverse proxy listed in TRUSTED_PROXY_IP, the address the proxy saw
- * (the nearest untrusted hop of X-Forwarded-For). Used for rate limits and
- * for recording where a sign-in came from.
+ * (the nearest untrusted hop of X-Forwarded-For). Used for rate limits, for
+ * recording where a sign-in came from, and in the mail about a newly
+ * authorized app.
+ *
+ * The client's address is the only thing Islet takes from a proxy. Scheme
+ * and host are never read from the request (nor from X-Forwarded-Proto or
+ * X-Forwarded-Host): URLs, redirects and the cookies' Secure attribute
+ * follow the configured origin (config.origin), so a proxy that reaches
+ * Islet over plain HTTP or passes another Host changes nothing.
  */
 import { isIP } from "node:net";
 import type { Context } from "hono";

@@ -1,12 +1,14 @@
 /**
  * The HTML side: `/` is the owner's profile, `/@username` shows it, and an
- * actor URL opened in a browser leads there too.
+ * actor URL opened in a browser leads there too; the password reset pages
+ * (src/web/password-reset.ts) are mounted here.
  */
 import { Hono } from "hono";
 import { findLocalAccount, getOwner, type Account } from "../core/accounts.ts";
 import type { CoreContext } from "../core/context.ts";
 import { countFollows } from "../core/follows.ts";
 import { escapeHtml } from "./html.ts";
+import { passwordResetRoutes } from "./password-reset.ts";
 import { placeholders } from "./placeholder.ts";
 
 function page(title: string, body: string, head = ""): string {
@@ -61,6 +63,7 @@ ${fields}
 
 export function webRoutes(ctx: CoreContext): Hono {
   const app = new Hono();
+  app.route("/", passwordResetRoutes(ctx));
 
   app.get("/", async (c) => {
     const owner = await getOwner(ctx);

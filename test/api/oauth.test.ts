@@ -270,7 +270,9 @@ for (const kind of databaseKinds()) {
       assert.deepEqual(app.redirect_uris, [CALLBACK, OOB]);
       assert.equal(app.redirect_uri, `${CALLBACK}\n${OOB}`);
       assert.equal(app.client_secret_expires_at, 0);
-      assert.equal(app.vapid_key, "");
+      // The server's VAPID public key: an uncompressed P-256 point, base64url.
+      assert.equal(app.vapid_key, instance.islet.config.vapid.publicKey);
+      assert.equal(Buffer.from(app.vapid_key, "base64url").length, 65);
       assert.match(app.id, /^\d+$/);
       assert.equal(typeof app.client_id, "string");
       assert.ok(app.client_id.length >= 32 && app.client_secret.length >= 32);

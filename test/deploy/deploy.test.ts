@@ -11,38 +11,23 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
-  accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync,
+  chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync,
 } from "node:fs";
 import { createServer as createHttpServer, request as httpRequest, type IncomingMessage, type Server } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
-import { networkInterfaces, tmpdir } from "node:os";
-import { delimiter, join, relative, resolve } from "node:path";
+import { tmpdir } from "node:os";
+import { join, relative, resolve } from "node:path";
 import { after, describe, test } from "node:test";
 import { connect as tlsConnect } from "node:tls";
 import { gunzipSync } from "node:zlib";
+import { localiseNginx } from "./nginx-config.ts";
+import { replaceAll, ROOT, skipUnless, which } from "./tools.ts";
 
-const ROOT = resolve(import.meta.dirname, "..", "..");
 const DEPLOY = join(ROOT, "deploy");
 const isRoot = process.getuid?.() === 0;
 
 // ---------------------------------------------------------------- helpers
-
-/** The path of a command on PATH (or in the sbin folders), else null. */
-function which(command: string): string | null {
-  const dirs = [...(process.env.PATH ?? "").split(delimiter), "/usr/local/sbin", "/usr/sbin", "/sbin"];
-  for (const dir of dirs) {
-    if (dir === "") continue;
-    const path = join(dir, command);
-    try {
-      accessSync(path, constants.X_OK);
-      if (statSync(path).isFile()) return path;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
 
 function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): SpawnSyncReturns<string> {
   return spawnSync(command, args, { encoding: "utf8", timeout: 60_000, ...options });
@@ -51,11 +36,6 @@ function run(command: string, args: string[], options: { cwd?: string; env?: Nod
 /** What a run printed, for assertion messages. */
 function report(result: SpawnSyncReturns<string>): string {
   return `exit ${result.status}${result.error ? ` (${result.error.message})` : ""}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
-}
-
-function skipUnless(...commands: string[]): string | false {
-  const missing = commands.filter((c) => which(c) == null);
-  return missing.length === 0 ? false : `${missing.join(", ")} not found (scripts/ci-deps.sh installs the deployment checkers in CI)`;
 }
 
 const temps: string[] = [];
@@ -74,14 +54,6 @@ function read(path: string): string {
   return readFileSync(join(ROOT, path), "utf8");
 }
 
-/** Replaces every occurrence, failing when there is none (the file changed). */
-function replaceAll(text: string, search: string | RegExp, replacement: string, what: string): string {
-  const pattern = typeof search === "string" ? new RegExp(search.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "g") : search;
-  assert.match(text, pattern, `expected ${what} in the shipped file`);
-  pattern.lastIndex = 0;
-  return text.replace(pattern, replacement);
-}
-
 /** `count` distinct ports free on 127.0.0.1 right now. */
 async function freePorts(count: number): Promise<number[]> {
   const servers = Array.from({ length: count }, () => createNetServer());
@@ -93,10 +65,6 @@ async function freePorts(count: number): Promise<number[]> {
 
 async function freePort(): Promise<number> {
   return (await freePorts(1))[0];
-}
-
-function hasIpv6Loopback(): boolean {
-  return Object.values(networkInterfaces()).some((list) => list?.some((a) => a.family === "IPv6" && a.address === "::1"));
 }
 
 let certificate: { cert: string; key: string } | undefined;
@@ -349,16 +317,7 @@ function nginxSetup(options: { handleDomain: boolean; https: number; http: numbe
   const dir = tempDir("nginx");
   chmodSync(dir, 0o755);
   const { cert, key } = selfSignedCertificate();
-  const v6 = hasIpv6Loopback();
-  const localise = (text: string): string => {
-    text = replaceAll(text, /\/etc\/letsencrypt\/live\/example\.com\/fullchain\.pem/g, cert, "the certificate path");
-    text = replaceAll(text, /\/etc\/letsencrypt\/live\/example\.com\/privkey\.pem/g, key, "the key path");
-    text = replaceAll(text, /listen 443 ssl http2;/g, `listen 127.0.0.1:${https} ssl http2;`, "listen 443");
-    text = replaceAll(text, /listen \[::\]:443 ssl http2;/g, v6 ? `listen [::1]:${https} ssl http2;` : "", "listen [::]:443");
-    text = replaceAll(text, /listen 80;/g, `listen 127.0.0.1:${http};`, "listen 80");
-    text = replaceAll(text, /listen \[::\]:80;/g, v6 ? `listen [::1]:${http};` : "", "listen [::]:80");
-    return text;
-  };
+  const localise = (text: string): string => localiseNginx(text, { cert, key, https, http });
   let main = localise(read("deploy/nginx/islet.conf"));
   if (options.streaming != null) {
     main = replaceAll(main, /(upstream islet_streaming \{\s*server )127\.0\.0\.1:3000;/, `$1127.0.0.1:${options.streaming};`, "the streaming upstream");
@@ -447,6 +406,7 @@ describe("nginx", { skip: skipUnless("nginx", "openssl") }, () => {
     assert.equal(file.body.toString(), "hello from disk\n");
     assert.match(String(file.headers["cache-control"]), /max-age=31536000/);
     assert.equal(file.headers["x-content-type-options"], "nosniff");
+    assert.equal(file.headers["access-control-allow-origin"], "*", "readable by web clients, as when Islet serves it");
     assert.equal(file.headers["strict-transport-security"], "max-age=63072000", "HSTS also where the location adds headers");
     assert.equal(web.seen.length, before, "the file came from disk, not from Islet");
 
@@ -548,6 +508,7 @@ describe("Caddy", { skip: skipUnless("caddy") }, () => {
     const file2 = await httpsGet(https, host, "/system/media_attachments/files/hello.txt");
     assert.equal(file2.body.toString(), "hello from disk\n");
     assert.match(String(file2.headers["cache-control"]), /max-age=31536000/);
+    assert.equal(file2.headers["access-control-allow-origin"], "*", "readable by web clients, as when Islet serves it");
     assert.equal(web.seen.length, before, "the file came from disk, not from Islet");
     const missing = await httpsGet(https, host, "/system/cache/accounts/avatars/1.png?v=2");
     assert.equal((JSON.parse(missing.body.toString()) as { url: string }).url, "/system/cache/accounts/avatars/1.png?v=2", "a file not on disk is asked of Islet, path intact");

@@ -24,7 +24,8 @@ describe("mail messages", () => {
     assert.ok(mail.text.includes(`Choose a new password: ${link}`), mail.text);
     assert.ok(mail.html.includes(`href="${link.replace(/&/g, "&amp;")}"`), mail.html);
     assert.match(mail.text, /@owner@islet\.example/);
-    assert.match(mail.text, /for 2 hours/);
+    assert.match(mail.text, /for 1 hour\b/);
+    assert.match(passwordResetMessage(config, { to: "o@example.com", username: "o", token: "t", validForMinutes: 120 }).text, /for 2 hours/);
     assert.match(passwordResetMessage(config, { to: "o@example.com", username: "o", token: "t", validForMinutes: 30 }).text, /for 30 minutes/);
   });
 
@@ -36,13 +37,16 @@ describe("mail messages", () => {
       scopes: "read write follow",
       at: new Date("2026-01-02T03:04:05.678Z"),
     });
-    assert.equal(mail.subject, "A new app was authorized on your account: Ivory <script>");
+    assert.equal(mail.subject, "A new application was authorized on your account: Ivory <script>");
     assert.match(mail.text, /Ivory <script> was given access to your account on 2026-01-02 03:04:05 UTC\./);
     assert.match(mail.text, /Permissions: read, write, follow/);
     assert.match(mail.text, /The app's website: https:\/\/tapbots\.com\/ivory\//);
     assert.match(mail.text, /If this was not you/);
     assert.ok(!mail.html.includes("<script>"), "the app's name is not escaped");
     assert.match(mail.html, /Ivory &lt;script&gt;/);
+    assert.doesNotMatch(mail.text, /Authorized from/, "no address line without an address");
+    const withIp = appAuthorizedMessage(config, { to: "owner@example.com", appName: "Elk", scopes: ["read"], ip: "2001:db8::7" });
+    assert.match(withIp.text, /Permissions: read\nAuthorized from the address 2001:db8::7/);
   });
 
   test("a mention quotes the post as text, with its content warning", () => {

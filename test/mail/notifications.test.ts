@@ -4,7 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { getOwner } from "../../src/core/accounts.ts";
 import type { CoreContext } from "../../src/core/context.ts";
+import { receiveFlag } from "../../src/core/reports.ts";
 import { newId } from "../../src/core/ids.ts";
 import { accounts, blocks, follows, mentions, reports, statuses } from "../../src/db/schema.ts";
 import { createLogger } from "../../src/log.ts";
@@ -193,6 +195,25 @@ for (const kind of databaseKinds()) {
       } finally {
         off();
         await setMailPreferences(core, ownerId, { ...DEFAULT_MAIL_PREFERENCES });
+      }
+    });
+
+    test("a Flag received from another server is mailed once, through core", async () => {
+      const mailer = recordingMailer();
+      const off = registerMailNotifications(core, mailer);
+      try {
+        const reporter = await remoteAccount(core, "admin", "flagging.example");
+        const owner = (await getOwner(core))!.account;
+        const flag = { uri: "https://flagging.example/reports/1", comment: "Harassment in replies", statusIds: [] };
+        await receiveFlag(core, reporter, owner, flag);
+        assert.deepEqual(mailer.sent.map((m) => m.subject), ["New report from flagging.example"]);
+        assert.match(mailer.sent[0].text, /@admin@flagging\.example\) \(a moderator or user at flagging\.example\) reported your account\./);
+        assert.match(mailer.sent[0].text, /> Harassment in replies/);
+        // The same Flag delivered again files and mails nothing new.
+        await receiveFlag(core, reporter, owner, flag);
+        assert.equal(mailer.sent.length, 1);
+      } finally {
+        off();
       }
     });
 
