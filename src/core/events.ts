@@ -61,6 +61,8 @@ export interface IsletEvents {
    */
   "conversation.updated": { conversationId: bigint; accountId: bigint };
   /** The owner authorized an app on the consent page (an authorization code was issued). */
+  /** Access tokens were revoked: their open streaming connections are closed. */
+  "oauth.tokens_revoked": { tokenIds: bigint[] };
   "oauth.authorized": { applicationId: bigint; accountId: bigint; scopes: string[]; ip: string | null; authorizedAt: Date };
   /**
    * A password reset was asked for the owner's address. `token` is the

@@ -395,7 +395,7 @@ async function insertToken(
  */
 async function revokeTokensFromCode(ctx: CoreContext, code: typeof oauthAuthorizationCodes.$inferSelect): Promise<void> {
   if (code.usedAt == null) return;
-  await ctx.db
+  const revoked = await ctx.db
     .update(oauthTokens)
     .set({ revokedAt: new Date() })
     .where(and(
@@ -403,7 +403,9 @@ async function revokeTokensFromCode(ctx: CoreContext, code: typeof oauthAuthoriz
       eq(oauthTokens.accountId, code.accountId),
       eq(oauthTokens.createdAt, code.usedAt),
       isNull(oauthTokens.revokedAt),
-    ));
+    ))
+    .returning({ id: oauthTokens.id });
+  if (revoked.length > 0) await ctx.events.emit("oauth.tokens_revoked", { tokenIds: revoked.map((row) => row.id) });
   ctx.log.warn(`an authorization code of application ${code.applicationId} was used twice; the token issued from it is revoked`);
 }
 
@@ -470,7 +472,12 @@ export async function revokeToken(ctx: CoreContext, application: OAuthApplicatio
   if (row == null) return;
   if (row.applicationId !== application.id) throw new OAuthError("unauthorized_client");
   if (row.revokedAt != null) return;
-  await ctx.db.update(oauthTokens).set({ revokedAt: new Date() }).where(and(eq(oauthTokens.id, row.id), isNull(oauthTokens.revokedAt)));
+  const revoked = await ctx.db
+    .update(oauthTokens)
+    .set({ revokedAt: new Date() })
+    .where(and(eq(oauthTokens.id, row.id), isNull(oauthTokens.revokedAt)))
+    .returning({ id: oauthTokens.id });
+  if (revoked.length > 0) await ctx.events.emit("oauth.tokens_revoked", { tokenIds: [row.id] });
 }
 
 // ---------------------------------------------------------------------------

@@ -23,7 +23,8 @@ export type StreamingEvent =
   | { type: "status.deleted"; statusId: bigint; accountId: bigint; visibility: Visibility; reblogOfId: bigint | null; mentionedAccountIds: bigint[] }
   | { type: "notification.created"; notificationId: bigint; accountId: bigint }
   | { type: "filters.changed"; accountId: bigint }
-  | { type: "conversation.updated"; conversationId: bigint; accountId: bigint };
+  | { type: "conversation.updated"; conversationId: bigint; accountId: bigint }
+  | { type: "tokens.revoked"; tokenIds: bigint[] };
 
 /** Mentions carried with a deletion, at most: enough to route it, well within the NOTIFY limit. */
 const MAX_MENTIONS = 200;
@@ -38,6 +39,12 @@ function onBusEvents(ctx: CoreContext, forward: (event: StreamingEvent) => void 
     ctx.events.on("notification.created", ({ notificationId, accountId }) => forward({ type: "notification.created", notificationId, accountId })),
     ctx.events.on("filters.changed", ({ accountId }) => forward({ type: "filters.changed", accountId })),
     ctx.events.on("conversation.updated", ({ conversationId, accountId }) => forward({ type: "conversation.updated", conversationId, accountId })),
+    ctx.events.on("oauth.tokens_revoked", async ({ tokenIds }) => {
+      // In slices that stay well within the NOTIFY payload limit.
+      for (let i = 0; i < tokenIds.length; i += MAX_MENTIONS) {
+        await forward({ type: "tokens.revoked", tokenIds: tokenIds.slice(i, i + MAX_MENTIONS) });
+      }
+    }),
   ];
   return () => offs.forEach((off) => off());
 }
@@ -75,6 +82,8 @@ export function decodeStreamingEvent(text: string): StreamingEvent | null {
         return { type: "filters.changed", accountId: big(raw.accountId) };
       case "conversation.updated":
         return { type: "conversation.updated", conversationId: big(raw.conversationId), accountId: big(raw.accountId) };
+      case "tokens.revoked":
+        return { type: "tokens.revoked", tokenIds: Array.isArray(raw.tokenIds) ? raw.tokenIds.map(big) : [] };
       default:
         return null;
     }

@@ -20,6 +20,8 @@ export interface StreamClient {
 export class StreamingHub {
   readonly #ctx: CoreContext;
   readonly #clients = new Map<StreamClient, Map<string, Stream>>();
+  /** How to close each open connection, by the access token it was opened with. */
+  readonly #closers = new Map<bigint, Set<() => void>>();
   #queue: Promise<void> = Promise.resolve();
   #started: Promise<() => Promise<void>> | null = null;
   #users = 0;
@@ -68,6 +70,21 @@ export class StreamingHub {
     if (streams.size === 0) this.#clients.delete(client);
   }
 
+  /**
+   * Registers how to close a connection opened with `tokenId`: it is closed
+   * when that token is revoked, as Mastodon does. Returns the unregisterer.
+   */
+  closeOnRevoke(tokenId: bigint | undefined, close: () => void): () => void {
+    if (tokenId == null) return () => {};
+    let set = this.#closers.get(tokenId);
+    if (set == null) this.#closers.set(tokenId, (set = new Set()));
+    set.add(close);
+    return () => {
+      set.delete(close);
+      if (set.size === 0 && this.#closers.get(tokenId) === set) this.#closers.delete(tokenId);
+    };
+  }
+
   /** Forgets a client that went away. */
   remove(client: StreamClient): void {
     this.#clients.delete(client);
@@ -90,6 +107,12 @@ export class StreamingHub {
   }
 
   async #dispatch(event: StreamingEvent): Promise<void> {
+    if (event.type === "tokens.revoked") {
+      for (const tokenId of event.tokenIds) {
+        for (const close of [...(this.#closers.get(tokenId) ?? [])]) close();
+      }
+      return;
+    }
     if (this.#clients.size === 0) return;
     const renderer = new EventRenderer(this.#ctx, event);
     const deliveries: { client: StreamClient; stream: Stream; message: Promise<StreamMessage | null> }[] = [];

@@ -192,6 +192,8 @@ export class EventRenderer {
         const [conversation] = await serializeConversations(ctx, rows, viewerId);
         return { event: "conversation", payload: JSON.stringify(conversation) };
       }
+      case "tokens.revoked":
+        return null;
     }
   }
 }

@@ -83,9 +83,11 @@ function eventStream(c: Context, hub: StreamingHub, viewer: StreamViewer, stream
       const client: StreamClient = { viewer, send: (_stream, message) => write(sseFrame(message)) };
       const heartbeat = setInterval(() => write(":thump\n\n"), HEARTBEAT_MS);
       heartbeat.unref();
+      const untrack = hub.closeOnRevoke(viewer.tokenId, () => finish());
       finish = () => {
         if (!open) return;
         open = false;
+        untrack();
         clearInterval(heartbeat);
         hub.remove(client);
         try {

@@ -52,6 +52,8 @@ export class StreamError extends Error {
 export interface StreamViewer {
   readonly accountId: bigint;
   readonly scopes: readonly string[];
+  /** The access token the connection was opened with. */
+  readonly tokenId?: bigint;
 }
 
 /** The parameters of a subscription: `tag` and `list`, as given. */

@@ -146,12 +146,14 @@ export class WebSocketEndpoint {
   #open(ws: WebSocket, viewer: StreamViewer, query: URLSearchParams): void {
     const session = new WebSocketSession(viewer, ws);
     this.#sessions.add(session);
+    const untrack = this.#hub.closeOnRevoke(viewer.tokenId, () => ws.close(1000, "Access token revoked"));
     this.#startPinging();
     ws.on("pong", () => {
       session.alive = true;
     });
     ws.on("error", (error) => this.#ctx.log.debug("streaming: WebSocket error", error));
     ws.on("close", () => {
+      untrack();
       this.#sessions.delete(session);
       this.#hub.remove(session);
       if (this.#sessions.size === 0) this.#stopPinging();

@@ -17,6 +17,7 @@ import type { Account } from "../../src/core/accounts.ts";
 import { receiveFollow } from "../../src/core/follows.ts";
 import { newId } from "../../src/core/ids.ts";
 import { follows, oauthApplications, oauthTokens } from "../../src/db/schema.ts";
+import { eq } from "drizzle-orm";
 import { insertRemoteAccount } from "../helpers/accounts.ts";
 import { api, ownerToken } from "../helpers/api.ts";
 import { databaseKinds } from "../helpers/database.ts";
@@ -392,6 +393,34 @@ for (const kind of databaseKinds()) {
       } finally {
         await client.close();
       }
+    });
+
+    test("revoking a token closes the WebSocket and SSE connections opened with it", async () => {
+      const core = instance.islet.core;
+      const doomed = await ownerToken(instance);
+      const [row] = await core.db.select().from(oauthTokens).where(eq(oauthTokens.tokenHash, hashToken(doomed)));
+      const [app] = await core.db.select().from(oauthApplications).where(eq(oauthApplications.id, row.applicationId));
+      const socket = await WsClient.open(streamingUrl(instance.url, { access_token: doomed, stream: "user" }));
+      const closed = new Promise<number>((resolve) => socket.socket.once("close", (code) => resolve(code)));
+      const sse = await fetch(`${instance.url}/api/v1/streaming/user`, { headers: { Authorization: `Bearer ${doomed}` } });
+      assert.equal(sse.status, 200);
+      const reader = sse.body!.getReader();
+      await reader.read(); // the opening comment
+      // Another connection, with another token, stays open.
+      const survivor = await WsClient.open(streamingUrl(instance.url, { access_token: token, stream: "user" }));
+
+      const revoked = await api(instance, "POST", "/oauth/revoke", { body: { client_id: app.clientId, client_secret: app.clientSecret, token: doomed } });
+      assert.equal(revoked.status, 200, JSON.stringify(revoked.body));
+      assert.equal(await closed, 1000);
+      for (;;) {
+        const chunk = await reader.read();
+        if (chunk.done) break;
+      }
+      assert.equal(survivor.socket.readyState, survivor.socket.OPEN);
+      await survivor.barrier();
+      await survivor.close();
+      // And the revoked token cannot connect again.
+      await assert.rejects(WsClient.open(streamingUrl(instance.url, { access_token: doomed })), /401/);
     });
   });
 }
