@@ -220,12 +220,24 @@ export interface RemoteActor {
   followingCount: number;
   statusesCount: number;
   publishedAt: Date | null;
+  /**
+   * The actor's `movedTo`: null when it names none (the move, if any, is
+   * over); left out when unknown. Only an account already stored is linked.
+   */
+  movedToUri?: string | null;
 }
 
 /** Stores or refreshes a remote account; returns the row. */
-export async function upsertRemoteAccount(ctx: CoreContext, actor: RemoteActor): Promise<Account> {
+export async function upsertRemoteAccount(ctx: CoreContext, input: RemoteActor): Promise<Account> {
   const now = new Date();
-  const values = { ...actor, fetchedAt: now, updatedAt: now };
+  const { movedToUri, ...actor } = input;
+  const moved: { movedToAccountId?: bigint | null } = {};
+  if (movedToUri === null) moved.movedToAccountId = null;
+  else if (movedToUri !== undefined) {
+    const target = await findAccountByUri(ctx, movedToUri);
+    if (target != null && target.uri !== actor.uri) moved.movedToAccountId = target.id;
+  }
+  const values = { ...actor, ...moved, fetchedAt: now, updatedAt: now };
   const rows = await ctx.db
     .insert(accounts)
     .values({ id: newId(actor.publishedAt ?? now), ...values })

@@ -154,6 +154,7 @@ export async function remoteActorFromObject(actor: Actor, documentLoader?: Conte
     followingCount: 0,
     statusesCount: 0,
     publishedAt: actor.published == null ? null : new Date(actor.published.epochMilliseconds),
+    movedToUri: actor.successorId?.href ?? null,
   };
 }
 
