@@ -10,7 +10,8 @@
  */
 import type { Config } from "../config.ts";
 import type { Database } from "../db/connect.ts";
-import { DatabaseMessageQueue } from "../db/message-queue.ts";
+import { createJobQueue, type JobQueue, type JobQueueOptions } from "../db/job-queue.ts";
+import type { DatabaseMessageQueue } from "../db/message-queue.ts";
 import type { Logger } from "../log.ts";
 import {
   describeSmtpError,
@@ -33,38 +34,13 @@ export const MAIL_QUEUE = "mail";
  */
 export const MAIL_MAX_ATTEMPTS = 15;
 
-/** What the mailer needs of a queue: DatabaseMessageQueue fits. */
-export interface MailQueue {
-  enqueue(message: unknown): Promise<void>;
-  listen(handler: (message: unknown) => Promise<void>, options: { signal?: AbortSignal }): Promise<void>;
-}
-
-export interface MailQueueOptions {
-  maxAttempts?: number;
-  visibilityTimeoutSeconds?: number;
-  /** The longest sleep between looks at the table. */
-  pollIntervalMs?: number;
-  log?: Logger;
-}
+/** What the mailer needs of a queue. */
+export type MailQueue = JobQueue;
 
 /** The "mail" queue over the shared table: one message at a time. */
-export function createMailQueue(database: Database, options: MailQueueOptions = {}): DatabaseMessageQueue {
-  const log = options.log;
-  return new DatabaseMessageQueue(database, {
-    queue: MAIL_QUEUE,
-    maxAttempts: options.maxAttempts ?? MAIL_MAX_ATTEMPTS,
-    // A send is bounded by the transport's timeouts (about two minutes).
-    visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 180,
-    pollIntervalMs: options.pollIntervalMs,
-    concurrency: 1,
-    logger: {
-      warn: (message, error) => {
-        if (log == null) console.warn(message, error ?? "");
-        else if (/giving up/.test(message)) log.error(`mail: ${message}`, error);
-        else log.warn(`mail: ${message}`, error);
-      },
-    },
-  });
+export function createMailQueue(database: Database, options: JobQueueOptions = {}): DatabaseMessageQueue {
+  // A send is bounded by the transport's timeouts (about two minutes).
+  return createJobQueue(database, { name: MAIL_QUEUE, maxAttempts: MAIL_MAX_ATTEMPTS, visibilityTimeoutSeconds: 180, concurrency: 1 }, options);
 }
 
 export interface Mailer {

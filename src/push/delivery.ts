@@ -18,9 +18,9 @@ import { findAccountById, getOwner } from "../core/accounts.ts";
 import type { CoreContext } from "../core/context.ts";
 import type { NotificationRow } from "../core/notifications.ts";
 import type { Database } from "../db/connect.ts";
-import { DatabaseMessageQueue } from "../db/message-queue.ts";
+import { createJobQueue, type JobQueue, type JobQueueOptions } from "../db/job-queue.ts";
+import type { DatabaseMessageQueue } from "../db/message-queue.ts";
 import { follows, notifications, oauthTokens, pushSubscriptions, statuses } from "../db/schema.ts";
-import type { Logger } from "../log.ts";
 import { keptAccessToken } from "./access-tokens.ts";
 import { ForbiddenEndpointError, postToPushService } from "./endpoint.ts";
 import { buildPushPayload, serializePushPayload } from "./payload.ts";
@@ -46,38 +46,13 @@ export interface PushJob {
   notificationId: string;
 }
 
-/** What the push reactions need of a queue: DatabaseMessageQueue fits. */
-export interface PushQueue {
-  enqueue(message: unknown): Promise<void>;
-  listen(handler: (message: unknown) => Promise<void>, options: { signal?: AbortSignal }): Promise<void>;
-}
-
-export interface PushQueueOptions {
-  maxAttempts?: number;
-  visibilityTimeoutSeconds?: number;
-  /** The longest sleep between looks at the table. */
-  pollIntervalMs?: number;
-  log?: Logger;
-}
+/** What the push reactions need of a queue. */
+export type PushQueue = JobQueue;
 
 /** The "push" queue over the shared table. */
-export function createPushQueue(database: Database, options: PushQueueOptions = {}): DatabaseMessageQueue {
-  const log = options.log;
-  return new DatabaseMessageQueue(database, {
-    queue: PUSH_QUEUE,
-    maxAttempts: options.maxAttempts ?? PUSH_MAX_ATTEMPTS,
-    // Twice the longest exchange.
-    visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? (2 * PUSH_TIMEOUT_MS) / 1000,
-    pollIntervalMs: options.pollIntervalMs,
-    concurrency: 4,
-    logger: {
-      warn: (message, error) => {
-        if (log == null) console.warn(message, error ?? "");
-        else if (/giving up/.test(message)) log.error(`push: ${message}`, error);
-        else log.warn(`push: ${message}`, error);
-      },
-    },
-  });
+export function createPushQueue(database: Database, options: JobQueueOptions = {}): DatabaseMessageQueue {
+  // The lease is twice the longest exchange with a push service.
+  return createJobQueue(database, { name: PUSH_QUEUE, maxAttempts: PUSH_MAX_ATTEMPTS, visibilityTimeoutSeconds: (2 * PUSH_TIMEOUT_MS) / 1000, concurrency: 4 }, options);
 }
 
 /** The push service could not take the message now; the queue tries again later. */

@@ -18,6 +18,7 @@ import { api, ownerToken } from "../helpers/api.ts";
 import { databaseKinds } from "../helpers/database.ts";
 import { startInstance, type TestInstance } from "../helpers/instance.ts";
 import { assertMatchesSchema, openApiSchema } from "../helpers/openapi.ts";
+import { Browser, formFields } from "../web/browser.ts";
 
 const schema = openApiSchema();
 const skipContract = !schema && "../shared/mastodon-openapi absent";
@@ -27,79 +28,6 @@ const OOB = "urn:ietf:wg:oauth:2.0:oob";
 const CALLBACK = "https://client.example/callback";
 
 type Json = Record<string, any>;
-
-/** Cookies as a browser keeps them for one site (attributes ignored). */
-class CookieJar {
-  readonly cookies = new Map<string, string>();
-  readonly lastSetCookie: string[] = [];
-
-  absorb(response: Response): void {
-    for (const line of response.headers.getSetCookie()) {
-      this.lastSetCookie.push(line);
-      const [pair, ...attributes] = line.split(";");
-      const eq = pair.indexOf("=");
-      const name = pair.slice(0, eq).trim();
-      const value = pair.slice(eq + 1).trim();
-      const expired = attributes.some((a) => /^\s*max-age=0\s*$/i.test(a)) || value === "";
-      if (expired) this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-  }
-
-  header(): string {
-    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join("; ");
-  }
-}
-
-/** A browser: a cookie jar and an address it seems to come from (via the trusted proxy). */
-class Browser {
-  readonly jar = new CookieJar();
-  readonly instance: TestInstance;
-  readonly ip: string;
-
-  constructor(instance: TestInstance, ip: string) {
-    this.instance = instance;
-    this.ip = ip;
-  }
-
-  async request(method: string, path: string, form?: Record<string, string>): Promise<{ response: Response; text: string }> {
-    const headers: Record<string, string> = { "X-Forwarded-For": this.ip, Accept: "text/html" };
-    const cookie = this.jar.header();
-    if (cookie !== "") headers.Cookie = cookie;
-    const response = await fetch(`${this.instance.url}${path}`, {
-      method,
-      headers,
-      body: form == null ? undefined : new URLSearchParams(form),
-      redirect: "manual",
-    });
-    this.jar.absorb(response);
-    return { response, text: await response.text() };
-  }
-
-  get(path: string) {
-    return this.request("GET", path);
-  }
-
-  post(path: string, form: Record<string, string>) {
-    return this.request("POST", path, form);
-  }
-}
-
-function unescapeHtml(text: string): string {
-  return text.replace(/&(amp|lt|gt|quot|#39);/g, (_, name: string) => ({ amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'" })[name]!);
-}
-
-/** The hidden fields of the form posting to `action` on an HTML page. */
-function formFields(html: string, action: string): Record<string, string> {
-  const forms = [...html.matchAll(/<form\b[^>]*action="([^"]*)"[^>]*>([\s\S]*?)<\/form>/g)];
-  const form = forms.find((match) => unescapeHtml(match[1]) === action);
-  assert.ok(form != null, `a form posting to ${action} in:\n${html.slice(0, 2000)}`);
-  const fields: Record<string, string> = {};
-  for (const input of form[2].matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)">/g)) {
-    fields[unescapeHtml(input[1])] = unescapeHtml(input[2]);
-  }
-  return fields;
-}
 
 function pkce(): { verifier: string; challenge: string } {
   const verifier = randomBytes(48).toString("base64url");
@@ -355,7 +283,7 @@ for (const kind of databaseKinds()) {
 
     test("full flow: register, sign in, consent, code with PKCE, token, API calls", async () => {
       const app = await registerApp(instance);
-      const browser = new Browser(instance, nextIp());
+      const browser = new Browser(instance.url, nextIp());
       const { verifier, challenge } = pkce();
       const path = authorizePath(app, { state: "xyz 123", challenge });
 
@@ -445,7 +373,7 @@ for (const kind of databaseKinds()) {
 
     test("Token and Application match the Mastodon schemas", { skip: skipContract }, async () => {
       const app = await registerApp(instance);
-      const browser = new Browser(instance, nextIp());
+      const browser = new Browser(instance.url, nextIp());
       const { verifier, challenge } = pkce();
       const code = codeFrom((await authorize(browser, authorizePath(app, { challenge }))).response).searchParams.get("code")!;
       const issued = await token(instance, {
@@ -463,7 +391,7 @@ for (const kind of databaseKinds()) {
 
     test("out of band: the code is shown, and exchanged with HTTP Basic and a form body", async () => {
       const app = await registerApp(instance, OOB, "read");
-      const browser = new Browser(instance, nextIp());
+      const browser = new Browser(instance.url, nextIp());
       const decided = await authorize(browser, authorizePath(app, { scope: "read" }));
       assert.equal(decided.response.status, 200);
       assert.equal(decided.response.headers.get("location"), null);
@@ -482,7 +410,7 @@ for (const kind of databaseKinds()) {
 
     test("an unregistered redirect URI or unknown client is shown an error, never redirected", async () => {
       const app = await registerApp(instance);
-      const browser = new Browser(instance, nextIp());
+      const browser = new Browser(instance.url, nextIp());
       const wrong = await browser.get(authorizePath(app, { redirectUri: "https://evil.example/callback" }));
       assert.equal(wrong.response.status, 400);
       assert.equal(wrong.response.headers.get("location"), null);
@@ -501,7 +429,7 @@ for (const kind of databaseKinds()) {
 
     test("errors after the redirect URI is verified go back to the app", async () => {
       const app = await registerApp(instance, CALLBACK, "read");
-      const browser = new Browser(instance, nextIp());
+      const browser = new Browser(instance.url, nextIp());
       const scope = await browser.get(authorizePath(app, { scope: "read write", state: "s1" }));
       const scopeError = new URL(scope.response.headers.get("location")!);
       assert.equal(scope.response.status, 302);
@@ -518,7 +446,7 @@ for (const kind of databaseKinds()) {
 
     test("loopback redirect URIs may use any port (RFC 8252); nothing else may differ", async () => {
       const app = await registerApp(instance, "http://127.0.0.1/callback");
-      const browser = new Browser(instance, nextIp());
+      const browser = new Browser(instance.url, nextIp());
       const anyPort = await browser.get(authorizePath(app, { redirectUri: "http://127.0.0.1:54321/callback" }));
       assert.equal(anyPort.response.status, 200);
       assert.match(anyPort.text, /action="\/auth\/sign_in"/);
@@ -530,7 +458,7 @@ for (const kind of databaseKinds()) {
 
     test("response_mode=fragment puts the code in the fragment", async () => {
       const app = await registerApp(instance);
-      const browser = new Browser(instance, nextIp());
+      const browser = new Browser(instance.url, nextIp());
       const decided = await authorize(browser, authorizePath(app, { state: "f", extra: { response_mode: "fragment" } }));
       assert.equal(decided.response.status, 302);
       const location = decided.response.headers.get("location")!;
@@ -542,7 +470,7 @@ for (const kind of databaseKinds()) {
 
     test("denying sends access_denied (with the state) to the app", async () => {
       const app = await registerApp(instance);
-      const browser = new Browser(instance, nextIp());
+      const browser = new Browser(instance.url, nextIp());
       const denied = await authorize(browser, authorizePath(app, { state: "keep-me" }), "deny");
       assert.equal(denied.response.status, 302);
       const location = new URL(denied.response.headers.get("location")!);
@@ -554,7 +482,7 @@ for (const kind of databaseKinds()) {
 
     test("a code works once; reusing it fails and revokes the token issued from it", async () => {
       const app = await registerApp(instance);
-      const browser = new Browser(instance, nextIp());
+      const browser = new Browser(instance.url, nextIp());
       const code = codeFrom((await authorize(browser, authorizePath(app))).response).searchParams.get("code")!;
       const body = { grant_type: "authorization_code", client_id: app.client_id, client_secret: app.client_secret, code, redirect_uri: CALLBACK };
       const first = await token(instance, body);
@@ -570,7 +498,7 @@ for (const kind of databaseKinds()) {
 
     test("an expired code fails", async () => {
       const app = await registerApp(instance);
-      const browser = new Browser(instance, nextIp());
+      const browser = new Browser(instance.url, nextIp());
       const code = codeFrom((await authorize(browser, authorizePath(app))).response).searchParams.get("code")!;
       await instance.islet.core.db
         .update(oauthAuthorizationCodes)
@@ -583,7 +511,7 @@ for (const kind of databaseKinds()) {
 
     test("codes expire after ten minutes", async () => {
       const app = await registerApp(instance);
-      const browser = new Browser(instance, nextIp());
+      const browser = new Browser(instance.url, nextIp());
       const before = Date.now();
       const code = codeFrom((await authorize(browser, authorizePath(app))).response).searchParams.get("code")!;
       const [row] = await instance.islet.core.db.select().from(oauthAuthorizationCodes).where(eq(oauthAuthorizationCodes.codeHash, hashToken(code)));
@@ -593,7 +521,7 @@ for (const kind of databaseKinds()) {
 
     test("PKCE: a wrong verifier, a missing one, or one without a challenge fails", async () => {
       const app = await registerApp(instance);
-      const browser = new Browser(instance, nextIp());
+      const browser = new Browser(instance.url, nextIp());
       const { verifier, challenge } = pkce();
       const code = codeFrom((await authorize(browser, authorizePath(app, { challenge }))).response).searchParams.get("code")!;
       const base = { grant_type: "authorization_code", client_id: app.client_id, client_secret: app.client_secret, code, redirect_uri: CALLBACK };
@@ -617,7 +545,7 @@ for (const kind of databaseKinds()) {
     test("the code must come back with its redirect URI and its client", async () => {
       const app = await registerApp(instance, [CALLBACK, "https://client.example/other"]);
       const other = await registerApp(instance);
-      const browser = new Browser(instance, nextIp());
+      const browser = new Browser(instance.url, nextIp());
       const code = codeFrom((await authorize(browser, authorizePath(app))).response).searchParams.get("code")!;
       const base = { grant_type: "authorization_code", client_id: app.client_id, client_secret: app.client_secret, code };
       const otherUri = await token(instance, { ...base, redirect_uri: "https://client.example/other" });
@@ -740,7 +668,7 @@ for (const kind of databaseKinds()) {
 
     test("a wrong password is refused, and five failures from one address bring a 429", async () => {
       const app = await registerApp(instance);
-      const browser = new Browser(instance, nextIp());
+      const browser = new Browser(instance.url, nextIp());
       const page = await browser.get(authorizePath(app));
       for (let attempt = 1; attempt <= 5; attempt++) {
         const failed = await signIn(browser, page.text, "owner", `wrong password ${attempt}`);
@@ -755,14 +683,14 @@ for (const kind of databaseKinds()) {
       assert.equal(browser.jar.cookies.has("islet_session"), false);
 
       // Another address is not affected.
-      const elsewhere = new Browser(instance, nextIp());
+      const elsewhere = new Browser(instance.url, nextIp());
       const otherPage = await elsewhere.get(authorizePath(app));
       const ok = await signIn(elsewhere, otherPage.text, "owner@example.com");
       assert.equal(ok.response.status, 303, "signing in with the email works");
     });
 
     test("parallel sign-in attempts are counted too", async () => {
-      const browser = new Browser(instance, nextIp());
+      const browser = new Browser(instance.url, nextIp());
       const page = await browser.get("/auth/sign_in");
       const results = await Promise.all(Array.from({ length: 8 }, (_, i) => signIn(browser, page.text, "owner", `wrong ${i}`)));
       const statuses = results.map((r) => r.response.status).sort();
@@ -771,7 +699,7 @@ for (const kind of databaseKinds()) {
 
     test("the sign-in form needs its CSRF token and cookie", async () => {
       const app = await registerApp(instance);
-      const browser = new Browser(instance, nextIp());
+      const browser = new Browser(instance.url, nextIp());
       const page = await browser.get(authorizePath(app));
       const fields = formFields(page.text, "/auth/sign_in");
 
@@ -781,15 +709,15 @@ for (const kind of databaseKinds()) {
       assert.equal(forged.response.status, 403);
 
       // A token lifted from another browser does not fit this browser's cookie.
-      const attacker = new Browser(instance, nextIp());
+      const attacker = new Browser(instance.url, nextIp());
       const attackerFields = formFields((await attacker.get(authorizePath(app))).text, "/auth/sign_in");
-      const victim = new Browser(instance, browser.ip);
+      const victim = new Browser(instance.url, browser.ip);
       await victim.get(authorizePath(app));
       const crossed = await victim.post("/auth/sign_in", { ...attackerFields, login: "owner", password: PASSWORD });
       assert.equal(crossed.response.status, 403);
       assert.equal(victim.jar.cookies.has("islet_session"), false);
 
-      const noCookie = new Browser(instance, nextIp());
+      const noCookie = new Browser(instance.url, nextIp());
       const noCookieResult = await noCookie.post("/auth/sign_in", { ...fields, login: "owner", password: PASSWORD });
       assert.equal(noCookieResult.response.status, 403);
       assert.equal(noCookie.jar.cookies.has("islet_session"), false);
@@ -800,7 +728,7 @@ for (const kind of databaseKinds()) {
 
     test("the consent form needs a CSRF token bound to the session", async () => {
       const app = await registerApp(instance);
-      const browser = new Browser(instance, nextIp());
+      const browser = new Browser(instance.url, nextIp());
       const page = await browser.get(authorizePath(app));
       await signIn(browser, page.text);
       const consent = await browser.get(authorizePath(app));
@@ -831,7 +759,7 @@ for (const kind of databaseKinds()) {
 
     test("deciding without a session leads to the sign-in form, not a code", async () => {
       const app = await registerApp(instance);
-      const browser = new Browser(instance, nextIp());
+      const browser = new Browser(instance.url, nextIp());
       const response = await browser.post("/oauth/authorize", {
         response_type: "code", client_id: app.client_id, redirect_uri: CALLBACK, scope: "read", decision: "authorize",
       });
@@ -842,7 +770,7 @@ for (const kind of databaseKinds()) {
 
     test("signing out ends the session", async () => {
       const app = await registerApp(instance);
-      const browser = new Browser(instance, nextIp());
+      const browser = new Browser(instance.url, nextIp());
       const consent = await authorizeConsentPage(browser, authorizePath(app));
       const fields = formFields(consent, "/auth/sign_out");
       const sessionId = browser.jar.cookies.get("islet_session")!;
@@ -857,7 +785,7 @@ for (const kind of databaseKinds()) {
 
     test("sign-in returns only to local paths", async () => {
       for (const returnTo of ["https://evil.example/", "//evil.example/x", "/\\evil.example"]) {
-        const browser = new Browser(instance, nextIp());
+        const browser = new Browser(instance.url, nextIp());
         const page = await browser.get("/auth/sign_in");
         assert.equal(page.response.status, 200);
         const fields = formFields(page.text, "/auth/sign_in");
@@ -905,7 +833,7 @@ for (const kind of databaseKinds()) {
 
     test("cookies are Secure with the __Host- prefix, and the flow still works", async () => {
       const app = await registerApp(instance);
-      const browser = new Browser(instance, "127.0.0.1");
+      const browser = new Browser(instance.url, "127.0.0.1");
       const page = await browser.get(authorizePath(app));
       const csrf = browser.jar.lastSetCookie.find((line) => line.startsWith("__Host-islet_csrf="));
       assert.ok(csrf != null, browser.jar.lastSetCookie.join("\n"));

@@ -14,7 +14,7 @@ import { guardInboxRequest, MAX_INBOX_BODY_BYTES } from "../../src/federation/in
 import { backfillOutbox } from "../../src/federation/backfill.ts";
 import { resolveAccount } from "../../src/federation/lookup.ts";
 import { databaseKinds } from "../helpers/database.ts";
-import { activityGet, createNote, signedPost, startGuardedInstance } from "../helpers/federation.ts";
+import { activityGet, createNote, signedPost } from "../helpers/federation.ts";
 import { eventually, startInstance, type TestInstance } from "../helpers/instance.ts";
 import { followActivity, startRemote, type RemoteServer } from "../helpers/remote.ts";
 
@@ -29,7 +29,7 @@ for (const kind of databaseKinds()) {
     let owner: string;
 
     before(async () => {
-      [islet, remote, other] = await Promise.all([startGuardedInstance(kind), startRemote("sender"), startRemote("other")]);
+      [islet, remote, other] = await Promise.all([startInstance(kind), startRemote("sender"), startRemote("other")]);
       inbox = `${islet.url}/users/owner/inbox`;
       owner = `${islet.origin}/users/owner`;
     });

@@ -1,63 +1,10 @@
 /**
- * Federation test helpers: an instance served with the inbox guard in
- * front (as src/server.ts mounts it), and signed requests from a stand-in
- * remote with a chosen time.
+ * Federation test helpers: signed requests from a stand-in remote with a
+ * chosen time, and a document server for stand-in remote actors.
  */
 import { signRequest } from "@fedify/fedify";
 import { Temporal } from "@js-temporal/polyfill";
-import { loadConfig } from "../../src/config.ts";
-import { createOwner, type Owner } from "../../src/core/accounts.ts";
-import { guardInboxRequest } from "../../src/federation/inbox-limit.ts";
-import { openIslet } from "../../src/islet.ts";
-import { createLogger } from "../../src/log.ts";
-import { createApp, listen } from "../../src/server.ts";
-import { createTestDatabase, type DatabaseKind } from "./database.ts";
-import { freePort, type StartOptions, type TestInstance } from "./instance.ts";
 import type { RemoteServer } from "./remote.ts";
-
-/**
- * Like startInstance, with guardInboxRequest in front of the app: what
- * server.ts's federation middleware does with every request.
- */
-export async function startGuardedInstance(kind: DatabaseKind, options: StartOptions = {}): Promise<TestInstance> {
-  const database = await createTestDatabase(kind);
-  const port = await freePort();
-  const config = loadConfig({
-    DATA_DIR: database.dataDir,
-    PORT: String(port),
-    ALLOW_PRIVATE_ADDRESS: "true",
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "error",
-    ...(database.databaseUrl == null ? {} : { DATABASE_URL: database.databaseUrl }),
-    ...options.env,
-  });
-  const islet = await openIslet(config, { database: await database.open(), log: createLogger(config.logLevel) });
-  let owner: Owner | null = null;
-  const username = options.username === undefined ? "owner" : options.username;
-  if (username != null) {
-    owner = await createOwner(islet.core, { username, email: `${username}@example.com`, password: "a long test password" });
-  }
-  const app = createApp(islet);
-  const guarded = {
-    fetch: async (request: Request) => {
-      const checked = await guardInboxRequest(islet.core, request);
-      return checked instanceof Response ? checked : await app.fetch(checked);
-    },
-  };
-  const server = await listen(guarded as unknown as Parameters<typeof listen>[0], port, "127.0.0.1");
-  islet.startWorker();
-  return {
-    islet,
-    owner,
-    url: server.url,
-    origin: config.origin,
-    database,
-    async close() {
-      await server.close();
-      await islet.close();
-      await database.drop();
-    },
-  };
-}
 
 /** A POST of `activity` to `url`, signed by the remote's key at `at` (default now). */
 export async function signedPost(
