@@ -21,6 +21,7 @@ import { announceExpiredPolls } from "./core/polls.ts";
 import { createPushQueue, registerWebPush, startPushWorker } from "./push/delivery.ts";
 import { registerStreamingRelay } from "./streaming/events.ts";
 import { pruneExpiredRemoteMedia } from "./core/media-cache.ts";
+import { createRemoteMediaQueue, registerRemoteMediaCache, startRemoteMediaWorker } from "./media/remote-cache.ts";
 
 export interface Islet {
   readonly config: Config;
@@ -90,10 +91,14 @@ export async function openIslet(config: Config, options: OpenIsletOptions = {}):
   // Web Push: notifications go onto their own queue ("push"); the worker sends them.
   const pushQueue = createPushQueue(database, { log });
   registerWebPush(core, pushQueue);
+  // Remote media cache: received posts' files are downloaded on their own queue ("remote_media").
+  const remoteMediaQueue = createRemoteMediaQueue(database, { log });
+  registerRemoteMediaCache(core, remoteMediaQueue);
   const stop = new AbortController();
   let worker: Promise<void> | null = null;
   let mailWorker: Promise<void> | null = null;
   let pushWorker: Promise<void> | null = null;
+  let remoteMediaWorker: Promise<void> | null = null;
   return {
     config,
     core,
@@ -105,6 +110,7 @@ export async function openIslet(config: Config, options: OpenIsletOptions = {}):
       worker = federation.startQueue(undefined, { signal: stop.signal });
       mailWorker = mailer.start(stop.signal);
       pushWorker = startPushWorker(core, pushQueue, stop.signal);
+      remoteMediaWorker = startRemoteMediaWorker(core, remoteMediaQueue, stop.signal);
       // Expired cache entries (fetched documents, keys) are dropped hourly.
       const sweep = setInterval(() => {
         kv.deleteExpired().catch((error) => log.warn("could not delete expired cache entries", error));
@@ -134,7 +140,7 @@ export async function openIslet(config: Config, options: OpenIsletOptions = {}):
     },
     async close() {
       stop.abort();
-      await Promise.all([worker, mailWorker, pushWorker]);
+      await Promise.all([worker, mailWorker, pushWorker, remoteMediaWorker]);
       await database.close();
     },
   };

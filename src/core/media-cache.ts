@@ -1,9 +1,11 @@
 /**
  * The media folder's disk use, and pruning of the remote media cache.
  *
- * Files of remote posts' attachments are a cache: the row keeps the remote
- * URL, so a pruned attachment is fetched again (or linked to) when needed.
- * The owner's uploads and profile pictures are never pruned.
+ * Files of remote posts' attachments are a cache (src/media/remote-cache.ts
+ * fills it, under `media_attachments/<id path>/`): the row keeps the remote
+ * URL, so a pruned attachment is shown at its remote URL again, as before
+ * it was cached, and downloaded anew if its post is edited. The owner's
+ * uploads and profile pictures are never pruned.
  */
 import { readdir, stat } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
@@ -121,8 +123,7 @@ export async function countPrunableRemoteMedia(ctx: CoreContext, before: Date): 
 
 /**
  * Deletes the cached files of remote accounts' attachments created before
- * `before`, and clears their keys so that the remote URL is used (and the
- * file fetched again when needed). Local uploads are never touched. Works
+ * `before`, and clears their keys so that the remote URL is used. Local uploads are never touched. Works
  * in batches; `onAttachment` is called once per attachment pruned.
  */
 export async function pruneRemoteMedia(
@@ -151,7 +152,7 @@ export async function pruneRemoteMedia(
     // The rows stop pointing at the files first: nothing serves a file that is gone.
     const cleared = await ctx.db
       .update(mediaAttachments)
-      .set({ fileKey: null, previewKey: null, updatedAt: new Date() })
+      .set({ fileKey: null, previewKey: null, fileSize: null, updatedAt: new Date() })
       .where(inArray(mediaAttachments.id, batch.map((row) => row.id)))
       .returning({ id: mediaAttachments.id });
     const clearedIds = new Set(cleared.map((row) => row.id));

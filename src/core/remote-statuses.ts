@@ -4,9 +4,10 @@
  * where the rows are written and the same events as for local posts are
  * emitted, so timelines, notifications and streaming treat both alike.
  */
-import { eq, sql } from "drizzle-orm";
+import { eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../db/connect.ts";
 import { mediaAttachments, mentions, polls, statusEdits, statuses } from "../db/schema.ts";
+import { deleteMediaFiles } from "../media/storage.ts";
 import type { Account } from "./accounts.ts";
 import type { CoreContext } from "./context.ts";
 import { CoreError } from "./context.ts";
@@ -30,10 +31,23 @@ export interface RemoteStatusInput {
   language: string | null;
   inReplyToUri: string | null;
   tagNames: string[];
-  attachments: { url: string; mediaType: string | null; description: string | null; width: number | null; height: number | null }[];
+  attachments: RemoteAttachmentInput[];
   poll: { options: string[]; votesCounts: number[]; multiple: boolean; expiresAt: Date | null; votersCount: number | null } | null;
   published: Date;
   updated: Date | null;
+}
+
+/** An attachment as the remote post describes it. */
+export interface RemoteAttachmentInput {
+  url: string;
+  mediaType: string | null;
+  description: string | null;
+  width: number | null;
+  height: number | null;
+  /** Mastodon's `blurhash`, when the post carries one. */
+  blurhash?: string | null;
+  /** Mastodon's `focalPoint`, each coordinate from -1 to 1. */
+  focus?: { x: number; y: number } | null;
 }
 
 function mediaType(contentType: string | null): "image" | "gifv" | "video" | "audio" | "unknown" {
@@ -44,21 +58,41 @@ function mediaType(contentType: string | null): "image" | "gifv" | "video" | "au
   return "unknown";
 }
 
-/** Rows for a remote post's attachments (not cached locally: remote_url only). */
-async function insertRemoteMedia(db: Db, author: Account, input: RemoteStatusInput) {
-  if (input.attachments.length === 0) return [];
-  return await db.insert(mediaAttachments).values(input.attachments.slice(0, 16).map((attachment, position) => ({
+/** The most attachments kept of a remote post. */
+const MAX_REMOTE_ATTACHMENTS = 16;
+
+/** What the remote post says of an attachment, as column values (the file itself is cached later). */
+function describedMedia(attachment: RemoteAttachmentInput) {
+  return {
+    description: attachment.description,
+    blurhash: attachment.blurhash ?? null,
+    focusX: attachment.focus?.x ?? null,
+    focusY: attachment.focus?.y ?? null,
+  };
+}
+
+/**
+ * Rows for a remote post's attachments, at first uncached (remote_url
+ * only); src/media/remote-cache.ts downloads the files.
+ */
+async function insertRemoteMedia(db: Db, author: Account, attachments: readonly { attachment: RemoteAttachmentInput; position: number }[]) {
+  if (attachments.length === 0) return [];
+  return await db.insert(mediaAttachments).values(attachments.map(({ attachment, position }) => ({
     id: newId(),
     accountId: author.id,
     type: mediaType(attachment.mediaType),
     contentType: attachment.mediaType ?? "application/octet-stream",
     remoteUrl: attachment.url,
-    description: attachment.description,
-    meta: attachment.width != null && attachment.height != null
+    ...describedMedia(attachment),
+    meta: attachment.width != null && attachment.height != null && attachment.width > 0 && attachment.height > 0
       ? { original: { width: attachment.width, height: attachment.height, size: `${attachment.width}x${attachment.height}`, aspect: attachment.width / attachment.height } }
       : {},
     position,
   }))).returning();
+}
+
+function keptAttachments(input: RemoteStatusInput) {
+  return input.attachments.slice(0, MAX_REMOTE_ATTACHMENTS).map((attachment, position) => ({ attachment, position }));
 }
 
 /**
@@ -74,7 +108,7 @@ export async function receiveStatus(ctx: CoreContext, author: Account, input: Re
   let row: Status;
   try {
     row = await ctx.db.transaction(async (tx) => {
-      const media = await insertRemoteMedia(tx, author, input);
+      const media = await insertRemoteMedia(tx, author, keptAttachments(input));
       const written = await writeStatus(tx, author, {
         id: newId(createdAt),
         uri: input.uri,
@@ -114,6 +148,7 @@ export async function receiveStatusUpdate(ctx: CoreContext, author: Account, inp
   if (existing == null || existing.accountId !== author.id) return null;
   const editedAt = input.updated ?? new Date();
   if (existing.editedAt != null && existing.editedAt.getTime() >= editedAt.getTime()) return existing;
+  const staleFiles: (string | null)[] = [];
   await ctx.db.transaction(async (tx) => {
     const previous = await tx.select({ n: sql<number>`count(*)` }).from(statusEdits).where(eq(statusEdits.statusId, existing.id));
     if (Number(previous[0]?.n ?? 0) === 0) {
@@ -148,8 +183,37 @@ export async function receiveStatusUpdate(ctx: CoreContext, author: Account, inp
       await tx.insert(mentions).values(mentioned.map((account) => ({ id: newId(), statusId: existing.id, accountId: account.id }))).onConflictDoNothing();
     }
     await setStatusTags(tx, existing.id, input.tagNames);
-    await tx.delete(mediaAttachments).where(eq(mediaAttachments.statusId, existing.id));
-    const media = await insertRemoteMedia(tx, author, input);
+    // Attachments still there (by URL) keep their rows and cached files;
+    // removed ones go, with their files once committed; new ones are added.
+    const current = await tx.select().from(mediaAttachments).where(eq(mediaAttachments.statusId, existing.id));
+    const byUrl = new Map(current.filter((row) => row.remoteUrl != null).map((row) => [row.remoteUrl!, row]));
+    const added: { attachment: RemoteAttachmentInput; position: number }[] = [];
+    const keptIds = new Set<bigint>();
+    for (const { attachment, position } of keptAttachments(input)) {
+      const row = byUrl.get(attachment.url);
+      if (row == null || keptIds.has(row.id)) {
+        added.push({ attachment, position });
+        continue;
+      }
+      keptIds.add(row.id);
+      const described = describedMedia(attachment);
+      await tx.update(mediaAttachments).set({
+        ...described,
+        // What the edit does not tell (often: an embedded object's
+        // extensions cannot be read) stays as it was.
+        blurhash: described.blurhash ?? row.blurhash,
+        focusX: attachment.focus == null ? row.focusX : described.focusX,
+        focusY: attachment.focus == null ? row.focusY : described.focusY,
+        position,
+        updatedAt: new Date(),
+      }).where(eq(mediaAttachments.id, row.id));
+    }
+    const removed = current.filter((row) => !keptIds.has(row.id));
+    if (removed.length > 0) {
+      await tx.delete(mediaAttachments).where(inArray(mediaAttachments.id, removed.map((row) => row.id)));
+      staleFiles.push(...removed.flatMap((row) => [row.fileKey, row.previewKey]));
+    }
+    const media = await insertRemoteMedia(tx, author, added);
     for (const row of media) {
       await tx.update(mediaAttachments).set({ statusId: existing.id }).where(eq(mediaAttachments.id, row.id));
     }
@@ -162,6 +226,9 @@ export async function receiveStatusUpdate(ctx: CoreContext, author: Account, inp
       }).where(eq(polls.statusId, existing.id));
     }
   });
+  if (staleFiles.some((key) => key != null)) {
+    await deleteMediaFiles(ctx.config, staleFiles).catch((error) => ctx.log.warn("could not delete the cached files of removed attachments", error));
+  }
   await ctx.events.emit("status.updated", { statusId: existing.id, accountId: author.id });
   return (await findStatusByUri(ctx, input.uri))!;
 }

@@ -20,6 +20,10 @@ export interface RemoteAttachment {
   description: string | null;
   width: number | null;
   height: number | null;
+  /** Mastodon's `toot:blurhash`, when given and well-formed. */
+  blurhash: string | null;
+  /** Mastodon's `toot:focalPoint` ([x, y], each from -1 to 1). */
+  focus: { x: number; y: number } | null;
 }
 
 export interface RemotePoll {
@@ -99,9 +103,12 @@ export async function readRemotePost(ctx: Context<void>, object: PostObject, fol
         description: attachment.name == null ? null : String(attachment.name),
         width: (attachment as Document).width ?? null,
         height: (attachment as Document).height ?? null,
+        blurhash: null,
+        focus: null,
       });
     }
   }
+  if (attachments.length > 0) await readMastodonMediaExtensions(object, attachments);
 
   let poll: RemotePoll | null = null;
   if (object instanceof Question) {
@@ -150,6 +157,82 @@ export async function readRemotePost(ctx: Context<void>, object: PostObject, fol
     published: instantToDate(object.published) ?? new Date(),
     updated: instantToDate(object.updated),
   };
+}
+
+// ---------------------------------------------------------------- Mastodon's media extensions
+
+const TOOT = "http://joinmastodon.org/ns#";
+/** BlurHash's alphabet (base 83); a 1x1 hash has 6 characters. */
+const BLURHASH = /^[0-9A-Za-z#$%*+,\-.:;=?@[\]^_{|}~]{6,200}$/;
+
+/** A property of a compacted document, under its usual term or its IRI. */
+function extension(entry: Record<string, unknown>, name: string): unknown {
+  return entry[name] ?? entry[`toot:${name}`] ?? entry[`${TOOT}${name}`];
+}
+
+/** One value of a JSON-LD property: unwraps `[x]`, `{"@value": x}` and `{"@list": [...]}`. */
+function plain(value: unknown): unknown {
+  if (Array.isArray(value) && value.length === 1 && typeof value[0] === "object") return plain(value[0]);
+  if (value != null && typeof value === "object" && !Array.isArray(value)) {
+    const object = value as Record<string, unknown>;
+    if ("@value" in object) return object["@value"];
+    if ("@list" in object) return (object["@list"] as unknown[]).map(plain);
+  }
+  return value;
+}
+
+function firstUrl(value: unknown): string | null {
+  if (typeof value === "string") return value;
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const url = firstUrl(item);
+      if (url != null) return url;
+    }
+    return null;
+  }
+  if (value != null && typeof value === "object") {
+    const object = value as Record<string, unknown>;
+    return firstUrl(object.href ?? object["@id"] ?? null);
+  }
+  return null;
+}
+
+/**
+ * Mastodon's `blurhash` and `focalPoint` on attachments. The vocabulary has
+ * no accessors for them, but an object parsed from a fetched document
+ * keeps that document, and gives it back from toJsonLd(); an object
+ * embedded in an activity does not, and then they are simply not known.
+ */
+async function readMastodonMediaExtensions(object: PostObject, attachments: RemoteAttachment[]): Promise<void> {
+  let document: unknown;
+  try {
+    document = await object.toJsonLd();
+  } catch {
+    return;
+  }
+  if (document == null || typeof document !== "object") return;
+  const raw = (document as Record<string, unknown>).attachment;
+  const entries = (Array.isArray(raw) ? raw : raw == null ? [] : [raw]).filter(
+    (entry): entry is Record<string, unknown> => entry != null && typeof entry === "object" && !Array.isArray(entry),
+  );
+  const byUrl = new Map<string, Record<string, unknown>>();
+  for (const entry of entries) {
+    const url = firstUrl(entry.url);
+    if (url != null && !byUrl.has(url)) byUrl.set(url, entry);
+  }
+  for (const attachment of attachments) {
+    const entry = byUrl.get(attachment.url);
+    if (entry == null) continue;
+    const blurhash = plain(extension(entry, "blurhash"));
+    if (typeof blurhash === "string" && BLURHASH.test(blurhash)) attachment.blurhash = blurhash;
+    const focal = plain(extension(entry, "focalPoint"));
+    if (Array.isArray(focal) && focal.length === 2) {
+      const [x, y] = focal.map(plain);
+      if (typeof x === "number" && typeof y === "number" && [x, y].every((n) => Number.isFinite(n) && n >= -1 && n <= 1)) {
+        attachment.focus = { x, y };
+      }
+    }
+  }
 }
 
 async function countAsync(iterable: AsyncIterable<unknown>): Promise<number> {

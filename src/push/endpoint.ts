@@ -5,10 +5,9 @@
  * checked on every connection so that a name cannot be re-pointed after the
  * check. ALLOW_PRIVATE_ADDRESS (development and tests) lifts both rules.
  */
-import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { BlockList, isIP, type LookupFunction } from "node:net";
+import { isNonPublicHost, publicAddressLookup } from "../net/public-address.ts";
 
 /** The push service answered; `body` is its first few kilobytes. */
 export interface PushServiceResponse {
@@ -23,32 +22,6 @@ export class ForbiddenEndpointError extends Error {
     super(message);
     this.name = "ForbiddenEndpointError";
   }
-}
-
-// Kept apart: a list holding ::ffff:0:0/96 would also match every IPv4 address.
-const NON_PUBLIC_V4 = new BlockList();
-const NON_PUBLIC_V6 = new BlockList();
-for (const [network, prefix] of [
-  ["0.0.0.0", 8], ["10.0.0.0", 8], ["100.64.0.0", 10], ["127.0.0.0", 8], ["169.254.0.0", 16], ["172.16.0.0", 12],
-  ["192.0.0.0", 24], ["192.0.2.0", 24], ["192.88.99.0", 24], ["192.168.0.0", 16], ["198.18.0.0", 15],
-  ["198.51.100.0", 24], ["203.0.113.0", 24], ["224.0.0.0", 4], ["240.0.0.0", 4],
-] as const) {
-  NON_PUBLIC_V4.addSubnet(network, prefix, "ipv4");
-}
-for (const [network, prefix] of [
-  ["::", 128], ["::1", 128], ["::ffff:0:0", 96], ["64:ff9b::", 96], ["64:ff9b:1::", 48], ["100::", 64],
-  ["2001::", 23], ["2001:db8::", 32], ["2002::", 16], ["fc00::", 7], ["fe80::", 10], ["ff00::", 8],
-] as const) {
-  NON_PUBLIC_V6.addSubnet(network, prefix, "ipv6");
-}
-
-/** Whether an IP address lies outside every loopback, private and reserved range. */
-export function isPublicAddress(address: string): boolean {
-  const version = isIP(address);
-  if (version === 0) return false;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped != null) return !NON_PUBLIC_V4.check(mapped[1], "ipv4");
-  return version === 4 ? !NON_PUBLIC_V4.check(address, "ipv4") : !NON_PUBLIC_V6.check(address, "ipv6");
 }
 
 /**
@@ -69,29 +42,15 @@ export function endpointProblem(endpoint: string, allowPrivateAddress: boolean):
   if (url.hostname === "") return "endpoint has no host";
   if (!allowPrivateAddress) {
     const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
-    if (isIP(host) !== 0 ? !isPublicAddress(host) : host === "localhost" || host.endsWith(".localhost")) {
+    if (isNonPublicHost(host)) {
       return "endpoint must not point at a private or loopback address";
     }
   }
   return null;
 }
 
-/** Resolves like dns.lookup, refusing names that lead to a non-public address. */
-const publicLookup: LookupFunction = (hostname, options, callback) => {
-  dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
-    if (error != null) {
-      callback(error, "", 0);
-      return;
-    }
-    const refused = addresses.find((entry) => !isPublicAddress(entry.address));
-    if (refused != null || addresses.length === 0) {
-      callback(new ForbiddenEndpointError(`${hostname} resolves to ${refused?.address ?? "nothing"}, which is not a public address`), "", 0);
-      return;
-    }
-    if (options.all) (callback as unknown as (error: null, addresses: LookupAddress[]) => void)(null, addresses);
-    else callback(null, addresses[0].address, addresses[0].family);
-  });
-};
+/** Resolves names like dns.lookup, refusing those that lead to a non-public address. */
+const publicLookup = publicAddressLookup((message) => new ForbiddenEndpointError(message));
 
 /** How much of a push service's answer is kept (for the log). */
 const MAX_BODY = 8 * 1024;

@@ -1,10 +1,13 @@
 /**
  * Two Islet instances hold a conversation through their Mastodon APIs and
- * real inboxes: follow, post, reply, favourite, boost, edit and delete, each
+ * real inboxes: follow, post (with an image, with a poll), reply, favourite,
+ * boost, edit and delete, each
  * seen by the other side in timelines and notifications.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { isBlurhashValid } from "blurhash";
+import sharp from "sharp";
 import { api, ownerToken } from "../helpers/api.ts";
 import { databaseKinds } from "../helpers/database.ts";
 import { eventually, startInstance, type TestInstance } from "../helpers/instance.ts";
@@ -108,6 +111,38 @@ for (const kind of databaseKinds()) {
         const s = await api(bob.instance, "GET", `/api/v1/statuses/${postAtBob.id}`, { token: bob.token });
         return /Edited hello/.test(s.body.content) && s.body.edited_at != null;
       }, "the edit at bob");
+    });
+
+    test("alice posts an image with a description; bob sees the attachment and can load it", async () => {
+      const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 200, g: 30, b: 60 } } }).png().toBuffer();
+      const form = new FormData();
+      form.set("file", new Blob([new Uint8Array(png)], { type: "image/png" }), "red.png");
+      form.set("description", "a red rectangle");
+      const uploaded = await api(alice.instance, "POST", "/api/v2/media", { token: alice.token, body: form });
+      assert.ok(uploaded.status === 200 || uploaded.status === 202, JSON.stringify(uploaded.body));
+      const created = await api(alice.instance, "POST", "/api/v1/statuses", {
+        token: alice.token,
+        body: { status: "A picture", media_ids: [uploaded.body.id] },
+      });
+      assert.equal(created.status, 200, JSON.stringify(created.body));
+      type Media = { type: string; description: string | null; blurhash: string | null; url: string; preview_url: string | null; remote_url: string | null };
+      const arrivedAtBob = await arrived(bob, created.body.uri);
+      // Bob's worker downloads the file and serves it from bob's server.
+      const atBob = await eventually(async () => {
+        const status = await api(bob.instance, "GET", `/api/v1/statuses/${arrivedAtBob.id}`, { token: bob.token });
+        const list = status.body.media_attachments as Media[];
+        return list.length === 1 && list[0].url.startsWith(`${bob.instance.origin}/system/`) ? list : null;
+      }, "the attachment cached at bob");
+      const [media] = atBob;
+      assert.equal(media.type, "image");
+      assert.equal(media.description, "a red rectangle");
+      assert.ok(typeof media.blurhash === "string" && isBlurhashValid(media.blurhash).result, String(media.blurhash));
+      assert.equal(media.remote_url, created.body.media_attachments[0].url);
+      assert.ok(media.preview_url?.startsWith(`${bob.instance.origin}/system/`), String(media.preview_url));
+      const image = await fetch(media.url.replace(bob.instance.origin, bob.instance.url));
+      assert.equal(image.status, 200);
+      const meta = await sharp(new Uint8Array(await image.arrayBuffer())).metadata();
+      assert.deepEqual([meta.width, meta.height], [64, 48]);
     });
 
     test("bob votes in alice's poll; alice counts the vote", async () => {

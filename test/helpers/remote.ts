@@ -31,6 +31,10 @@ export interface RemoteServer {
   behaviour: InboxBehaviour;
   /** Signature schemes the inbox takes; others get 401 (default: both). */
   acceptSpecs: Set<NonNullable<Received["spec"]>>;
+  /** More documents served on GET, by path (objects, media files); others are 404. */
+  files: Map<string, { contentType: string; body: string | Uint8Array }>;
+  /** Paths of the GET requests received, in order. */
+  gets: string[];
   /** Verifies a received request's signature; returns the key's IRI or null. */
   verify(received: Received): Promise<string | null>;
   /** A signed POST of `activity` to `url`. */
@@ -61,6 +65,8 @@ export async function startRemote(username = "remote"): Promise<RemoteServer> {
     attempts: 0,
     behaviour: "accept",
     acceptSpecs: new Set(["rfc9421", "draft-cavage-http-signatures-12"]),
+    files: new Map(),
+    gets: [],
     async verify(received) {
       const headers = new Headers();
       for (const [name, value] of Object.entries(received.headers)) {
@@ -129,6 +135,13 @@ export async function startRemote(username = "remote"): Promise<RemoteServer> {
       const rawBody = Buffer.concat(chunks);
       remote.received.push({ path, headers: req.headers, rawBody, body: JSON.parse(rawBody.toString("utf8")), spec });
       res.writeHead(202).end();
+      return;
+    }
+    const file = req.method === "GET" ? remote.files.get(path) : undefined;
+    if (req.method === "GET") remote.gets.push(path);
+    if (file != null) {
+      res.writeHead(200, { "Content-Type": file.contentType, "Content-Length": String(Buffer.byteLength(file.body)) });
+      res.end(file.body);
       return;
     }
     res.writeHead(404).end();

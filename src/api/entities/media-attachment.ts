@@ -22,8 +22,10 @@ export function mediaUrl(origin: string, key: string): string {
 }
 
 /**
- * A media row as Mastodon shows it. A local file is served from
- * `/system/<key>`; a remote file not cached here is shown at its remote URL.
+ * A media row as Mastodon shows it. A file stored here (an upload, or a
+ * remote post's file in the media cache) is served from `/system/<key>`,
+ * and `remote_url` names the origin's copy of a remote one; a remote file
+ * not cached here (not yet, never, or pruned) is shown at its remote URL.
  * `meta.focus` comes from the focus columns (never from stored meta).
  */
 export function serializeMediaAttachment(origin: string, row: MediaAttachmentRow): MastodonMediaAttachment {

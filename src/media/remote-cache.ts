@@ -1,0 +1,250 @@
+/**
+ * The remote media cache: the files of remote posts' attachments are
+ * downloaded and served from this server, as Mastodon does, so that
+ * clients load them from here (with a preview and a blurhash) rather than
+ * from every server in the timeline.
+ *
+ * A reaction to `status.created` and `status.updated` puts one job per
+ * uncached remote attachment on the durable "remote_media" queue; the
+ * worker downloads the file (see remote-fetch.ts: public addresses only,
+ * within a deadline and the upload size limits) unless its host is
+ * suspended. Images go through the same processing as uploads (sniffed by
+ * their bytes, oriented, stripped, scaled, with a preview and a blurhash);
+ * video and audio are kept as they are. Anything else stays uncached.
+ * Network errors and 408, 429 and 5xx answers are retried a few times with
+ * back-off; after that, or after any other failure, the attachment stays
+ * uncached and clients are given its remote URL. Pruning
+ * (src/core/media-cache.ts) makes cached attachments uncached again.
+ */
+import { rm } from "node:fs/promises";
+import { and, eq, inArray, isNotNull, isNull } from "drizzle-orm";
+import type { CoreContext } from "../core/context.ts";
+import { avMeta } from "../core/media.ts";
+import { isUrlSuspended } from "../core/server-domain-blocks.ts";
+import type { Database } from "../db/connect.ts";
+import { createJobQueue, type JobQueue, type JobQueueOptions } from "../db/job-queue.ts";
+import type { DatabaseMessageQueue } from "../db/message-queue.ts";
+import { accounts, mediaAttachments, type MediaMeta } from "../db/schema.ts";
+import { ISLET_VERSION } from "../version.ts";
+import { MediaError } from "./errors.ts";
+import { probeAv } from "./probe.ts";
+import { headOf } from "./processing.ts";
+import { downloadRemoteMedia, RemoteMediaError } from "./remote-fetch.ts";
+import { FORMATS, sniff, type AvFormat } from "./sniff.ts";
+import { attachmentFolder, deleteMediaFiles, ensurePrivateDirectory, moveIntoMedia, storeImage, uploadTmpDir } from "./storage.ts";
+
+/** The queue's name in `queue_messages`. */
+export const REMOTE_MEDIA_QUEUE = "remote_media";
+/** Attempts before a file is left uncached: with the back-off, the last is a minute or so after the first. */
+export const REMOTE_MEDIA_MAX_ATTEMPTS = 5;
+/** The longest one download may take. */
+export const REMOTE_MEDIA_TIMEOUT_MS = 60_000;
+
+/** A queued download: the attachment's id, as a string. */
+export interface RemoteMediaJob {
+  mediaId: string;
+}
+
+/** What the cache needs of a queue. */
+export type RemoteMediaQueue = JobQueue;
+
+/** The "remote_media" queue over the shared table. */
+export function createRemoteMediaQueue(database: Database, options: JobQueueOptions = {}): DatabaseMessageQueue {
+  // The lease: a download, then at most a minute of image processing.
+  return createJobQueue(database, {
+    name: REMOTE_MEDIA_QUEUE,
+    maxAttempts: REMOTE_MEDIA_MAX_ATTEMPTS,
+    visibilityTimeoutSeconds: (2 * REMOTE_MEDIA_TIMEOUT_MS) / 1000 + 60,
+    concurrency: 2,
+  }, options);
+}
+
+/** The download may work later; the queue tries again. */
+export class RemoteMediaRetryError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "RemoteMediaRetryError";
+  }
+}
+
+/** Queues a download of each uncached remote attachment of `statusId`. */
+export async function enqueueRemoteMedia(ctx: CoreContext, queue: Pick<RemoteMediaQueue, "enqueue">, statusId: bigint): Promise<number> {
+  const rows = await ctx.db
+    .select({ id: mediaAttachments.id })
+    .from(mediaAttachments)
+    .where(and(eq(mediaAttachments.statusId, statusId), isNotNull(mediaAttachments.remoteUrl), isNull(mediaAttachments.fileKey)));
+  for (const row of rows) {
+    const job: RemoteMediaJob = { mediaId: row.id.toString() };
+    await queue.enqueue(job);
+  }
+  return rows.length;
+}
+
+const registered = new WeakSet<CoreContext>();
+
+/**
+ * Subscribes the cache on `ctx.events`, once per core: a received or
+ * edited remote post queues its uncached files. Returns a function that
+ * unsubscribes it.
+ */
+export function registerRemoteMediaCache(ctx: CoreContext, queue: Pick<RemoteMediaQueue, "enqueue">): () => void {
+  if (registered.has(ctx)) return () => {};
+  registered.add(ctx);
+  const offCreated = ctx.events.on("status.created", async ({ statusId }) => {
+    await enqueueRemoteMedia(ctx, queue, statusId);
+  });
+  const offUpdated = ctx.events.on("status.updated", async ({ statusId }) => {
+    await enqueueRemoteMedia(ctx, queue, statusId);
+  });
+  return () => {
+    offCreated();
+    offUpdated();
+    registered.delete(ctx);
+  };
+}
+
+function isJob(value: unknown): value is RemoteMediaJob {
+  const job = value as RemoteMediaJob | null;
+  return job != null && typeof job.mediaId === "string" && /^\d{1,19}$/.test(job.mediaId);
+}
+
+/** How a cached video or audio file is stored: by its container, and whether it has a picture. */
+function avStorage(format: AvFormat, kind: "video" | "audio"): { contentType: string; ext: string } {
+  const { contentType, ext } = FORMATS[format];
+  if (kind === "audio" && (format === "mp4" || format === "mov")) return { contentType: "audio/mp4", ext: "m4a" };
+  if (kind === "audio" && format === "webm") return { contentType: "audio/webm", ext: "webm" };
+  return { contentType, ext };
+}
+
+export type CacheOutcome = "cached" | "skipped" | "failed";
+
+export interface CacheOptions {
+  timeoutMs?: number;
+  /** Aborts a download in progress (it is then retried later). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Downloads and stores the file of one queued attachment. Resolves with
+ * what became of it ("skipped": nothing to do, or its host is suspended;
+ * "failed": left uncached for good); throws {@link RemoteMediaRetryError}
+ * when it should be tried again.
+ */
+export async function cacheRemoteMedia(ctx: CoreContext, job: unknown, options: CacheOptions = {}): Promise<CacheOutcome> {
+  const { log, config } = ctx;
+  if (!isJob(job)) {
+    log.error("remote media: dropped a queued message that is not a media download", job);
+    return "skipped";
+  }
+  const found = await ctx.db
+    .select({ media: mediaAttachments, domain: accounts.domain })
+    .from(mediaAttachments)
+    .innerJoin(accounts, eq(accounts.id, mediaAttachments.accountId))
+    .where(eq(mediaAttachments.id, BigInt(job.mediaId)))
+    .limit(1);
+  const row = found[0]?.media;
+  // Gone, already cached, or not remote at all.
+  if (row == null || found[0]!.domain == null || row.fileKey != null || row.remoteUrl == null) return "skipped";
+  if (await isUrlSuspended(ctx, row.remoteUrl)) return "skipped";
+
+  const tmpDir = uploadTmpDir(config);
+  await ensurePrivateDirectory(tmpDir);
+  let file;
+  try {
+    file = await downloadRemoteMedia(row.remoteUrl, {
+      tmpDir,
+      allowPrivateAddress: config.allowPrivateAddress,
+      timeoutMs: options.timeoutMs ?? REMOTE_MEDIA_TIMEOUT_MS,
+      refuse: (url) => isUrlSuspended(ctx, url),
+      userAgent: `Islet/${ISLET_VERSION} (+${config.origin}/)`,
+      signal: options.signal,
+    });
+  } catch (error) {
+    if (!(error instanceof RemoteMediaError)) throw error;
+    if (error.retry) {
+      log.info(`remote media: ${error.message}; trying again later`);
+      throw new RemoteMediaRetryError(error.message, { cause: error });
+    }
+    log.info(`remote media: ${error.message}; left uncached`);
+    return "failed";
+  }
+
+  const written: string[] = [];
+  try {
+    const sniffed = sniff(await headOf(file.path));
+    let set: Partial<typeof mediaAttachments.$inferInsert>;
+    if (sniffed == null) {
+      // Not a picture, video or sound this server knows: clients get a link.
+      await ctx.db.update(mediaAttachments).set({ type: "unknown", updatedAt: new Date() }).where(eq(mediaAttachments.id, row.id));
+      log.info(`remote media: ${file.url} is not a known kind of media; left uncached`);
+      return "failed";
+    }
+    if (sniffed.kind === "image") {
+      let stored;
+      try {
+        stored = await storeImage(ctx, file.path, "attachment", { id: row.id });
+      } catch (error) {
+        if (!(error instanceof MediaError)) throw error;
+        log.info(`remote media: ${file.url}: ${error.message}; left uncached`);
+        return "failed";
+      }
+      written.push(stored.key, stored.previewKey);
+      set = {
+        type: "image",
+        contentType: stored.contentType,
+        fileKey: stored.key,
+        previewKey: stored.previewKey,
+        fileSize: stored.size,
+        // The author's server computed it from the full picture: keep it.
+        blurhash: row.blurhash ?? stored.blurhash,
+        meta: stored.meta,
+      };
+    } else {
+      const format = sniffed.format as AvFormat;
+      const info = await probeAv(file.path, format);
+      const kind: "video" | "audio" = format === "m4a" || format === "mp3" || format === "wav" || format === "flac" ? "audio" : info.kind;
+      const { contentType, ext } = avStorage(format, kind);
+      const key = `${attachmentFolder(row.id)}/original.${ext}`;
+      await moveIntoMedia(config, file.path, key);
+      written.push(key);
+      const meta: MediaMeta = avMeta({ ...info, kind });
+      set = {
+        type: kind === "video" && row.type === "gifv" ? "gifv" : kind,
+        contentType,
+        fileKey: key,
+        previewKey: null,
+        fileSize: file.size,
+        meta,
+      };
+    }
+    const updated = await ctx.db
+      .update(mediaAttachments)
+      .set({ ...set, updatedAt: new Date() })
+      .where(and(eq(mediaAttachments.id, row.id), isNull(mediaAttachments.fileKey)))
+      .returning({ id: mediaAttachments.id });
+    if (updated.length === 0) {
+      // Removed meanwhile, or cached by another run: keep only what a row names.
+      const current = await ctx.db
+        .select({ fileKey: mediaAttachments.fileKey, previewKey: mediaAttachments.previewKey })
+        .from(mediaAttachments)
+        .where(inArray(mediaAttachments.id, [row.id]));
+      const kept = new Set(current.flatMap((r) => [r.fileKey, r.previewKey]));
+      await deleteMediaFiles(config, written.filter((key) => !kept.has(key)));
+      return "skipped";
+    }
+    log.debug(`remote media: cached ${file.url} as ${set.fileKey}`);
+    return "cached";
+  } catch (error) {
+    await deleteMediaFiles(config, written).catch(() => {});
+    throw error;
+  } finally {
+    await rm(file.path, { force: true });
+  }
+}
+
+/** Downloads queued remote media until `signal` aborts; resolves once stopped. */
+export async function startRemoteMediaWorker(ctx: CoreContext, queue: RemoteMediaQueue, signal: AbortSignal, options: CacheOptions = {}): Promise<void> {
+  await queue.listen(async (job) => {
+    await cacheRemoteMedia(ctx, job, { ...options, signal });
+  }, { signal });
+}
