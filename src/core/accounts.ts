@@ -221,8 +221,9 @@ export interface RemoteActor {
   statusesCount: number;
   publishedAt: Date | null;
   /**
-   * The actor's `movedTo`: null when it names none (the move, if any, is
-   * over); left out when unknown. Only an account already stored is linked.
+   * The actor's `movedTo`, if it names one. Only an account already stored
+   * is linked; an actor without it leaves a known move as it is (a cached
+   * copy of the document may predate the move).
    */
   movedToUri?: string | null;
 }
@@ -231,9 +232,8 @@ export interface RemoteActor {
 export async function upsertRemoteAccount(ctx: CoreContext, input: RemoteActor): Promise<Account> {
   const now = new Date();
   const { movedToUri, ...actor } = input;
-  const moved: { movedToAccountId?: bigint | null } = {};
-  if (movedToUri === null) moved.movedToAccountId = null;
-  else if (movedToUri !== undefined) {
+  const moved: { movedToAccountId?: bigint } = {};
+  if (movedToUri != null) {
     const target = await findAccountByUri(ctx, movedToUri);
     if (target != null && target.uri !== actor.uri) moved.movedToAccountId = target.id;
   }
