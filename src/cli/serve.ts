@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../config.ts";
 import { getOwner } from "../core/accounts.ts";
+import { guardDriverFaults } from "../db/driver-guard.ts";
 import { openIslet } from "../islet.ts";
 import { createLogger } from "../log.ts";
 import { createApp, createStreamingApp, listen, type RunningServer } from "../server.ts";
@@ -41,6 +42,7 @@ export const serveCommand: Command = {
       throw new CliError(`--role ${role} needs PostgreSQL (DATABASE_URL): the embedded database serves one process`);
     }
     const log = createLogger(config.logLevel);
+    if (config.databaseUrl != null) guardDriverFaults(log);
     initialiseEmbeddedDatabase(config);
     const islet = await openIslet(config, { log });
     const servers: RunningServer[] = [];

@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { Readable, Transform, type TransformCallback } from "node:stream";
+import { Readable, Transform, Writable, type TransformCallback } from "node:stream";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import { pipeline } from "node:stream/promises";
 import { Busboy, type BusboyInstance } from "@fastify/busboy";
@@ -79,6 +79,50 @@ class ByteLimit extends Transform {
 }
 
 /** Passes a file part through to disk until it is past its limit, then drops the rest. */
+/**
+ * A temporary file that never stops the form: when the disk refuses a write
+ * (full, over quota), the failure is kept and the rest of the part is read
+ * and dropped, so the request is read to its end and the client gets a
+ * clean answer instead of a connection closed mid-upload.
+ */
+class TemporaryFile extends Writable {
+  readonly #file: ReturnType<typeof createWriteStream>;
+  failure: Error | null = null;
+
+  constructor(path: string) {
+    super();
+    this.#file = createWriteStream(path, { flags: "wx", mode: 0o600 });
+    this.#file.on("error", (error) => {
+      this.failure ??= error;
+    });
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.failure != null) {
+      callback();
+      return;
+    }
+    this.#file.write(chunk, (error) => {
+      if (error != null) this.failure ??= error;
+      callback();
+    });
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    if (this.failure != null) {
+      this.#file.destroy();
+      callback();
+      return;
+    }
+    this.#file.end(() => callback());
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#file.destroy();
+    callback(error);
+  }
+}
+
 class FileLimit extends Transform {
   readonly record: ReceivedFile;
   readonly limitFor: (head: Uint8Array) => number;
@@ -176,7 +220,11 @@ export async function receiveMultipart(request: Request, options: ReceiveOptions
     stream.on("limit", () => {
       record.tooLarge = true;
     });
-    const write = pipeline(stream, new FileLimit(record, limitFor), createWriteStream(path, { flags: "wx", mode: 0o600 }));
+    const file = new TemporaryFile(path);
+    const write = pipeline(stream, new FileLimit(record, limitFor), file).then(() => {
+      // The disk's refusal, once the whole part has been read.
+      if (file.failure != null) throw file.failure;
+    });
     // Awaited below; until then a failure must not count as unhandled.
     write.catch(() => {});
     writes.push(write);
