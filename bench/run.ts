@@ -17,10 +17,36 @@ import { startServer, type ServerHandle } from "./lib/server.ts";
 import { formatFigure, formatTable, orderRows } from "./lib/table.ts";
 import { DEFAULT_ADMIN_URL, describeUrl, openTargets, prepareTarget, probePostgres, type Target } from "./lib/targets.ts";
 import type { DatabaseLabel, Measurement, Recorder } from "./lib/types.ts";
-import { machineBenches, processBenches, serverBenches } from "./rows/index.ts";
+import { machineBenches as allMachineBenches, processBenches as allProcessBenches, serverBenches as allServerBenches } from "./rows/index.ts";
+import { seedTimeline } from "./rows/seed.ts";
+import type { Bench } from "./lib/types.ts";
 
 /** The whole run is killed after this, whatever it is doing. */
-const WATCHDOG_MS = 9 * 60 * 1000;
+const WATCHDOG_MS = 15 * 60 * 1000;
+
+/**
+ * `--only WORD[,WORD…]`: run only the benches whose name contains one of
+ * the words (case-insensitive), e.g. `npm run bench -- --only inbox,fan-out`.
+ * The seeding step always runs, since the API rows need its token.
+ */
+function onlyWords(argv: string[]): string[] | null {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = arg === "--only" ? argv[i + 1] : arg.startsWith("--only=") ? arg.slice("--only=".length) : undefined;
+    if (value === undefined) continue;
+    const words = value.split(",").map((word) => word.trim().toLowerCase()).filter((word) => word !== "");
+    if (words.length === 0) throw new Error("--only needs a bench name (or part of one)");
+    return words;
+  }
+  return null;
+}
+
+const only = onlyWords(process.argv.slice(2));
+const selected = <T extends Bench>(benches: T[]): T[] =>
+  only == null ? benches : benches.filter((bench) => bench === seedTimeline || only.some((word) => bench.name.toLowerCase().includes(word)));
+const processBenches = selected(allProcessBenches);
+const serverBenches = selected(allServerBenches);
+const machineBenches = selected(allMachineBenches);
 
 const rows: Measurement[] = [];
 const notes: string[] = [];
@@ -72,6 +98,7 @@ async function benchTarget(target: Target): Promise<void> {
       fail(`${bench.name} on ${target.database}`, error);
     }
   }
+  if (serverBenches.length === 0) return;
   progress(`${target.database}: starting the server for the load rows`);
   let server: ServerHandle;
   try {
@@ -159,6 +186,7 @@ async function main(): Promise<number> {
   }
 
   const seconds = (performance.now() - begin) / 1000;
+  if (only != null) notes.push(`only the benches matching ${only.map((word) => JSON.stringify(word)).join(", ")} (--only), and the seeding they need`);
   const output = [
     `Islet benchmark, ${startedAt.toISOString()}, took ${seconds.toFixed(0)} s`,
     formatMachine(machine),

@@ -82,7 +82,8 @@ export async function prepareTarget(database: Target["database"], adminUrl: stri
   const dataDir = join(root, "data");
   const passwordFile = join(root, "password");
   const port = await freePort();
-  const env: Record<string, string> = { DATA_DIR: dataDir, PORT: String(port), BIND: "127.0.0.1" };
+  // The inbox and fan-out rows fetch from and deliver to loopback stand-ins.
+  const env: Record<string, string> = { DATA_DIR: dataDir, PORT: String(port), BIND: "127.0.0.1", ALLOW_PRIVATE_ADDRESS: "true" };
   let dropDatabase = async () => {};
   const target: Target = {
     database,

@@ -7,24 +7,28 @@
  */
 import type { MachineBench, ProcessBench, ServerBench } from "../lib/types.ts";
 import { coldStart } from "./cold-start.ts";
+import { deliveryFanout } from "./delivery-fanout.ts";
 import { federationReads } from "./federation-reads.ts";
 import { homeTimeline } from "./home-timeline.ts";
 import { idleMemory } from "./idle-memory.ts";
+import { inboxIngest } from "./inbox-ingest.ts";
 import { loopbackBaseline } from "./loopback-baseline.ts";
 import { peakMemory } from "./peak-memory.ts";
 import { rsa } from "./rsa.ts";
 import { seedTimeline } from "./seed.ts";
 import { statusCreation } from "./status-creation.ts";
+import { streamingFanOut } from "./streaming.ts";
 
 /**
  * Cold start runs on the bare instance; seeding comes last, because the
  * long-running server starts right after the process benches and the home
- * timeline rows need the seeded rows and token.
+ * timeline rows need the seeded rows and token. The delivery fan-out needs
+ * that token too, and removes the followers it adds before the server rows.
  */
-export const processBenches: ProcessBench[] = [coldStart, seedTimeline];
+export const processBenches: ProcessBench[] = [coldStart, seedTimeline, deliveryFanout];
 
 /** The home timeline runs before status creation, which adds the owner's own posts to it. */
-export const serverBenches: ServerBench[] = [idleMemory, federationReads, homeTimeline, statusCreation, peakMemory];
+export const serverBenches: ServerBench[] = [idleMemory, federationReads, homeTimeline, statusCreation, streamingFanOut, inboxIngest, peakMemory];
 
 /** Run last, once every server has stopped. */
 export const machineBenches: MachineBench[] = [loopbackBaseline, rsa];
