@@ -92,23 +92,35 @@ export async function isDomainUnreachable(core: CoreContext, domain: string, now
 }
 
 /**
+ * A failure this long after the previous one starts a new series: Fedify
+ * reports failures, not successes, so a quiet gap is taken to mean the
+ * deliveries between went through (retries are at most 12 hours apart).
+ */
+export const UNREACHABLE_SERIES_GAP_MS = 24 * 60 * 60 * 1000;
+
+/**
  * Counts a failed delivery to `domain`. After UNREACHABLE_AFTER_FAILURES in
  * a row spanning UNREACHABLE_MIN_SPAN_MS, deliveries are skipped until
  * `retryAt`; each further failure pushes `retryAt` on.
  */
 export async function recordDeliveryFailure(core: CoreContext, domain: string, now = new Date()): Promise<void> {
   const retryAt = new Date(now.getTime() + UNREACHABLE_RETRY_MS);
+  const at = (date: Date) => sql`${date.toISOString()}::timestamptz`;
+  const newSeries = sql`${unreachableDomains.lastFailedAt} < ${at(new Date(now.getTime() - UNREACHABLE_SERIES_GAP_MS))}`;
+  const failures = sql`case when ${newSeries} then 1 else ${unreachableDomains.failures} + 1 end`;
+  const firstFailedAt = sql`case when ${newSeries} then ${at(now)} else ${unreachableDomains.firstFailedAt} end`;
   await core.db
     .insert(unreachableDomains)
     .values({ domain, failures: 1, firstFailedAt: now, lastFailedAt: now, retryAt: now })
     .onConflictDoUpdate({
       target: unreachableDomains.domain,
       set: {
-        failures: sql`${unreachableDomains.failures} + 1`,
+        failures,
+        firstFailedAt,
         lastFailedAt: now,
-        retryAt: sql`case when ${unreachableDomains.failures} + 1 >= ${UNREACHABLE_AFTER_FAILURES}
-          and ${unreachableDomains.firstFailedAt} <= ${new Date(now.getTime() - UNREACHABLE_MIN_SPAN_MS).toISOString()}::timestamptz
-          then ${retryAt.toISOString()}::timestamptz else ${now.toISOString()}::timestamptz end`,
+        retryAt: sql`case when ${failures} >= ${UNREACHABLE_AFTER_FAILURES}
+          and ${firstFailedAt} <= ${at(new Date(now.getTime() - UNREACHABLE_MIN_SPAN_MS))}
+          then ${at(retryAt)} else ${at(now)} end`,
       },
     });
 }

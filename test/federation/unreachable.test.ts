@@ -59,6 +59,17 @@ for (const kind of databaseKinds()) {
       assert.equal(await isDomainUnreachable(core, "blip.example"), false);
     });
 
+    test("failures a day apart do not add up: the quiet time between counts as deliveries that went through", async () => {
+      const core = islet.islet.core;
+      const start = new Date(Date.now() - 10 * 24 * HOUR);
+      for (let i = 0; i < UNREACHABLE_AFTER_FAILURES * 2; i++) {
+        await recordDeliveryFailure(core, "sometimes.example", new Date(start.getTime() + i * 25 * HOUR));
+      }
+      const [row] = await core.db.select().from(unreachableDomains).where(eq(unreachableDomains.domain, "sometimes.example"));
+      assert.equal(row.failures, 1);
+      assert.equal(await isDomainUnreachable(core, "sometimes.example", new Date(start.getTime() + (UNREACHABLE_AFTER_FAILURES * 2 - 1) * 25 * HOUR)), false);
+    });
+
     test("a failing inbox is counted, and an activity from its domain clears it", async () => {
       const core = islet.islet.core;
       const host = new URL(remote.origin).host;
