@@ -458,6 +458,12 @@ function resolveVapidKeys(env: Env, dataDir: string): { keys: VapidKeys; private
   return { keys, privateSource: `${path} (generated)`, publicSource: `${path} (generated)` };
 }
 
+/** DATA_DIR as an absolute path (default ./data), without creating or checking anything. */
+export function resolveDataDir(env: Readonly<Record<string, string | undefined>>, cwd: string): string {
+  const raw = (env.DATA_DIR ?? "").trim() || "./data";
+  return isAbsolute(raw) ? raw : resolve(cwd, raw);
+}
+
 /** Reads and checks the whole configuration. Creates DATA_DIR when needed. */
 export function loadConfig(env: Env = process.env, options: { cwd?: string } = {}): Config {
   const port = parseInteger(env, "PORT", 3000, 1, 65535);
@@ -488,8 +494,7 @@ export function loadConfig(env: Env = process.env, options: { cwd?: string } = {
     throw new ConfigError("STREAMING_API_BASE_URL", `expected a wss:// or https:// URL, got ${JSON.stringify(streamingApiBaseUrl)}`);
   }
 
-  const dataDirRaw = (env.DATA_DIR ?? "").trim() || "./data";
-  const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(options.cwd ?? process.cwd(), dataDirRaw);
+  const dataDir = resolveDataDir(env, options.cwd ?? process.cwd());
 
   const trustedProxyIps = (env.TRUSTED_PROXY_IP ?? "")
     .split(/[\s,]+/)

@@ -4,17 +4,18 @@
  * and the secrets Islet generated on first start, kept as files at its top
  * (`secret_key_base`, `vapid_keys`, and any added later).
  */
-import { readdirSync, readFileSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { resolveDataDir } from "../config.ts";
+import { LOCK_FILE } from "../db/connect.ts";
 
+export { LOCK_FILE };
 export const DB_FOLDER = "db";
 export const MEDIA_FOLDER = "media";
-export const LOCK_FILE = "db.lock";
 
 /** DATA_DIR as the configuration resolves it, without creating anything. */
 export function dataDirFromEnv(env: Readonly<Record<string, string | undefined>> = process.env, cwd = process.cwd()): string {
-  const raw = (env.DATA_DIR ?? "").trim() || "./data";
-  return isAbsolute(raw) ? raw : resolve(cwd, raw);
+  return resolveDataDir(env, cwd);
 }
 
 /** The names in DATA_DIR; none when it does not exist. */
@@ -45,20 +46,3 @@ export function generatedSecretFiles(dataDir: string): string[] {
     .sort();
 }
 
-/** The process holding the embedded database's lock, if it is alive. */
-export function lockHolder(dataDir: string): number | null {
-  let text: string;
-  try {
-    text = readFileSync(join(dataDir, LOCK_FILE), "utf8");
-  } catch {
-    return null;
-  }
-  const pid = Number.parseInt(text.trim(), 10);
-  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return null;
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM" ? pid : null;
-  }
-}

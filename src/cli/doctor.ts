@@ -10,7 +10,8 @@ import { loadConfig, type Config } from "../config.ts";
 import { openDatabase, type Database } from "../db/connect.ts";
 import { describeSmtpError, smtpEndpoint, verifySmtp } from "../mail/transport.ts";
 import { CliError, parseOptions, type Command } from "./command.ts";
-import { dataDirFromEnv, DB_FOLDER, lockHolder } from "./data-dir.ts";
+import { lockHolder } from "../db/connect.ts";
+import { dataDirFromEnv, DB_FOLDER } from "./data-dir.ts";
 import { appliedMigrations, journal } from "./database-dump.ts";
 
 const HELP = `

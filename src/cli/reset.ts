@@ -1,11 +1,10 @@
 /** `islet reset --yes`: deletes every piece of data, to start from scratch. */
-import { closeSync, existsSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
-import { openDatabase } from "../db/connect.ts";
+import { lockHolder, openDatabase, takeLock } from "../db/connect.ts";
 import { ask, CliError, cliConfig, parseOptions, type Command } from "./command.ts";
-import { DB_FOLDER, generatedSecretFiles, LOCK_FILE, lockHolder, MEDIA_FOLDER } from "./data-dir.ts";
+import { DB_FOLDER, generatedSecretFiles, MEDIA_FOLDER } from "./data-dir.ts";
 import { dropIsletTables, migrateUpTo } from "./database-dump.ts";
 
 const HELP = `
@@ -23,22 +22,6 @@ doubt.
 Options:
   --yes   do not ask
 `;
-
-/** Takes DATA_DIR/db.lock for the time of the reset, so no server starts meanwhile. */
-function takeLock(dataDir: string): () => void {
-  const path = join(dataDir, LOCK_FILE);
-  if (existsSync(path)) unlinkSync(path);
-  const fd = openSync(path, "wx", 0o600);
-  writeSync(fd, `${process.pid}\n`);
-  closeSync(fd);
-  return () => {
-    try {
-      if (readFileSync(path, "utf8").trim() === String(process.pid)) unlinkSync(path);
-    } catch {
-      // Gone already.
-    }
-  };
-}
 
 export const resetCommand: Command = {
   name: "reset",
@@ -61,6 +44,7 @@ export const resetCommand: Command = {
     if (holder != null) {
       throw new CliError(`the embedded database in ${config.dataDir} is in use by another islet process (pid ${holder}); stop the server first`);
     }
+    // Held for the time of the reset, so that no server starts meanwhile.
     const release = takeLock(config.dataDir);
     try {
       if (config.databaseUrl == null) {

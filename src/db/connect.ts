@@ -73,7 +73,8 @@ export async function migrate(options: OpenOptions): Promise<void> {
   await database.close();
 }
 
-const LOCK_FILE = "db.lock";
+/** The file in DATA_DIR naming the process that has the embedded database open. */
+export const LOCK_FILE = "db.lock";
 
 function isAlive(pid: number): boolean {
   try {
@@ -84,11 +85,25 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** The live process (another than this one) holding DATA_DIR/db.lock, if any. */
+export function lockHolder(dataDir: string): number | null {
+  let text: string;
+  try {
+    text = readFileSync(join(dataDir, LOCK_FILE), "utf8");
+  } catch {
+    return null;
+  }
+  const pid = Number.parseInt(text.trim(), 10);
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return null;
+  return isAlive(pid) ? pid : null;
+}
+
 /**
- * Takes DATA_DIR/db.lock for this process. PGlite has no lock of its own, and
- * two processes writing one data dir would corrupt it.
+ * Takes DATA_DIR/db.lock for this process (a stale one is taken over);
+ * returns its release. PGlite has no lock of its own, and two processes
+ * writing one data dir would corrupt it.
  */
-function takeLock(dataDir: string): () => void {
+export function takeLock(dataDir: string): () => void {
   const path = join(dataDir, LOCK_FILE);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
