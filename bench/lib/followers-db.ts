@@ -32,6 +32,8 @@ async function main(): Promise<void> {
     const ownerId = owners[0].id;
     if (spec.remove) {
       await database.query(sql`delete from accounts where domain like 'fanout%.example'`);
+      // The row's post too, so that the home timeline row sees only seeded statuses.
+      await database.query(sql`delete from statuses where account_id = ${ownerId}::bigint`);
     }
     if (spec.add != null) {
       if (!Number.isInteger(spec.add) || spec.add < 1 || typeof spec.inboxBase !== "string") throw new Error("add needs a count and an inboxBase");
