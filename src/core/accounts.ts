@@ -2,8 +2,9 @@
  * The owner account and the remote accounts Islet knows about.
  */
 import { exportJwk, generateCryptoKeyPair, importJwk } from "@fedify/fedify";
-import { and, eq, isNull, sql } from "drizzle-orm";
-import { accountKeys, accounts, users } from "../db/schema.ts";
+import { and, eq, inArray, isNotNull, isNull, sql } from "drizzle-orm";
+import { accountKeys, accounts, mediaAttachments, users } from "../db/schema.ts";
+import { deleteMediaFiles } from "../media/storage.ts";
 import type { CoreContext } from "./context.ts";
 import { CoreError } from "./context.ts";
 import { newId } from "./ids.ts";
@@ -244,4 +245,28 @@ export async function upsertRemoteAccount(ctx: CoreContext, input: RemoteActor):
     .onConflictDoUpdate({ target: accounts.uri, set: values })
     .returning();
   return rows[0];
+}
+
+/**
+ * Deletes remote accounts with everything of theirs (posts, follows,
+ * notifications, media files); the owner is never among them. Returns how
+ * many were deleted.
+ */
+export async function deleteRemoteAccounts(ctx: CoreContext, ids: readonly bigint[]): Promise<number> {
+  let deleted = 0;
+  // In slices, so that neither a transaction nor an IN list grows huge.
+  for (let i = 0; i < ids.length; i += 500) {
+    const slice = ids.slice(i, i + 500);
+    const files = await ctx.db
+      .select({ fileKey: mediaAttachments.fileKey, previewKey: mediaAttachments.previewKey })
+      .from(mediaAttachments)
+      .where(inArray(mediaAttachments.accountId, slice));
+    const rows = await ctx.db
+      .delete(accounts)
+      .where(and(inArray(accounts.id, slice), isNotNull(accounts.domain)))
+      .returning({ id: accounts.id });
+    deleted += rows.length;
+    await deleteMediaFiles(ctx.config, files.flatMap((f) => [f.fileKey, f.previewKey]));
+  }
+  return deleted;
 }

@@ -5,8 +5,8 @@
  * A block covers the domain's subdomains too, as Mastodon's does.
  */
 import { and, asc, eq, inArray, isNotNull, like, or } from "drizzle-orm";
-import { accounts, domainBlocks, mediaAttachments } from "../db/schema.ts";
-import { deleteMediaFiles } from "../media/storage.ts";
+import { accounts, domainBlocks } from "../db/schema.ts";
+import { deleteRemoteAccounts } from "./accounts.ts";
 import { CoreError, type CoreContext } from "./context.ts";
 
 export type DomainBlock = typeof domainBlocks.$inferSelect;
@@ -114,18 +114,5 @@ export async function unblockDomain(ctx: CoreContext, input: string): Promise<bo
 async function purgeDomain(ctx: CoreContext, domain: string): Promise<number> {
   const onDomain = and(isNotNull(accounts.domain), or(eq(accounts.domain, domain), like(accounts.domain, `%.${domain.replace(/[\\%_]/g, "\\$&")}`)));
   const ids = (await ctx.db.select({ id: accounts.id }).from(accounts).where(onDomain)).map((r) => r.id);
-  if (ids.length === 0) return 0;
-  let purged = 0;
-  // In slices, so a large domain neither holds one huge transaction nor a huge IN list.
-  for (let i = 0; i < ids.length; i += 500) {
-    const slice = ids.slice(i, i + 500);
-    const files = await ctx.db
-      .select({ fileKey: mediaAttachments.fileKey, previewKey: mediaAttachments.previewKey })
-      .from(mediaAttachments)
-      .where(inArray(mediaAttachments.accountId, slice));
-    const deleted = await ctx.db.delete(accounts).where(inArray(accounts.id, slice)).returning({ id: accounts.id });
-    purged += deleted.length;
-    await deleteMediaFiles(ctx.config, files.flatMap((f) => [f.fileKey, f.previewKey]));
-  }
-  return purged;
+  return await deleteRemoteAccounts(ctx, ids);
 }

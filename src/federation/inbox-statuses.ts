@@ -3,10 +3,10 @@
  * Announce. Each checks that the actor is the author (no spoofing), reads
  * the object, and calls the core function for remote posts.
  */
-import type { Context, InboxContext } from "@fedify/fedify";
-import { Announce, Create, Delete, Like, Update, isActor, type Object as APObject } from "@fedify/vocab";
+import type { Context, InboxContext, UnverifiedActivityReason } from "@fedify/fedify";
+import { Announce, Create, Delete, Like, Update, isActor, type Activity, type Object as APObject } from "@fedify/vocab";
 import { and, eq } from "drizzle-orm";
-import { findAccountByUri, getOwner, type Account } from "../core/accounts.ts";
+import { deleteRemoteAccounts, findAccountByUri, getOwner, type Account } from "../core/accounts.ts";
 import type { CoreContext } from "../core/context.ts";
 import { favouriteStatus, unfavouriteStatus } from "../core/interactions.ts";
 import { votePoll } from "../core/polls.ts";
@@ -158,7 +158,30 @@ export async function onDelete(ctx: InboxContext<void>, core: CoreContext, del: 
   if (del.actorId == null || del.objectId == null || !sameOrigin(del.objectId, del.actorId)) return;
   const author = await findAccountByUri(core, del.actorId.href);
   if (author == null) return;
+  // An actor deleting itself: the account goes, with all of its.
+  if (del.objectId.href === del.actorId.href) {
+    if (author.domain != null) await deleteRemoteAccounts(core, [author.id]);
+    return;
+  }
   await receiveStatusDelete(core, author, del.objectId.href);
+}
+
+/**
+ * A Delete that could not be verified because the sender's key is gone: a
+ * deleted account's server answers 404 or 410 for its actor, and with it
+ * its key. When the activity deletes that very actor, and its own server
+ * says the key (on the actor's origin) is gone, the account is deleted
+ * here too and the delivery is accepted, as Mastodon does. Anything else
+ * keeps Fedify's 401.
+ */
+export async function onUnverifiedDelete(core: CoreContext, activity: Activity, reason: UnverifiedActivityReason): Promise<Response | void> {
+  if (!(activity instanceof Delete) || activity.actorId == null || activity.objectId?.href !== activity.actorId.href) return;
+  if (reason.type !== "keyFetchError" || !("status" in reason.result)) return;
+  if (reason.result.status !== 404 && reason.result.status !== 410) return;
+  if (reason.keyId.origin !== activity.actorId.origin) return;
+  const account = await findAccountByUri(core, activity.actorId.href);
+  if (account != null && account.domain != null) await deleteRemoteAccounts(core, [account.id]);
+  return new Response(null, { status: 202 });
 }
 
 export async function onAnnounce(ctx: InboxContext<void>, core: CoreContext, announce: Announce): Promise<void> {

@@ -14,7 +14,7 @@ import { fetchOptions, markDomainReachable } from "./domain-policy.ts";
 import { onMove } from "./moves.ts";
 import { onEmojiReact, onReaction, onUndoReaction } from "./reactions.ts";
 import { onFlag } from "./reports.ts";
-import { onAnnounce, onCreate, onDelete, onLike, onUndoAnnounce, onUndoLike, onUpdate, senderAccount } from "./inbox-statuses.ts";
+import { onAnnounce, onCreate, onDelete, onLike, onUndoAnnounce, onUndoLike, onUnverifiedDelete, onUpdate, senderAccount } from "./inbox-statuses.ts";
 
 export function registerInbox(federation: Federation<void>, core: CoreContext): void {
   /**
@@ -46,6 +46,7 @@ export function registerInbox(federation: Federation<void>, core: CoreContext): 
     .on(Block, accepted((ctx, block: Block) => onBlock(ctx, core, block)))
     .on(Flag, accepted((ctx, flag: Flag) => onFlag(ctx, core, flag)))
     .on(Move, accepted((ctx, move: Move) => onMove(ctx, core, move)))
+    .onUnverifiedActivity((_ctx, activity, reason) => onUnverifiedDelete(core, activity, reason))
     .onError((_ctx, error) => {
       core.log.warn("inbox: an activity could not be processed", error);
     });
