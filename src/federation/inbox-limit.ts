@@ -1,14 +1,35 @@
 /**
  * What an inbox POST must pass before Fedify parses or verifies it: a body
  * of at most {@link MAX_INBOX_BODY_BYTES} (413 otherwise, read no further),
- * and a sender whose domain this server has not suspended (403, as
- * Mastodon answers a signature from a blocked domain; no key is fetched).
+ * that is JSON nested at most {@link MAX_INBOX_NESTING} deep (400), and a
+ * sender whose domain this server has not suspended (403, as Mastodon
+ * answers a signature from a blocked domain; no key is fetched).
  */
 import type { CoreContext } from "../core/context.ts";
 import { isUrlSuspended } from "../core/server-domain-blocks.ts";
 
 /** 1 MiB: the limit Mastodon puts on ActivityPub documents it reads. */
 export const MAX_INBOX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Deeper nesting than any real activity has; JSON-LD processing of a
+ * document nested thousands deep exhausts the stack.
+ */
+export const MAX_INBOX_NESTING = 64;
+
+/** How deeply the arrays and objects of a JSON value nest. */
+export function jsonDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (item == null || typeof item !== "object") continue;
+    const level = depth + 1;
+    if (level > deepest) deepest = level;
+    for (const child of Array.isArray(item) ? item : Object.values(item)) stack.push([child, level]);
+  }
+  return deepest;
+}
 
 const INBOX_PATH = /^\/(users\/[^/]+\/)?inbox\/?$/;
 
@@ -68,15 +89,16 @@ export async function guardInboxRequest(
   if (keyId != null && (await isUrlSuspended(core, keyId))) return refusal(403, "This domain is blocked");
   const body = request.body == null ? new Uint8Array(new ArrayBuffer(0)) : await readLimited(request.body, limit);
   if (body == null) return refusal(413, "Payload too large");
-  // The actor named in the body, when it differs from the key's server.
+  let parsed: unknown;
   try {
-    const parsed = JSON.parse(new TextDecoder().decode(body)) as { actor?: unknown };
-    const actor = typeof parsed.actor === "string"
-      ? parsed.actor
-      : typeof parsed.actor === "object" && parsed.actor != null ? (parsed.actor as { id?: unknown }).id : null;
-    if (typeof actor === "string" && (await isUrlSuspended(core, actor))) return refusal(403, "This domain is blocked");
+    parsed = JSON.parse(new TextDecoder().decode(body));
   } catch {
-    // Not JSON: Fedify answers that.
+    return refusal(400, "The body is not JSON");
   }
+  if (jsonDepth(parsed) > MAX_INBOX_NESTING) return refusal(400, "The activity is nested too deeply");
+  // The actor named in the body, when it differs from the key's server.
+  const named = parsed != null && typeof parsed === "object" ? (parsed as { actor?: unknown }).actor : null;
+  const actor = typeof named === "string" ? named : typeof named === "object" && named != null ? (named as { id?: unknown }).id : null;
+  if (typeof actor === "string" && (await isUrlSuspended(core, actor))) return refusal(403, "This domain is blocked");
   return new Request(request.url, { method: "POST", headers: request.headers, body });
 }

@@ -72,6 +72,18 @@ for (const kind of databaseKinds()) {
       assert.equal(await findStatusByUri(islet.islet.core, (activity.object as { id: string }).id), null);
     });
 
+    test("an activity nested deeper than any real one is refused with 400 before JSON-LD sees it", async () => {
+      let nested: unknown = "bottom";
+      for (let i = 0; i < 2000; i++) nested = { inner: [nested] };
+      const deep = createNote(remote, { content: "<p>deep</p>", attachment: [nested] });
+      const response = await signedPost(remote, inbox, deep);
+      assert.equal(response.status, 400);
+      assert.deepEqual(await response.json(), { error: "The activity is nested too deeply" });
+      // Ordinary nesting passes the guard.
+      const ordinary = await guardInboxRequest(islet.islet.core, new Request(`${islet.origin}/inbox`, { method: "POST", body: JSON.stringify(createNote(remote, { content: "<p>x</p>" })) }));
+      assert.ok(ordinary instanceof Request);
+    });
+
     test("a body over 1 MiB is refused with 413 before it is read", async () => {
       const big = createNote(remote, { content: `<p>${"a".repeat(MAX_INBOX_BODY_BYTES)}</p>`, tag: [{ type: "Mention", href: owner }] });
       const response = await signedPost(remote, inbox, big);
