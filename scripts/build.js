@@ -4,7 +4,11 @@
 // files relative to its own package).
 import "./require-node.js";
 import { build } from "esbuild";
+import { patchDependencies } from "./patch-dependencies.js";
 import { cpSync, renameSync, rmSync } from "node:fs";
+
+// postgres stays external: its fixes must be in node_modules at run time.
+patchDependencies();
 
 // Build beside dist/ and swap it in, so a server starting meanwhile never
 // sees half a bundle.

@@ -3,12 +3,12 @@
  * write to a connection's socket from a setImmediate after the connection
  * closed and dropped its socket (porsager/postgres#1154, #1066): a
  * TypeError thrown from a timer, which no caller can catch and which would
- * end the process whenever the database connection drops under load. By
- * then the driver has already failed that connection's queries with
- * CONNECTION_CLOSED, so the buffered write has nobody waiting for it.
- * (That holds for pooled connections; Islet reserves none.) The guard
- * drops exactly that error with a warning; any other uncaught exception
- * still ends the process, as it would without it.
+ * end the process whenever the database connection drops under load.
+ * scripts/patch-dependencies.js fixes the driver at install time (the
+ * waiting queries are failed with CONNECTION_CLOSED); this guard is for an
+ * install where that fix could not be applied: it drops exactly that
+ * error with a warning, and any other uncaught exception still ends the
+ * process, as it would without it.
  */
 import type { Logger } from "../log.ts";
 
