@@ -5,6 +5,7 @@
 import { signRequest } from "@fedify/fedify";
 import { Temporal } from "@js-temporal/polyfill";
 import type { RemoteServer } from "./remote.ts";
+import { closeHttpServer } from "./http-server.ts";
 
 /** A POST of `activity` to `url`, signed by the remote's key at `at` (default now). */
 export async function signedPost(
@@ -153,10 +154,7 @@ export async function startDocumentServer(): Promise<DocumentServer> {
       return handle;
     },
     async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await closeHttpServer(server);
     },
   };
 }

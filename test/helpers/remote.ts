@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { generateCryptoKeyPair, signRequest, verifyRequest } from "@fedify/fedify";
 import { CryptographicKey, Endpoints, Person } from "@fedify/vocab";
+import { closeHttpServer } from "./http-server.ts";
 
 export interface Received {
   path: string;
@@ -100,11 +101,7 @@ export async function startRemote(username = "remote"): Promise<RemoteServer> {
       return await fetch(request);
     },
     async close() {
-      for (const response of hanging) response.destroy();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await closeHttpServer(server, hanging);
     },
   };
 

@@ -4,6 +4,7 @@
  * accounts' inbox URLs at it to watch a fan-out arrive.
  */
 import { createServer, type ServerResponse } from "node:http";
+import { closeHttpServer } from "./http-server.ts";
 
 export interface InboxSink {
   /** http://127.0.0.1:PORT */
@@ -38,11 +39,7 @@ export async function startInboxSink(): Promise<InboxSink> {
       return paths;
     },
     async close() {
-      for (const response of held) response.destroy();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await closeHttpServer(server, held);
     },
   };
   const server = createServer(async (req, res) => {

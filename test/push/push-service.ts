@@ -17,6 +17,7 @@ import {
   type ECDH,
 } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http";
+import { closeHttpServer } from "../helpers/http-server.ts";
 
 /** A scripted "status" that never answers. */
 export const HANG = -1;
@@ -64,11 +65,7 @@ export async function startPushService(): Promise<PushService> {
     },
     defaultStatus: 201,
     async close() {
-      for (const response of held) response.destroy();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await closeHttpServer(server, held);
     },
   };
   const server = createServer(async (req, res) => {
