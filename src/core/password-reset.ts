@@ -6,9 +6,9 @@
  * and every browser session ends. The answer to a request never tells
  * whether the address was the owner's.
  */
-import { and, eq, gt } from "drizzle-orm";
+import { and, eq, gt, isNull } from "drizzle-orm";
 import { hashToken } from "../api/auth.ts";
-import { users } from "../db/schema.ts";
+import { oauthTokens, users } from "../db/schema.ts";
 import { getOwner, type Owner } from "./accounts.ts";
 import { CoreError, type CoreContext } from "./context.ts";
 import { endAllWebSessions, randomSecret, rateLimiters } from "./oauth.ts";
@@ -78,15 +78,17 @@ export async function findPasswordReset(ctx: CoreContext, token: string | null |
 }
 
 export type PasswordResetResult =
-  | { ok: true; owner: Owner; endedSessions: number }
+  | { ok: true; owner: Owner; endedSessions: number; revokedTokens: number }
   | { ok: false; reason: "invalid_token" }
   | { ok: false; reason: "throttled"; retryAfterSeconds: number };
 
 /**
  * Sets the owner's password with a reset token: the token must be live,
  * the password acceptable (a CoreError("invalid") says why not, the token
- * stays usable). On success the token is spent and every browser session
- * ends. Unknown tokens count towards `clientKey`'s limit.
+ * stays usable). On success the token is spent, every browser session
+ * ends and every app's access token is revoked (as Mastodon does: a reset
+ * may follow a stolen password). Unknown tokens count towards `clientKey`'s
+ * limit.
  */
 export async function resetPassword(
   ctx: CoreContext,
@@ -104,7 +106,7 @@ export async function resetPassword(
   if (problem != null) throw new CoreError("invalid", problem);
   const passwordHash = await hashPassword(input.password);
   const oldest = new Date(Date.now() - PASSWORD_RESET_LIFETIME_MS);
-  const endedSessions = await ctx.db.transaction(async (tx) => {
+  const ended = await ctx.db.transaction(async (tx) => {
     // Only one use of the token can clear it, however many race.
     const spent = await tx
       .update(users)
@@ -116,9 +118,17 @@ export async function resetPassword(
       ))
       .returning({ id: users.id });
     if (spent.length === 0) return null;
-    return await endAllWebSessions({ db: tx as unknown as CoreContext["db"] }, owner.account.id);
+    const sessions = await endAllWebSessions({ db: tx as unknown as CoreContext["db"] }, owner.account.id);
+    const tokens = await tx
+      .update(oauthTokens)
+      .set({ revokedAt: new Date() })
+      .where(and(eq(oauthTokens.accountId, owner.account.id), isNull(oauthTokens.revokedAt)))
+      .returning({ id: oauthTokens.id });
+    return { sessions, tokenIds: tokens.map((row) => row.id) };
   });
-  if (endedSessions == null) return { ok: false, reason: "invalid_token" };
-  ctx.log.info(`the password of @${owner.account.username} was reset by email; ${endedSessions} browser session(s) ended`);
-  return { ok: true, owner, endedSessions };
+  if (ended == null) return { ok: false, reason: "invalid_token" };
+  // Open streaming connections of those tokens close.
+  if (ended.tokenIds.length > 0) await ctx.events.emit("oauth.tokens_revoked", { tokenIds: ended.tokenIds });
+  ctx.log.info(`the password of @${owner.account.username} was reset by email; ${ended.sessions} browser session(s) ended, ${ended.tokenIds.length} app token(s) revoked`);
+  return { ok: true, owner, endedSessions: ended.sessions, revokedTokens: ended.tokenIds.length };
 }

@@ -87,7 +87,7 @@ export function invalidLinkPage(): string {
 }
 
 /** After the change. */
-export function changedPage(endedSessions: number): string {
+export function changedPage(endedSessions: number, revokedTokens: number): string {
   const sessions = endedSessions === 0
     ? "No browser was signed in."
     : endedSessions === 1
@@ -95,7 +95,7 @@ export function changedPage(endedSessions: number): string {
       : `All ${endedSessions} browsers that were signed in have been signed out.`;
   return layout("Password changed", `<h1>Your password is changed</h1>
 <p>${sessions} Sign in with the new password.</p>
-<p class="muted">Apps you authorized keep their access.</p>
+<p class="muted">${revokedTokens === 0 ? "No app was signed in." : "Apps you had authorized are signed out too: sign in to them again."}</p>
 <p><a href="/auth/sign_in">Sign in</a></p>`);
 }
 
@@ -198,7 +198,7 @@ export function passwordResetRoutes(core: CoreContext): Hono {
       return html(c, invalidLinkPage(), 404);
     }
     browser.clearSession(c);
-    return html(c, changedPage(result.endedSessions));
+    return html(c, changedPage(result.endedSessions, result.revokedTokens));
   });
 
   return app;

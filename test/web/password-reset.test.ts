@@ -13,6 +13,7 @@ import { queueMessages, users, webSessions } from "../../src/db/schema.ts";
 import { databaseKinds } from "../helpers/database.ts";
 import { eventually, startInstance, type TestInstance } from "../helpers/instance.ts";
 import { decodeMail, startSmtpServer, unusedPort, type TestSmtpServer } from "../mail/smtp.ts";
+import { api, ownerToken } from "../helpers/api.ts";
 import { Browser, formFields, signIn } from "./browser.ts";
 
 const PASSWORD = "a long test password";
@@ -57,7 +58,9 @@ for (const kind of databaseKinds()) {
       await smtp?.close();
     });
 
-    test("the mailed link sets a new password once, ends every browser session and says so", async () => {
+    test("the mailed link sets a new password once, ends every browser session and app token, and says so", async () => {
+      const appToken = await ownerToken(instance);
+      assert.equal((await api(instance, "GET", "/api/v1/accounts/verify_credentials", { token: appToken })).status, 200);
       const signedIn = new Browser(instance.url, "192.0.2.1");
       assert.equal((await signIn(signedIn, "owner", PASSWORD)).response.status, 303);
       assert.equal((await signedIn.get("/auth/sign_in?return_to=/")).response.status, 303, "signed in");
@@ -109,6 +112,8 @@ for (const kind of databaseKinds()) {
       assert.equal(done.response.status, 200, done.text);
       assert.match(done.text, /Your password is changed/);
       assert.match(done.text, /The one browser that was signed in has been signed out\./);
+      assert.match(done.text, /Apps you had authorized are signed out too/);
+      assert.equal((await api(instance, "GET", "/api/v1/accounts/verify_credentials", { token: appToken })).status, 401, "the app's token is revoked");
 
       assert.equal((await instance.islet.core.db.select().from(webSessions)).length, 0, "every session ended");
       assert.equal((await signedIn.get("/auth/sign_in?return_to=/")).response.status, 200, "the other browser is signed out");
