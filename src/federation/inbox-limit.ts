@@ -33,8 +33,17 @@ export function jsonDepth(value: unknown): number {
 
 const INBOX_PATH = /^\/(users\/[^/]+\/)?inbox\/?$/;
 
-function refusal(status: number, error: string): Response {
-  return new Response(JSON.stringify({ error }), { status, headers: { "Content-Type": "application/json" } });
+function refusal(status: number, error: string, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify({ error }), { status, headers: { "Content-Type": "application/json", ...headers } });
+}
+
+/**
+ * A body too large is answered before it is read to its end: the
+ * connection cannot carry another request after it, and says so, so that
+ * the client does not send its next one there.
+ */
+function tooLarge(): Response {
+  return refusal(413, "Payload too large", { Connection: "close" });
 }
 
 /** The key IRI an HTTP signature names (draft-cavage `keyId`, RFC 9421 `keyid`). */
@@ -84,11 +93,11 @@ export async function guardInboxRequest(
 ): Promise<Request | Response> {
   if (request.method !== "POST" || !INBOX_PATH.test(new URL(request.url).pathname)) return request;
   const declared = Number(request.headers.get("Content-Length") ?? "NaN");
-  if (Number.isFinite(declared) && declared > limit) return refusal(413, "Payload too large");
+  if (Number.isFinite(declared) && declared > limit) return tooLarge();
   const keyId = signatureKeyId(request.headers);
   if (keyId != null && (await isUrlSuspended(core, keyId))) return refusal(403, "This domain is blocked");
   const body = request.body == null ? new Uint8Array(new ArrayBuffer(0)) : await readLimited(request.body, limit);
-  if (body == null) return refusal(413, "Payload too large");
+  if (body == null) return tooLarge();
   let parsed: unknown;
   try {
     parsed = JSON.parse(new TextDecoder().decode(body));

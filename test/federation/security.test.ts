@@ -88,6 +88,8 @@ for (const kind of databaseKinds()) {
       const big = createNote(remote, { content: `<p>${"a".repeat(MAX_INBOX_BODY_BYTES)}</p>`, tag: [{ type: "Mention", href: owner }] });
       const response = await signedPost(remote, inbox, big);
       assert.equal(response.status, 413);
+      // Answered before the body was read: the connection is not used again.
+      assert.equal(response.headers.get("connection"), "close");
       assert.deepEqual(await response.json(), { error: "Payload too large" });
       await settle();
       assert.equal(await findStatusByUri(islet.islet.core, (big.object as { id: string }).id), null);
