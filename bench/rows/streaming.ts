@@ -105,6 +105,7 @@ async function runClients(spec: LoadSpec): Promise<void> {
 
   const latencies: number[] = [];
   const firstLatencies: number[] = [];
+  const posted: string[] = [];
   for (let i = 0; i < spec.warmup + spec.posts; i++) {
     const marker = `streaming-bench-${process.pid}-${i}-${Math.random().toString(36).slice(2)}`;
     let timer: NodeJS.Timeout | undefined;
@@ -120,6 +121,7 @@ async function runClients(spec: LoadSpec): Promise<void> {
     });
     const text = await response.text();
     if (response.status !== 200) throw new Error(`POST /api/v1/statuses answered ${response.status}: ${text.slice(0, 300)}`);
+    posted.push((JSON.parse(text) as { id: string }).id);
     const end = await received;
     clearTimeout(timer);
     if (i >= spec.warmup) {
@@ -130,8 +132,14 @@ async function runClients(spec: LoadSpec): Promise<void> {
   }
   const cpu = process.cpuUsage(cpuBefore);
   const report: FanOutReport = { clients: sockets.length, connectSeconds, latencies, firstLatencies, unexpected, cpuMs: (cpu.user + cpu.system) / 1000 };
-  process.stdout.write(`${JSON.stringify(report)}\n`);
   for (const socket of sockets) socket.terminate();
+  // The posts go again, so that the rows after this one see only their own.
+  for (const id of posted) {
+    const removed = await fetch(`${spec.url}/api/v1/statuses/${id}`, { method: "DELETE", headers: { authorization: `Bearer ${spec.token}` } });
+    await removed.body?.cancel();
+    if (removed.status !== 200) throw new Error(`DELETE /api/v1/statuses/${id} answered ${removed.status}`);
+  }
+  process.stdout.write(`${JSON.stringify(report)}\n`);
 }
 
 // ---------------------------------------------------------------------------
