@@ -16,7 +16,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { createOAuthAPIClient, createRestAPIClient, createStreamingAPIClient, type mastodon } from "masto";
 import sharp from "sharp";
-import { upsertRemoteAccount, type Account } from "../../src/core/accounts.ts";
+import type { Account } from "../../src/core/accounts.ts";
+import { insertRemoteAccount } from "../helpers/accounts.ts";
 import { receiveFollow } from "../../src/core/follows.ts";
 import { databaseKinds } from "../helpers/database.ts";
 import { eventually, startInstance, type TestInstance } from "../helpers/instance.ts";
@@ -165,32 +166,12 @@ async function pngImage(): Promise<Uint8Array<ArrayBuffer>> {
 }
 
 async function remoteFollower(instance: TestInstance): Promise<Account> {
-  return await upsertRemoteAccount(instance.islet.core, {
-    uri: "https://remote.example/users/alice",
-    username: "alice",
-    domain: "remote.example",
-    url: "https://remote.example/@alice",
-    actorType: "Person",
+  return await insertRemoteAccount(instance.islet.core, "alice", {
     displayName: "Alice",
     note: "<p>Hi</p>",
-    avatarUrl: null,
-    headerUrl: null,
     // Deliveries to it fail at once: nothing listens on port 9.
     inboxUrl: "http://127.0.0.1:9/inbox",
-    sharedInboxUrl: null,
-    outboxUrl: null,
-    followersUrl: null,
-    followingUrl: null,
-    featuredUrl: null,
-    locked: false,
-    bot: false,
-    discoverable: true,
-    indexable: true,
-    fields: [],
-    alsoKnownAs: [],
-    followersCount: 0,
     followingCount: 1,
-    statusesCount: 0,
     publishedAt: new Date("2024-01-01T00:00:00Z"),
   });
 }
