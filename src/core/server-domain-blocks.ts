@@ -55,6 +55,17 @@ export async function findDomainBlock(ctx: CoreContext, domain: string | null | 
   return rows[0]!;
 }
 
+/**
+ * A test of many domains against the suspensions, read once: for a
+ * delivery to many servers, instead of one lookup per domain.
+ */
+export async function suspendedDomainTest(ctx: CoreContext): Promise<(domain: string) => boolean> {
+  const rows = await ctx.db.select({ domain: domainBlocks.domain }).from(domainBlocks).where(eq(domainBlocks.severity, "suspend"));
+  const suspended = new Set(rows.map((row) => row.domain));
+  if (suspended.size === 0) return () => false;
+  return (domain) => domainAndParents(domain.toLowerCase()).some((candidate) => suspended.has(candidate));
+}
+
 /** Whether activities and documents from `domain` are refused (a suspension). */
 export async function isDomainSuspended(ctx: CoreContext, domain: string | null | undefined): Promise<boolean> {
   return (await findDomainBlock(ctx, domain))?.severity === "suspend";

@@ -4,10 +4,10 @@
  * failing are skipped until their retry time (see unreachable_domains).
  */
 import type { Context } from "@fedify/fedify";
-import { eq, sql } from "drizzle-orm";
+import { and, eq, gt, gte, sql } from "drizzle-orm";
 import { getOwner, type Account } from "../core/accounts.ts";
 import type { CoreContext } from "../core/context.ts";
-import { isDomainSuspended, isUrlSuspended } from "../core/server-domain-blocks.ts";
+import { isUrlSuspended, suspendedDomainTest } from "../core/server-domain-blocks.ts";
 import { unreachableDomains } from "../db/schema.ts";
 
 type DocumentLoader = Context<void>["documentLoader"];
@@ -133,25 +133,19 @@ export async function markDomainReachable(core: CoreContext, domain: string | nu
 
 /**
  * The accounts worth delivering to: an inbox, a domain that is neither
- * suspended nor (for now) unreachable.
+ * suspended nor (for now) unreachable. The blocks and the unreachable
+ * domains are read once, however many recipients there are.
  */
-export async function deliverableAccounts(core: CoreContext, recipients: readonly Account[]): Promise<Account[]> {
-  const verdicts = new Map<string, boolean>();
-  const kept: Account[] = [];
-  for (const account of recipients) {
-    if (account.inboxUrl == null) continue;
-    const host = hostOf(account.sharedInboxUrl ?? account.inboxUrl) ?? account.domain;
-    const domains = [...new Set([account.domain, host, hostOf(account.inboxUrl)].filter((d): d is string => d != null))];
-    let ok = true;
-    for (const domain of domains) {
-      let verdict = verdicts.get(domain);
-      if (verdict == null) {
-        verdict = !(await isDomainSuspended(core, domain)) && !(await isDomainUnreachable(core, domain));
-        verdicts.set(domain, verdict);
-      }
-      if (!verdict) ok = false;
-    }
-    if (ok) kept.push(account);
-  }
-  return kept;
+export async function deliverableAccounts(core: CoreContext, recipients: readonly Account[], now = new Date()): Promise<Account[]> {
+  const isSuspended = await suspendedDomainTest(core);
+  const held = await core.db
+    .select({ domain: unreachableDomains.domain })
+    .from(unreachableDomains)
+    .where(and(gte(unreachableDomains.failures, UNREACHABLE_AFTER_FAILURES), gt(unreachableDomains.retryAt, now)));
+  const unreachable = new Set(held.map((row) => row.domain));
+  return recipients.filter((account) => {
+    if (account.inboxUrl == null) return false;
+    const domains = [account.domain, hostOf(account.sharedInboxUrl), hostOf(account.inboxUrl)].filter((d): d is string => d != null);
+    return domains.every((domain) => !isSuspended(domain) && !unreachable.has(domain));
+  });
 }
