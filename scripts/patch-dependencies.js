@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
-const FIXES = [
+export const FIXES = [
   {
     // postgres.js 3.4.9 (porsager/postgres#1154, #1208): a write scheduled
     // with setImmediate may run after the connection closed and dropped its
@@ -28,6 +28,47 @@ const FIXES = [
       "      return false\n" +
       "    }\n" +
       "    const x = socket.write(chunk, fn)\n",
+  },
+  {
+    // postgres.js 3.4.9: when a connection closes with a small write still
+    // waiting for its setImmediate, the timer is cancelled but its handle
+    // and the buffered bytes are kept. Every later write() then believes a
+    // flush is already scheduled, so after reconnecting the startup message
+    // is never sent and each attempt ends in CONNECT_TIMEOUT: that pool slot
+    // is lost for good. Forget the pending write when the socket goes.
+    name: "postgres: a closed connection forgets its pending write",
+    files: ["node_modules/postgres/src/connection.js", "node_modules/postgres/cjs/src/connection.js"],
+    from: "    incomings = null\n    clearImmediate(nextWriteTimer)\n",
+    to:
+      "    incomings = null\n" +
+      "    clearImmediate(nextWriteTimer)\n" +
+      "    chunk = nextWriteTimer = null // patched by Islet: pending write on close\n",
+  },
+  {
+    // The same in terminate(), which ends a connection on purpose.
+    name: "postgres: a terminated connection forgets its pending write",
+    files: ["node_modules/postgres/src/connection.js", "node_modules/postgres/cjs/src/connection.js"],
+    from: "      error(Errors.connection('CONNECTION_DESTROYED', options))\n\n    clearImmediate(nextWriteTimer)\n",
+    to:
+      "      error(Errors.connection('CONNECTION_DESTROYED', options))\n\n" +
+      "    clearImmediate(nextWriteTimer)\n" +
+      "    chunk = nextWriteTimer = null // patched by Islet: pending write on terminate\n",
+  },
+  {
+    // postgres.js 3.4.9 (porsager/postgres#1193): a server or proxy that
+    // accepts the connection and closes it cleanly before startup ends
+    // leaves the query that opened it waiting forever, reconnecting with
+    // no delay in a loop. With one host there is nowhere else to go:
+    // settle it with CONNECTION_CLOSED, as a close after startup does.
+    name: "postgres: a clean close during startup settles the query",
+    files: ["node_modules/postgres/src/connection.js", "node_modules/postgres/cjs/src/connection.js"],
+    from: "    if (initial)\n      return reconnect()\n",
+    to:
+      "    if (initial && !hadError && !terminated && !options.host[retries + 1]) { // patched by Islet: porsager/postgres#1193\n" +
+      "      queryError(initial, Errors.connection('CONNECTION_CLOSED', options))\n" +
+      "      initial = null\n" +
+      "    }\n" +
+      "    if (initial)\n      return reconnect()\n",
   },
 ];
 
