@@ -206,6 +206,11 @@ async function openPostgres(url: string, maxConnections: number): Promise<Opened
     max: maxConnections,
     onnotice: () => {},
     connection: { application_name: "islet" },
+    // The driver's own backoff grows to 20 s between attempts after a run
+    // of failed connections, so every request would keep waiting that long
+    // after PostgreSQL is back. Retry within a second or two instead.
+    backoff: reconnectDelaySeconds,
+    connect_timeout: 10,
   });
   try {
     await client`select 1`;
@@ -265,12 +270,20 @@ export async function migratedPgliteArchive(): Promise<Blob> {
   }
 }
 
-/** True when the database answers. */
-export async function ping(database: Database): Promise<boolean> {
+/** Seconds before the `attempt`th reconnection after failures: 0.1 s doubling, at most 2 s, with jitter. */
+export function reconnectDelaySeconds(attempt: number): number {
+  return Math.min(0.1 * 2 ** Math.max(0, attempt - 1), 2) * (0.5 + Math.random() / 2);
+}
+
+/** True when the database answers within `timeoutMs`; a health check must not hang with it. */
+export async function ping(database: Database, timeoutMs = 3_000): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
   try {
-    await database.query(sql`select 1`);
-    return true;
-  } catch {
-    return false;
+    return await Promise.race([database.query(sql`select 1`).then(() => true, () => false), timedOut]);
+  } finally {
+    clearTimeout(timer);
   }
 }
