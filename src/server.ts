@@ -9,9 +9,11 @@ import { cors } from "hono/cors";
 import { errorResponse } from "./api/errors.ts";
 import { apiRoutes } from "./api/index.ts";
 import { ping } from "./db/connect.ts";
+import { unavailableCode } from "./db/errors.ts";
 import { DocumentCache } from "./federation/document-cache.ts";
 import { guardInboxRequest } from "./federation/inbox-limit.ts";
 import { statusDocumentRoutes } from "./federation/status-documents.ts";
+import type { Logger } from "./log.ts";
 import type { Islet } from "./islet.ts";
 import { createStreaming, type Streaming } from "./streaming/streaming.ts";
 import { webRoutes } from "./web/profile.ts";
@@ -95,6 +97,25 @@ function newApp(): Hono {
   } });
 }
 
+/**
+ * A warning when requests are answered 503 because the database cannot be
+ * reached: the first at once with its reason, then at most one every ten
+ * seconds with how many requests were refused since, so an outage under
+ * load does not flood the log.
+ */
+function databaseOutageLog(log: Logger): (error: unknown) => void {
+  let lastAt = 0;
+  let refused = 0;
+  return (error) => {
+    refused++;
+    const now = Date.now();
+    if (now - lastAt < 10_000) return;
+    log.warn(`database unreachable (${unavailableCode(error) ?? "unknown"}): ${refused} request(s) answered 503 since the last warning`);
+    lastAt = now;
+    refused = 0;
+  };
+}
+
 function healthRoute(app: Hono, islet: Islet): void {
   app.get("/health", async (c) => {
     const ok = await ping(islet.core.database);
@@ -126,8 +147,10 @@ export function createApp(islet: Islet): Hono {
     if (/^\/(api|oauth)\//.test(c.req.path)) return c.json({ error: "Record not found" }, 404);
     return c.text("Not found", 404);
   });
+  const outageLog = databaseOutageLog(core.log);
   app.onError((error, c) => {
     const handled = errorResponse(c, error);
+    if (handled?.status === 503) outageLog(error);
     if (handled != null) return handled;
     core.log.error(`${c.req.method} ${c.req.path} failed`, error);
     if (/^\/(api|oauth)\//.test(c.req.path)) return c.json({ error: "Internal server error" }, 500);

@@ -36,11 +36,16 @@ const UNAVAILABLE_CODES = new Set([
  * retry, not a 500.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
+  return unavailableCode(error) != null;
+}
+
+/** The code that makes {@link isDatabaseUnavailable} true (ECONNREFUSED, CONNECT_TIMEOUT…), or null. */
+export function unavailableCode(error: unknown): string | null {
   let current: unknown = error;
   for (let depth = 0; depth < 5 && current != null && typeof current === "object"; depth++) {
     const code = (current as { code?: unknown }).code;
-    if (typeof code === "string" && (UNAVAILABLE_CODES.has(code) || code.startsWith("08"))) return true;
+    if (typeof code === "string" && (UNAVAILABLE_CODES.has(code) || code.startsWith("08"))) return code;
     current = (current as { cause?: unknown }).cause;
   }
-  return false;
+  return null;
 }
