@@ -41,6 +41,8 @@ export interface OpenIsletOptions {
   database?: Database;
   /** PGlite only: an archive to start an empty data dir from (tests). */
   pgliteTemplate?: Blob;
+  /** PGlite only: serve the database to admin commands while open (the server). */
+  shareDatabase?: boolean;
   log?: Logger;
 }
 
@@ -60,6 +62,7 @@ export async function openCore(config: Config, options: OpenIsletOptions = {}): 
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
     pgliteTemplate: options.pgliteTemplate,
+    share: options.shareDatabase,
   });
   const events = new EventBus((event, error) => log.error(`event ${event}: a reaction failed`, error));
   const core: CoreContext = { config, database, db: database.db, events, log };

@@ -24,8 +24,8 @@ Writes one archive (gzipped tar) at PATH with:
   - manifest.json: versions, schema migration, time, counts
 
 The archive holds secrets: it is written readable by you only (mode 0600).
-With the embedded database, stop the server first. Restore with
-\`islet restore PATH\`.
+It runs beside the server; with the embedded database the server waits
+while the database is read. Restore with \`islet restore PATH\`.
 
 Options:
   --force   replace PATH if it exists

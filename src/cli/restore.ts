@@ -63,7 +63,7 @@ export const restoreCommand: Command = {
     let database;
     try {
       config = cliConfig();
-      database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, migrate: false });
+      database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, migrate: false, exclusive: true });
     } catch (error) {
       await clearDataDir(dataDir, existed);
       throw error;

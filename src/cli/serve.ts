@@ -44,7 +44,8 @@ export const serveCommand: Command = {
     const log = createLogger(config.logLevel);
     if (config.databaseUrl != null) guardDriverFaults(log);
     initialiseEmbeddedDatabase(config);
-    const islet = await openIslet(config, { log });
+    // With the embedded database, admin commands reach it through this process.
+    const islet = await openIslet(config, { log, shareDatabase: true });
     const servers: RunningServer[] = [];
     let stopping = false;
     const stop = async (signal: string) => {
@@ -85,7 +86,7 @@ export const serveCommand: Command = {
       process.stdout.write(
         "No owner account yet. Create it with:\n" +
           "  npx islet setup --username NAME --email ADDRESS --password-file PATH\n" +
-          "(or `npx islet setup` on a terminal to be asked; with the embedded database, stop the server first)\n",
+          "(or `npx islet setup` on a terminal to be asked)\n",
       );
     }
   },

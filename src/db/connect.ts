@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { sql } from "drizzle-orm";
+import { EMBEDDED_SOCKET, shareEmbeddedDatabase, type SharedDatabase } from "./embedded-socket.ts";
 import { DatabaseError } from "./errors.ts";
 import * as schema from "./schema.ts";
 
@@ -41,6 +42,17 @@ export interface OpenOptions {
   migrate?: boolean;
   /** Largest number of PostgreSQL connections in the pool. */
   maxConnections?: number;
+  /**
+   * PGlite only: while open, serve the database to admin commands on
+   * DATA_DIR/db.sock (the server does; see embedded-socket.ts). Implies
+   * exclusive: a second server fails rather than connect to the first.
+   */
+  share?: boolean;
+  /**
+   * PGlite only: when the server has the database open, fail instead of
+   * connecting through its socket (commands that need it stopped).
+   */
+  exclusive?: boolean;
 }
 
 /** Where the SQL migrations are: beside this file, or beside the bundle. */
@@ -53,6 +65,12 @@ export function migrationsFolder(): string {
 }
 
 export async function openDatabase(options: OpenOptions): Promise<Database> {
+  if (options.databaseUrl == null && !options.inMemory && !options.exclusive && !options.share) {
+    // The server has the embedded database: go through it.
+    const socket = join(options.dataDir, EMBEDDED_SOCKET);
+    const holder = lockHolder(options.dataDir);
+    if (holder != null && existsSync(socket)) return await openThroughServer(socket, holder);
+  }
   const database = options.databaseUrl == null
     ? await openPglite(options)
     : await openPostgres(options.databaseUrl, options.maxConnections ?? 10);
@@ -168,6 +186,16 @@ async function openPglite(options: OpenOptions): Promise<OpenedDatabase> {
     release();
     throw new DatabaseError(`cannot open the embedded database in ${dataDir ?? "memory"}: ${(error as Error).message}`);
   }
+  let shared: SharedDatabase | null = null;
+  if (options.share && dataDir != null) {
+    try {
+      shared = await shareEmbeddedDatabase(pg, join(options.dataDir, EMBEDDED_SOCKET));
+    } catch (error) {
+      await pg.close().catch(() => {});
+      release();
+      throw new DatabaseError(`cannot open ${join(options.dataDir, EMBEDDED_SOCKET)} for admin commands: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  }
   const db = drizzle(pg, { schema }) as unknown as Db;
   return {
     kind: "pglite",
@@ -187,6 +215,7 @@ async function openPglite(options: OpenOptions): Promise<OpenedDatabase> {
     },
     async close() {
       try {
+        await shared?.close();
         if (!pg.closed) await pg.close();
       } finally {
         release();
@@ -218,25 +247,8 @@ async function openPostgres(url: string, maxConnections: number): Promise<Opened
     await client.end({ timeout: 1 }).catch(() => {});
     throw new DatabaseError(`cannot connect to PostgreSQL (DATABASE_URL): ${(error as Error).message}`);
   }
-  const db = drizzle(client, { schema }) as unknown as Db;
   return {
-    kind: "postgres",
-    db,
-    async listen(channel, onNotify) {
-      const { unlisten } = await client.listen(channel, onNotify);
-      return async () => {
-        await unlisten().catch(() => {});
-      };
-    },
-    async notify(channel, payload = "") {
-      await client.notify(channel, payload);
-    },
-    async query<T>(query: ReturnType<typeof sql>) {
-      return await db.execute(query) as unknown as T[];
-    },
-    async close() {
-      await client.end({ timeout: 5 });
-    },
+    ...postgresJsDatabase(client, drizzle),
     async migrateFn() {
       // One connection holds an advisory lock so that processes starting
       // together apply each migration once.
@@ -268,6 +280,58 @@ export async function migratedPgliteArchive(): Promise<Blob> {
   } finally {
     await pg.close();
   }
+}
+
+type PostgresClient = import("postgres").Sql;
+type PostgresDrizzle = typeof import("drizzle-orm/postgres-js").drizzle;
+
+/** A Database over a postgres.js client, which it ends when closed. */
+function postgresJsDatabase(client: PostgresClient, drizzle: PostgresDrizzle): Database {
+  const db = drizzle(client, { schema }) as unknown as Db;
+  return {
+    kind: "postgres",
+    db,
+    async listen(channel, onNotify) {
+      const { unlisten } = await client.listen(channel, onNotify);
+      return async () => {
+        await unlisten().catch(() => {});
+      };
+    },
+    async notify(channel, payload = "") {
+      await client.notify(channel, payload);
+    },
+    async query<T>(query: ReturnType<typeof sql>) {
+      return await db.execute(query) as unknown as T[];
+    },
+    async close() {
+      await client.end({ timeout: 5 });
+    },
+  };
+}
+
+/**
+ * The embedded database of the running server (pid `holder`), through its
+ * socket: one connection, spoken to as PostgreSQL. No migrations (the
+ * server applied them) and no prepared statements left in its session.
+ */
+async function openThroughServer(path: string, holder: number): Promise<Database> {
+  const { default: postgres } = await import("postgres");
+  const { drizzle } = await import("drizzle-orm/postgres-js");
+  const client = postgres({
+    path,
+    max: 1,
+    prepare: false,
+    onnotice: () => {},
+    connect_timeout: 10,
+    connection: { application_name: "islet-admin" },
+  });
+  try {
+    await client`select 1`;
+  } catch (error) {
+    await client.end({ timeout: 1 }).catch(() => {});
+    throw new DatabaseError(`the embedded database is in use by the running server (pid ${holder}), and its socket ${path} did not answer: ${(error as Error).message}`);
+  }
+  return postgresJsDatabase(client, drizzle);
 }
 
 /** Seconds before the `attempt`th reconnection after failures: 0.1 s doubling, at most 2 s, with jitter. */

@@ -3,7 +3,8 @@
  * environment, one plain line and a non-zero exit on every failure.
  */
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { requireOwner } from "../../src/core/accounts.ts";
@@ -155,25 +156,50 @@ for (const kind of databaseKinds()) {
     });
 
     if (kind === "pglite") {
-      test("a second process on the same embedded database gets a clear error", async () => {
+      test("admin commands run beside the server, through its socket; a second server and restore are refused", async () => {
         const port = await freePort();
         const server = await startServerProcess({ ...env, PORT: String(port) });
+        const backupDir = mkdtempSync(join(tmpdir(), "islet-beside-"));
         try {
           const health = await fetch(`http://127.0.0.1:${port}/health`);
           assert.equal(await health.text(), "OK");
-          assertPlainFailure(
-            await runIslet(["account", "show"], { env }),
-            new RegExp(`in use by another islet process \\(pid ${server.child.pid}\\)`),
-          );
+          const shown = await runIslet(["account", "show"], { env });
+          assert.equal(shown.code, 0, shown.stderr);
+          assert.match(shown.stdout, /@alice@/);
+          const blocked = await runIslet(["domain", "block", "spam.example"], { env });
+          assert.equal(blocked.code, 0, blocked.stderr);
+          const listed = await runIslet(["domain", "list"], { env });
+          assert.equal(listed.code, 0, listed.stderr);
+          assert.match(listed.stdout, /spam\.example/);
+          // The server sees what the command wrote: the domain is refused at its inbox.
+          const inbox = await fetch(`http://127.0.0.1:${port}/inbox`, {
+            method: "POST",
+            headers: { "content-type": "application/activity+json" },
+            body: JSON.stringify({ "@context": "https://www.w3.org/ns/activitystreams", type: "Follow", id: "https://spam.example/1", actor: "https://spam.example/users/x", object: "http://localhost:3000/users/alice" }),
+          });
+          await inbox.body?.cancel();
+          assert.equal(inbox.status, 403);
+          const archive = join(backupDir, "beside.tar.gz");
+          const backup = await runIslet(["backup", archive], { env });
+          assert.equal(backup.code, 0, backup.stderr);
+          assert.ok(statSync(archive).size > 0);
+          const unblocked = await runIslet(["domain", "unblock", "spam.example"], { env });
+          assert.equal(unblocked.code, 0, unblocked.stderr);
+
+          const second = await runIslet(["serve"], { env: { ...env, PORT: String(await freePort()) } });
+          assertPlainFailure(second, new RegExp(`in use by another islet process \\(pid ${server.child.pid}\\)`));
+          assertPlainFailure(await runIslet(["reset", "--yes"], { env }), /stop the server first/);
           // The server is unharmed.
           assert.equal((await fetch(`http://127.0.0.1:${port}/health`)).status, 200);
         } finally {
           await server.kill();
+          rmSync(backupDir, { recursive: true, force: true });
         }
-        // Once it has stopped, the database opens again with its data.
-        const result = await runIslet(["account", "show"], { env });
+        assert.ok(!existsSync(join(env.DATA_DIR!, "db.sock")), "the socket is removed when the server stops");
+        // Once it has stopped, the commands open the database themselves.
+        const result = await runIslet(["domain", "list"], { env });
         assert.equal(result.code, 0, result.stderr);
-        assert.match(result.stdout, /@alice@/);
+        assert.doesNotMatch(result.stdout, /spam\.example/);
       });
     }
   });
