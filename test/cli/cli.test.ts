@@ -183,6 +183,8 @@ for (const kind of databaseKinds()) {
           const backup = await runIslet(["backup", archive], { env });
           assert.equal(backup.code, 0, backup.stderr);
           assert.ok(statSync(archive).size > 0);
+          const doctor = await runIslet(["doctor"], { env });
+          assert.match(doctor.stdout, /^ok +database: reachable, \d+ migrations applied, none pending$/m, doctor.stdout + doctor.stderr);
           const unblocked = await runIslet(["domain", "unblock", "spam.example"], { env });
           assert.equal(unblocked.code, 0, unblocked.stderr);
 
