@@ -2,7 +2,7 @@
  * OAuth 2 as Mastodon clients expect it, and the owner's sign-in on the
  * browser:
  *
- * - `POST /api/v1/apps`, `GET /api/v1/apps/verify_credentials`
+ * - `POST /api/v1/apps`, `GET /api/v1/apps/verify_credentials`, `POST /api/v1/accounts` (sign-up: closed)
  * - `GET|POST /oauth/authorize` (sign-in form, consent page, decision)
  * - `GET|POST /auth/sign_in`, `POST /auth/sign_out`
  * - `POST /oauth/token` (authorization_code with PKCE S256, client_credentials)
@@ -249,6 +249,15 @@ export function oauthRoutes(deps: ApiDeps): Hono<ApiEnv> {
     const application = await findApplicationById(core, token.applicationId);
     if (application == null) throw new ApiError(401, "The access token is invalid");
     return c.json(serializeApplication(application, vapidPublicKey(core.config)));
+  });
+
+  // Sign-up: one person's server has none (`registrations: false` in the
+  // instance answers), and says so as Mastodon does with registrations closed.
+  app.post("/api/v1/accounts", (c) => {
+    const token = c.get("token");
+    if (token == null) throw new ApiError(401, "The access token is invalid");
+    if (!scopeAllows(token.scopes, "write:accounts")) throw new ApiError(403, "This action is outside the authorized scopes");
+    throw new ApiError(403, "This action is not allowed");
   });
 
   // -- Authorization (browser) -------------------------------------------------

@@ -389,6 +389,26 @@ for (const kind of databaseKinds()) {
       assertMatchesSchema("Error", failure.body);
     });
 
+    test("sign-up through POST /api/v1/accounts is closed: 401 without a token, 403 with one", async () => {
+      const form = { username: "newcomer", email: "new@example.com", password: "a long password", agreement: "true", locale: "en" };
+      const none = await api(instance, "POST", "/api/v1/accounts", { body: form });
+      assert.equal(none.status, 401);
+      assert.equal(typeof none.body.error, "string");
+      const app = await registerApp(instance, CALLBACK, "read write");
+      const appToken = await token(instance, { grant_type: "client_credentials", client_id: app.client_id, client_secret: app.client_secret, scope: "read write" });
+      assert.equal(appToken.status, 200, JSON.stringify(appToken.body));
+      const closed = await api(instance, "POST", "/api/v1/accounts", { body: form, token: appToken.body.access_token });
+      assert.equal(closed.status, 403);
+      assert.deepEqual(closed.body, { error: "This action is not allowed" });
+      const readOnly = await token(instance, { grant_type: "client_credentials", client_id: app.client_id, client_secret: app.client_secret, scope: "read" });
+      const outside = await api(instance, "POST", "/api/v1/accounts", { body: form, token: readOnly.body.access_token });
+      assert.equal(outside.status, 403);
+      assert.match(outside.body.error, /outside the authorized scopes/);
+      // The instance says the same.
+      const described = await api(instance, "GET", "/api/v2/instance");
+      assert.equal(described.body.registrations.enabled, false);
+    });
+
     test("out of band: the code is shown, and exchanged with HTTP Basic and a form body", async () => {
       const app = await registerApp(instance, OOB, "read");
       const browser = new Browser(instance.url, nextIp());
