@@ -1,6 +1,7 @@
 /**
  * Mastodon API: media uploads (`/api/v1/media`, `/api/v2/media`), and the
- * stored files themselves at `/system/<key>`.
+ * stored files themselves at `/system/<key>`, and remote files not in the
+ * cache at `/media_proxy/<id>/<style>` (src/media/proxy.ts).
  *
  * Uploads are streamed to disk (src/media/upload.ts), never buffered whole;
  * images are processed before the answer, so v2 answers 200 with the URL set
@@ -17,6 +18,7 @@ import { MEDIA_LIMITS, uploadSizeLimit } from "../media/limits.ts";
 import { contentTypeOfKey, keyPath, lazyUploadTmpDir } from "../media/storage.ts";
 import { BodyTooLargeError, isMultipart, receiveMultipart } from "../media/upload.ts";
 import { tooLargeMessage } from "../media/errors.ts";
+import { MediaProxy, type ProxyStyle } from "../media/proxy.ts";
 import { requireUser, type ApiEnv } from "./auth.ts";
 import type { ApiDeps } from "./deps.ts";
 import { serializeMediaAttachment } from "./entities/media-attachment.ts";
@@ -120,10 +122,25 @@ export function mediaRoutes(deps: ApiDeps): Hono<ApiEnv> {
   });
 
   app.get("/system/*", (c) => serveMediaFile(c, core.config));
+
+  // Remote files not in the cache: downloaded on first view, then redirected to.
+  const proxy = new MediaProxy(core);
+  app.get("/media_proxy/:id{[0-9]{1,19}}/:style{original|small}", async (c) => {
+    const id = BigInt(c.req.param("id"));
+    if (id > MAX_ID) return notFound(c);
+    const answer = await proxy.answer(id, c.req.param("style") as ProxyStyle);
+    c.header("Cache-Control", "no-store");
+    if (answer.kind === "redirect") return c.redirect(answer.location, 302);
+    if (answer.kind === "unavailable") return c.text("The file could not be fetched from its server; try again later", 502);
+    return notFound(c);
+  });
   return app;
 }
 
 const notFound = (c: Context) => c.text("Not found", 404);
+
+/** The largest id a row can have (bigint). */
+const MAX_ID = 9_223_372_036_854_775_807n;
 
 /** A single `bytes=` range of a file of `size` bytes: null for the whole file, "unsatisfiable" for a 416. */
 export function parseRange(header: string | undefined, size: number): { start: number; end: number } | "unsatisfiable" | null {

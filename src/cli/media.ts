@@ -12,7 +12,7 @@ Usage: islet media <usage|prune> [options]
                               and uploads in progress
   prune [--older-than AGE]    delete the cached files of remote posts' media
                               older than AGE (default 7d; e.g. 30d, 12h, 45m);
-                              clients are then given the remote URL. Local
+                              a file is fetched again when next viewed. Local
                               uploads are never deleted. The server also
                               prunes on its own after MEDIA_CACHE_RETENTION_DAYS.
 `;

@@ -123,8 +123,10 @@ export async function countPrunableRemoteMedia(ctx: CoreContext, before: Date): 
 
 /**
  * Deletes the cached files of remote accounts' attachments created before
- * `before`, and clears their keys so that the remote URL is used. Local uploads are never touched. Works
- * in batches; `onAttachment` is called once per attachment pruned.
+ * `before`, and clears their keys: the API then points at the media proxy,
+ * which fetches a file again when it is next viewed. Local uploads are
+ * never touched. Works in batches; `onAttachment` is called once per
+ * attachment pruned.
  */
 export async function pruneRemoteMedia(
   ctx: CoreContext,

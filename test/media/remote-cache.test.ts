@@ -121,6 +121,15 @@ for (const kind of databaseKinds()) {
 
     /** The same URL on the address the test server listens at. */
     const local = (url: string) => url.replace(islet.origin, islet.url);
+    /** Whether the API points at a file cached here. */
+    const cachedHere = (url: string) => url.startsWith(`${islet.origin}/system/`);
+    /** Asks the media proxy at `url` for a file: the status and where it sends the client. */
+    async function viaProxy(url: string): Promise<{ status: number; location: string | null }> {
+      assert.ok(url.startsWith(`${islet.origin}/media_proxy/`), url);
+      const response = await fetch(local(url), { redirect: "manual" });
+      await response.body?.cancel();
+      return { status: response.status, location: response.headers.get("location") };
+    }
 
     let cachedStatusId = "";
     let cachedRemoteUrl = "";
@@ -173,7 +182,7 @@ for (const kind of databaseKinds()) {
       assert.deepEqual(first!.meta?.focus, { x: 0.5, y: -0.25 });
       const media = await eventually(async () => {
         const [found] = await mediaOf(statusId);
-        return found!.url.startsWith(islet.origin) ? found : null;
+        return cachedHere(found!.url) ? found : null;
       }, "the attachment to be cached");
       assert.equal(media!.blurhash, blurhash);
       assert.deepEqual(media!.meta?.focus, { x: 0.5, y: -0.25 });
@@ -209,9 +218,15 @@ for (const kind of databaseKinds()) {
       const row = await rowOf(media!.id);
       assert.equal(row.fileKey, null);
       assert.equal(media!.type, "image");
-      assert.equal(media!.url, url);
+      assert.equal(media!.url, `${islet.origin}/media_proxy/${media!.id}/original`);
       assert.equal(media!.remote_url, url);
       assert.equal(existsSync(join(mediaRoot(islet.islet.config), attachmentFolder(row.id))), false);
+      // Viewed, it is tried once more, then the client is sent to its origin
+      // without another download for a while.
+      const asked = friend.gets.filter((path) => path === "/media/huge.png").length;
+      assert.deepEqual(await viaProxy(media!.url), { status: 302, location: url });
+      assert.deepEqual(await viaProxy(media!.url), { status: 302, location: url });
+      assert.equal(friend.gets.filter((path) => path === "/media/huge.png").length, asked + 1);
       const leftovers = readdirSync(uploadTmpDir(islet.islet.config)).filter((name) => name.startsWith("remote-"));
       assert.deepEqual(leftovers, [], "no partial download left behind");
     });
@@ -223,13 +238,14 @@ for (const kind of databaseKinds()) {
       const [media] = await mediaOf(statusId);
       assert.equal((await rowOf(media!.id)).fileKey, null);
       assert.equal(media!.type, "image");
-      assert.equal(media!.url, url);
-      assert.equal(media!.preview_url, url);
+      assert.equal(media!.url, `${islet.origin}/media_proxy/${media!.id}/original`);
+      assert.equal(media!.preview_url, `${islet.origin}/media_proxy/${media!.id}/small`);
       assert.equal(media!.remote_url, url);
       assert.equal(media!.description, "gone");
+      assert.deepEqual(await viaProxy(media!.preview_url!), { status: 302, location: url });
     });
 
-    test("usage counts the cache; pruning makes attachments uncached, and the API answers the remote URL again", async () => {
+    test("usage counts the cache; pruning makes attachments uncached, and the media proxy fetches them again when viewed", async () => {
       assert.notEqual(cachedStatusId, "", "needs the cached image of the first test");
       const core = islet.islet.core;
       const [cached] = await mediaOf(cachedStatusId);
@@ -253,10 +269,29 @@ for (const kind of databaseKinds()) {
       assert.equal(pruned.fileKey, null);
       assert.equal(pruned.previewKey, null);
       const [media] = await mediaOf(cachedStatusId);
-      assert.equal(media!.url, cachedRemoteUrl);
-      assert.equal(media!.preview_url, cachedRemoteUrl);
+      assert.equal(media!.url, `${islet.origin}/media_proxy/${cached!.id}/original`);
+      assert.equal(media!.preview_url, `${islet.origin}/media_proxy/${cached!.id}/small`);
       assert.equal(media!.remote_url, cachedRemoteUrl);
       assert.equal((await fetch(local(cached!.url))).status, 404);
+
+      // The first view downloads it again and sends the client to the new copy.
+      const [small, original] = await Promise.all([viaProxy(media!.preview_url!), viaProxy(media!.url)]);
+      assert.equal(small.status, 302);
+      assert.equal(original.status, 302);
+      const again = await rowOf(cached!.id);
+      assert.ok(again.fileKey != null && again.previewKey != null);
+      assert.equal(original.location, `${islet.origin}/system/${again.fileKey}`);
+      assert.equal(small.location, `${islet.origin}/system/${again.previewKey}`);
+      const image = await fetch(local(original.location!));
+      assert.equal(image.status, 200);
+      assert.equal(image.headers.get("Content-Type"), "image/jpeg");
+      const [shown] = await mediaOf(cachedStatusId);
+      assert.equal(shown!.url, original.location);
+      assert.equal((await mediaUsage(core)).remote.files, 2);
+      // Not a remote attachment, or no attachment at all.
+      assert.equal((await fetch(local(`${islet.origin}/media_proxy/1/original`))).status, 404);
+      assert.equal((await fetch(local(`${islet.origin}/media_proxy/${cached!.id}/large`))).status, 404);
+      assert.equal((await fetch(local(`${islet.origin}/media_proxy/9999999999999999999/original`))).status, 404);
     });
 
     test("loopback and private addresses are refused without ALLOW_PRIVATE_ADDRESS", async () => {
@@ -302,8 +337,10 @@ for (const kind of databaseKinds()) {
       await downloaded("/media/dropped.png");
       assert.deepEqual(asked, [], "the suspended host was not asked");
       const [keptMedia, droppedMedia] = await mediaOf(statusId);
-      assert.equal(keptMedia!.url, kept);
-      assert.ok(droppedMedia!.url.startsWith(islet.origin), droppedMedia!.url);
+      assert.equal(keptMedia!.remote_url, kept);
+      assert.equal((await viaProxy(keptMedia!.url)).status, 404, "the proxy does not fetch it either");
+      assert.deepEqual(asked, []);
+      assert.ok(cachedHere(droppedMedia!.url), droppedMedia!.url);
       const droppedRow = await rowOf(droppedMedia!.id);
       const droppedFile = join(mediaRoot(islet.islet.config), droppedRow.fileKey!);
       assert.ok(existsSync(droppedFile));
@@ -314,7 +351,7 @@ for (const kind of databaseKinds()) {
       assert.equal((await friend.post(`${islet.origin}/inbox`, update)).status, 202);
       const media = await eventually(async () => {
         const list = await mediaOf(statusId);
-        return list.length === 1 && list[0]!.url.startsWith(islet.origin) ? list[0] : null;
+        return list.length === 1 && cachedHere(list[0]!.url) ? list[0] : null;
       }, "the kept attachment to be cached after the edit");
       assert.equal(media!.id, keptMedia!.id, "the attachment kept its id");
       assert.equal(media!.remote_url, kept);
@@ -337,7 +374,7 @@ for (const kind of databaseKinds()) {
       const statusId = await deliver(note([{ type: "Document", mediaType: "image/png", url }]));
       const media = await eventually(async () => {
         const [found] = await mediaOf(statusId);
-        return found!.url.startsWith(islet.origin) ? found : null;
+        return cachedHere(found!.url) ? found : null;
       }, "the attachment to be cached on a later attempt");
       assert.equal(requests, 2);
       assert.equal(media!.remote_url, url);

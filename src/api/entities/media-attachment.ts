@@ -21,20 +21,33 @@ export function mediaUrl(origin: string, key: string): string {
   return `${origin}/system/${key}`;
 }
 
+/** Where a remote file not in the cache is asked for (src/media/proxy.ts). */
+export function mediaProxyUrl(origin: string, id: bigint, style: "original" | "small"): string {
+  return `${origin}/media_proxy/${id}/${style}`;
+}
+
 /**
  * A media row as Mastodon shows it. A file stored here (an upload, or a
  * remote post's file in the media cache) is served from `/system/<key>`,
  * and `remote_url` names the origin's copy of a remote one; a remote file
- * not cached here (not yet, never, or pruned) is shown at its remote URL.
+ * not cached here (not yet, or pruned) is shown at `/media_proxy/`, which
+ * fetches it when first asked for (src/media/proxy.ts).
  * `meta.focus` comes from the focus columns (never from stored meta).
  */
 export function serializeMediaAttachment(origin: string, row: MediaAttachmentRow): MastodonMediaAttachment {
-  const url = row.fileKey == null ? row.remoteUrl : mediaUrl(origin, row.fileKey);
+  // A remote file not cached here goes through the media proxy, which
+  // fetches it on first view; one of no kind this server handles is a link.
+  const proxied = row.fileKey == null && row.remoteUrl != null && row.type !== "unknown";
+  const url = row.fileKey != null
+    ? mediaUrl(origin, row.fileKey)
+    : proxied ? mediaProxyUrl(origin, row.id, "original") : row.remoteUrl;
   // Without a preview of its own, a picture is its own preview; a video or
   // sound has none (clients then show their own placeholder).
   const preview = row.previewKey != null
     ? mediaUrl(origin, row.previewKey)
-    : row.type === "image" || row.type === "gifv" ? url : null;
+    : proxied && (row.type === "image" || row.type === "gifv")
+      ? mediaProxyUrl(origin, row.id, "small")
+      : row.type === "image" || row.type === "gifv" ? url : null;
   const { focus: _storedFocus, ...stored } = row.meta ?? {};
   const meta: Record<string, unknown> = { ...stored };
   if (row.focusX != null && row.focusY != null) meta.focus = { x: row.focusX, y: row.focusY };
