@@ -12,11 +12,11 @@ import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import postgres from "postgres";
 import { FIXES, patchDependencies } from "../../scripts/patch-dependencies.js";
 import { ROOT } from "../helpers/cli.ts";
 import { createTestDatabase, databaseKinds, type TestDatabase } from "../helpers/database.ts";
+import { settled } from "../helpers/settle.ts";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.ts";
 
 const DRIVER_FILES = ["node_modules/postgres/src/connection.js", "node_modules/postgres/cjs/src/connection.js"];
@@ -50,19 +50,6 @@ test("the fixes are applied once, and not at all to a driver that changed", () =
     rmSync(root, { recursive: true, force: true });
   }
 });
-
-/** What `promise` settles to, "waiting" if it has not within `ms`. */
-async function settled<T>(promise: Promise<T>, ms: number): Promise<T | Error | "waiting"> {
-  const controller = new AbortController();
-  try {
-    return await Promise.race([
-      promise.catch((error: Error) => error),
-      sleep(ms, "waiting" as const, { signal: controller.signal }),
-    ]);
-  } finally {
-    controller.abort();
-  }
-}
 
 describe("the driver against PostgreSQL", { skip: !databaseKinds().includes("postgres") && "needs TEST_DATABASE_URL" }, () => {
   let testDatabase: TestDatabase;

@@ -6,10 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { sql } from "drizzle-orm";
 import { openDatabase, ping, reconnectDelaySeconds, type Database } from "../../src/db/connect.ts";
 import { createTestDatabase, databaseKinds, type TestDatabase } from "../helpers/database.ts";
+import { settled } from "../helpers/settle.ts";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.ts";
 
 test("the delay between reconnection attempts starts small and never passes 2 s", () => {
@@ -19,16 +19,6 @@ test("the delay between reconnection attempts starts small and never passes 2 s"
   }
   assert.ok(reconnectDelaySeconds(1) <= 0.1);
 });
-
-/** Resolves to what `promise` gave, or to "still waiting" after `ms`. */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | "still waiting"> {
-  const controller = new AbortController();
-  try {
-    return await Promise.race([promise, sleep(ms, "still waiting" as const, { signal: controller.signal })]);
-  } finally {
-    controller.abort();
-  }
-}
 
 describe("PostgreSQL through a proxy that fails", { skip: !databaseKinds().includes("postgres") && "needs TEST_DATABASE_URL" }, () => {
   let testDatabase: TestDatabase;
@@ -53,9 +43,9 @@ describe("PostgreSQL through a proxy that fails", { skip: !databaseKinds().inclu
   test("the health ping answers false when the database stops answering, and true once it answers again", async () => {
     assert.equal(await ping(database), true);
     proxy.stall();
-    assert.equal(await within(ping(database, 300), 10_000), false);
+    assert.equal(await settled(ping(database, 300), 10_000), false);
     await proxy.restore();
-    assert.equal(await within(ping(database), 10_000), true);
+    assert.equal(await settled(ping(database), 10_000), true);
   });
 
   test("after many failed connections the pool is back within seconds of the database", async () => {
@@ -65,12 +55,12 @@ describe("PostgreSQL through a proxy that fails", { skip: !databaseKinds().inclu
     while (Date.now() < until) {
       // Each failed query is a failed connection attempt; the driver's own
       // backoff would be past 20 s after a dozen of them.
-      const outcome = await within(database.query(sql`select 1`).then(() => "answered", () => "failed"), 5_000);
+      const outcome = await settled(database.query(sql`select 1`).then(() => "answered", () => "failed"), 5_000);
       if (outcome === "failed") failures++;
     }
     assert.ok(failures >= 5, `${failures} failed queries while cut`);
     await proxy.restore();
-    const answer = await within(database.query<{ one: number }>(sql`select 1 as one`), 8_000);
-    assert.deepEqual(answer === "still waiting" ? answer : [...answer], [{ one: 1 }]);
+    const answer = await settled(database.query<{ one: number }>(sql`select 1 as one`), 8_000);
+    assert.deepEqual(Array.isArray(answer) ? [...answer] : answer, [{ one: 1 }]);
   });
 });
