@@ -157,19 +157,52 @@ export function avMeta(info: AvInfo): MediaMeta {
   return meta;
 }
 
-async function storeAv(ctx: CoreContext, id: bigint, file: UploadedFile, format: AvFormat) {
-  const info = await probeAv(file.path, format);
-  const kind: "video" | "audio" = format === "m4a" || format === "mp3" || format === "wav" || format === "flac" ? "audio" : info.kind;
-  if (kind === "video" && info.width != null && info.height != null && info.width * info.height > MEDIA_LIMITS.videoMatrixLimit) {
-    throw new MediaError(`File dimensions ${info.width}x${info.height} are not supported for videos (at most ${MEDIA_LIMITS.videoMatrixLimit} pixels)`);
+/** Row values of a stored media file (what an upload and the remote media cache both set). */
+export type StoredMediaValues = Pick<typeof mediaAttachments.$inferInsert, "type" | "contentType" | "fileKey" | "fileSize" | "previewKey" | "blurhash" | "meta">;
+
+/**
+ * Stores the file at `path` (`size` bytes, identified as `sniffed`) as the
+ * media of attachment `id`: a picture processed, with its preview and
+ * blurhash; a video or sound kept as it is, filed by container and tracks.
+ * `uploadLimits` applies the size and frame-rate limits of uploads to
+ * videos. The file at `path` is moved or consumed. Throws MediaError for a
+ * file that cannot be stored.
+ */
+export async function storeMediaFile(
+  ctx: CoreContext,
+  id: bigint,
+  path: string,
+  size: number,
+  sniffed: Sniffed,
+  options: { uploadLimits: boolean },
+): Promise<StoredMediaValues> {
+  if (sniffed.kind === "image") {
+    const stored = await storeImage(ctx, path, "attachment", { id });
+    return {
+      type: "image",
+      contentType: stored.contentType,
+      fileKey: stored.key,
+      fileSize: stored.size,
+      previewKey: stored.previewKey,
+      blurhash: stored.blurhash,
+      meta: stored.meta,
+    };
   }
-  if (kind === "video" && info.frameRate != null && info.frameRate > MEDIA_LIMITS.videoFrameRateLimit + 0.5) {
-    throw new MediaError(`File frame rate of ${Math.floor(info.frameRate)} fps is not supported (at most ${MEDIA_LIMITS.videoFrameRateLimit})`);
+  const format = sniffed.format as AvFormat;
+  const info = await probeAv(path, format);
+  const kind: "video" | "audio" = format === "m4a" || format === "mp3" || format === "wav" || format === "flac" ? "audio" : info.kind;
+  if (options.uploadLimits && kind === "video") {
+    if (info.width != null && info.height != null && info.width * info.height > MEDIA_LIMITS.videoMatrixLimit) {
+      throw new MediaError(`File dimensions ${info.width}x${info.height} are not supported for videos (at most ${MEDIA_LIMITS.videoMatrixLimit} pixels)`);
+    }
+    if (info.frameRate != null && info.frameRate > MEDIA_LIMITS.videoFrameRateLimit + 0.5) {
+      throw new MediaError(`File frame rate of ${Math.floor(info.frameRate)} fps is not supported (at most ${MEDIA_LIMITS.videoFrameRateLimit})`);
+    }
   }
   const { contentType, ext } = avStorage(format, kind);
   const key = `${attachmentFolder(id)}/original.${ext}`;
-  await moveIntoMedia(ctx.config, file.path, key);
-  return { type: kind, contentType, key, meta: avMeta({ ...info, kind }) };
+  await moveIntoMedia(ctx.config, path, key);
+  return { type: kind, contentType, fileKey: key, fileSize: size, previewKey: null, blurhash: null, meta: avMeta({ ...info, kind }) };
 }
 
 /**
@@ -190,32 +223,8 @@ export async function createMedia(ctx: CoreContext, accountId: bigint, input: Ne
   const id = newId();
   const written: (string | null)[] = [];
   try {
-    let values: Omit<typeof mediaAttachments.$inferInsert, "id" | "accountId">;
-    if (sniffed.kind === "image") {
-      const stored = await storeImage(ctx, file.path, "attachment", { id });
-      written.push(stored.key, stored.previewKey);
-      values = {
-        type: "image",
-        contentType: stored.contentType,
-        fileKey: stored.key,
-        fileSize: stored.size,
-        previewKey: stored.previewKey,
-        blurhash: stored.blurhash,
-        meta: stored.meta,
-      };
-    } else {
-      const stored = await storeAv(ctx, id, file, sniffed.format as AvFormat);
-      written.push(stored.key);
-      values = {
-        type: stored.type,
-        contentType: stored.contentType,
-        fileKey: stored.key,
-        fileSize: file.size,
-        previewKey: null,
-        blurhash: null,
-        meta: stored.meta,
-      };
-    }
+    const values = await storeMediaFile(ctx, id, file.path, file.size, sniffed, { uploadLimits: true });
+    written.push(values.fileKey ?? null, values.previewKey ?? null);
     if (input.thumbnail != null) {
       const thumbnail = await storeThumbnail(ctx, input.thumbnail.path, id);
       written.push(thumbnail.key);

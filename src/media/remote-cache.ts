@@ -19,19 +19,18 @@
 import { rm } from "node:fs/promises";
 import { and, eq, inArray, isNotNull, isNull } from "drizzle-orm";
 import type { CoreContext } from "../core/context.ts";
-import { avMeta } from "../core/media.ts";
+import { storeMediaFile } from "../core/media.ts";
 import { isUrlSuspended } from "../core/server-domain-blocks.ts";
 import type { Database } from "../db/connect.ts";
 import { createJobQueue, type JobQueue, type JobQueueOptions } from "../db/job-queue.ts";
 import type { DatabaseMessageQueue } from "../db/message-queue.ts";
-import { accounts, mediaAttachments, type MediaMeta } from "../db/schema.ts";
+import { accounts, mediaAttachments } from "../db/schema.ts";
 import { ISLET_VERSION } from "../version.ts";
 import { MediaError } from "./errors.ts";
-import { probeAv } from "./probe.ts";
 import { headOf } from "./processing.ts";
 import { downloadRemoteMedia, RemoteMediaError } from "./remote-fetch.ts";
-import { FORMATS, sniff, type AvFormat } from "./sniff.ts";
-import { attachmentFolder, deleteMediaFiles, ensurePrivateDirectory, moveIntoMedia, storeImage, uploadTmpDir } from "./storage.ts";
+import { sniff } from "./sniff.ts";
+import { deleteMediaFiles, ensurePrivateDirectory, uploadTmpDir } from "./storage.ts";
 
 /** The queue's name in `queue_messages`. */
 export const REMOTE_MEDIA_QUEUE = "remote_media";
@@ -108,14 +107,6 @@ function isJob(value: unknown): value is RemoteMediaJob {
   return job != null && typeof job.mediaId === "string" && /^\d{1,19}$/.test(job.mediaId);
 }
 
-/** How a cached video or audio file is stored: by its container, and whether it has a picture. */
-function avStorage(format: AvFormat, kind: "video" | "audio"): { contentType: string; ext: string } {
-  const { contentType, ext } = FORMATS[format];
-  if (kind === "audio" && (format === "mp4" || format === "mov")) return { contentType: "audio/mp4", ext: "m4a" };
-  if (kind === "audio" && format === "webm") return { contentType: "audio/webm", ext: "webm" };
-  return { contentType, ext };
-}
-
 export type CacheOutcome = "cached" | "skipped" | "failed";
 
 export interface CacheOptions {
@@ -172,51 +163,28 @@ export async function cacheRemoteMedia(ctx: CoreContext, job: unknown, options: 
   const written: string[] = [];
   try {
     const sniffed = sniff(await headOf(file.path));
-    let set: Partial<typeof mediaAttachments.$inferInsert>;
     if (sniffed == null) {
       // Not a picture, video or sound this server knows: clients get a link.
       await ctx.db.update(mediaAttachments).set({ type: "unknown", updatedAt: new Date() }).where(eq(mediaAttachments.id, row.id));
       log.info(`remote media: ${file.url} is not a known kind of media; left uncached`);
       return "failed";
     }
-    if (sniffed.kind === "image") {
-      let stored;
-      try {
-        stored = await storeImage(ctx, file.path, "attachment", { id: row.id });
-      } catch (error) {
-        if (!(error instanceof MediaError)) throw error;
-        log.info(`remote media: ${file.url}: ${error.message}; left uncached`);
-        return "failed";
-      }
-      written.push(stored.key, stored.previewKey);
-      set = {
-        type: "image",
-        contentType: stored.contentType,
-        fileKey: stored.key,
-        previewKey: stored.previewKey,
-        fileSize: stored.size,
-        // The author's server computed it from the full picture: keep it.
-        blurhash: row.blurhash ?? stored.blurhash,
-        meta: stored.meta,
-      };
-    } else {
-      const format = sniffed.format as AvFormat;
-      const info = await probeAv(file.path, format);
-      const kind: "video" | "audio" = format === "m4a" || format === "mp3" || format === "wav" || format === "flac" ? "audio" : info.kind;
-      const { contentType, ext } = avStorage(format, kind);
-      const key = `${attachmentFolder(row.id)}/original.${ext}`;
-      await moveIntoMedia(config, file.path, key);
-      written.push(key);
-      const meta: MediaMeta = avMeta({ ...info, kind });
-      set = {
-        type: kind === "video" && row.type === "gifv" ? "gifv" : kind,
-        contentType,
-        fileKey: key,
-        previewKey: null,
-        fileSize: file.size,
-        meta,
-      };
+    let stored;
+    try {
+      stored = await storeMediaFile(ctx, row.id, file.path, file.size, sniffed, { uploadLimits: false });
+    } catch (error) {
+      if (!(error instanceof MediaError)) throw error;
+      log.info(`remote media: ${file.url}: ${error.message}; left uncached`);
+      return "failed";
     }
+    for (const key of [stored.fileKey, stored.previewKey]) if (key != null) written.push(key);
+    const set: Partial<typeof mediaAttachments.$inferInsert> = {
+      ...stored,
+      // A GIF the author's server turned into a video stays a "gifv".
+      type: stored.type === "video" && row.type === "gifv" ? "gifv" : stored.type,
+      // The author's server computed it from the full picture: keep it.
+      blurhash: row.blurhash ?? stored.blurhash,
+    };
     const updated = await ctx.db
       .update(mediaAttachments)
       .set({ ...set, updatedAt: new Date() })
