@@ -18,6 +18,7 @@ import { createServer } from "node:http";
 import { Agent, request } from "node:http";
 import { generateCryptoKeyPair, signRequest } from "@fedify/fedify";
 import { CryptographicKey, Person } from "@fedify/vocab";
+import { latencySummary } from "./lib/percentile.ts";
 
 export interface InboxLoadSpec {
   inbox: string;
@@ -52,12 +53,6 @@ export interface InboxLoadReport {
   /** Times an actor document was fetched by the server. */
   actorFetches: number;
   cpuMs: number;
-}
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return 0;
-  const rank = Math.max(1, Math.ceil(p * sorted.length));
-  return sorted[Math.min(rank, sorted.length) - 1];
 }
 
 interface Prepared {
@@ -192,15 +187,12 @@ async function main(): Promise<void> {
   const cpu = process.cpuUsage(cpuBefore);
   agent.destroy();
   const seconds = (end - begin) / 1000;
-  const sorted = latencies.subarray(0, count).sort();
   const report: InboxLoadReport = {
     sent: prepared.length,
     accepted,
     seconds,
     rps: seconds > 0 ? accepted / seconds : 0,
-    p50: percentile(sorted, 0.5),
-    p99: percentile(sorted, 0.99),
-    max: count > 0 ? sorted[count - 1] : 0,
+    ...latencySummary(latencies, count),
     statuses,
     errorMessages: [...errorMessages],
     prepareSeconds,

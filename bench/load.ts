@@ -22,6 +22,7 @@
  */
 import { Agent, request } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
+import { latencySummary } from "./lib/percentile.ts";
 
 export interface LoadSpec {
   url: string;
@@ -99,13 +100,6 @@ function parseSpec(raw: string | undefined): FullSpec {
     maxRequests: spec.maxRequests ?? 1_000_000,
     timeoutSeconds: spec.timeoutSeconds ?? 10,
   };
-}
-
-/** Nearest-rank percentile of sorted values. */
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return 0;
-  const rank = Math.max(1, Math.ceil(p * sorted.length));
-  return sorted[Math.min(rank, sorted.length) - 1];
 }
 
 async function main(): Promise<void> {
@@ -209,7 +203,6 @@ async function main(): Promise<void> {
     ? (measureUntil - measureFrom) / 1000
     : Math.max(0, (lastCountedEnd - firstCountedStart) / 1000);
   const counted = bodies == null ? 0 : bodies.length - spec.warmupRequests;
-  const sorted = latencies.subarray(0, count).sort();
   const report: LoadReport = {
     connections: spec.connections,
     seconds,
@@ -217,9 +210,7 @@ async function main(): Promise<void> {
     errors,
     warmupErrors,
     rps: seconds > 0 ? ok / seconds : 0,
-    p50: percentile(sorted, 0.5),
-    p99: percentile(sorted, 0.99),
-    max: count > 0 ? sorted[count - 1] : 0,
+    ...latencySummary(latencies, count),
     allAnswered,
     wallSeconds,
     cpuMs: (cpu.user + cpu.system) / 1000,

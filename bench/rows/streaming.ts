@@ -19,6 +19,9 @@ import WebSocket from "ws";
 import { startNode } from "../lib/children.ts";
 import { fixture } from "../lib/fixtures.ts";
 import type { ServerBench } from "../lib/types.ts";
+import { percentile } from "../lib/percentile.ts";
+
+const sortedCopy = (values: number[]) => [...values].sort((a, b) => a - b);
 
 const CLIENTS = 1_000;
 const POSTS = 50;
@@ -47,11 +50,6 @@ interface FanOutReport {
   /** Events received that were not expected (duplicates, other events). */
   unexpected: number;
   cpuMs: number;
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
 // ---------------------------------------------------------------------------
@@ -197,9 +195,9 @@ export const streamingFanOut: ServerBench = {
 
       const perConnectionKiB = ((rssConnected - rssBefore) * 1024) / report.clients;
       const serverCpuMs = server.cpuMs() - cpuBefore;
-      const p50 = percentile(report.latencies, 50);
-      const p99 = percentile(report.latencies, 99);
-      const firstP50 = percentile(report.firstLatencies, 50);
+      const p50 = percentile(sortedCopy(report.latencies), 0.5);
+      const p99 = percentile(sortedCopy(report.latencies), 0.99);
+      const firstP50 = percentile(sortedCopy(report.firstLatencies), 0.5);
       const how = `${report.clients} WebSocket clients on \`user\` in a separate process (connected in ${report.connectSeconds.toFixed(1)} s); ` +
         `${report.latencies.length} posts one at a time after ${WARMUP} warm-up, POST start to the last client's update`;
       context.record({ id: "streaming.c1000.p50", row: `Streaming, ${CLIENTS} clients: post to all received, p50`, value: p50, unit: "ms", how: `${how}; to the first client p50 ${firstP50.toFixed(1)} ms` });
