@@ -6,7 +6,7 @@ import { addAlias, moveOwner, movedTo, removeAlias, undoOwnerMove } from "../cor
 import { resolveAccount } from "../federation/lookup.ts";
 import { openIslet, type Islet } from "../islet.ts";
 import { createLogger } from "../log.ts";
-import { CliError, cliConfig, parseOptions, readPassword, withIslet, type Command } from "./command.ts";
+import { CliError, cliConfig, parseOptions, readPassword, withIslet, subcommand, type Command } from "./command.ts";
 
 const HELP = `
 Usage: islet account <show|password|move|alias> [options]
@@ -83,12 +83,9 @@ export const accountCommand: Command = {
   name: "account",
   summary: "show the owner account, set its password, or move it",
   async run(argv) {
-    const [sub, ...rest] = argv;
-    if (sub == null || sub === "--help" || sub === "-h") {
-      process.stdout.write(`${HELP.trim()}\n`);
-      if (sub == null) throw new CliError("missing subcommand: show, password, move or alias");
-      return;
-    }
+    const split = subcommand(argv, ["show", "password", "move", "alias"], HELP);
+    if (split == null) return;
+    const [sub, rest] = split;
     if (sub === "show") {
       if (parseOptions(rest, {}, HELP) == null) return;
       await withIslet(async ({ core, config }) => {
@@ -168,6 +165,5 @@ export const accountCommand: Command = {
       }
       throw new CliError("expected alias list, alias add ACCOUNT or alias remove ACCOUNT");
     }
-    throw new CliError(`unknown subcommand ${JSON.stringify(sub)}; expected show, password, move or alias`);
   },
 };

@@ -6,7 +6,7 @@ import { accounts } from "../db/schema.ts";
 import { refreshAccount } from "../federation/refresh.ts";
 import { openIslet, type Islet } from "../islet.ts";
 import { createLogger } from "../log.ts";
-import { CliError, cliConfig, parseOptions, type Command } from "./command.ts";
+import { CliError, cliConfig, parseOptions, subcommand, type Command } from "./command.ts";
 
 const HELP = `
 Usage: islet accounts refresh [--all | ACCOUNT...]
@@ -84,13 +84,9 @@ export const accountsCommand: Command = {
   name: "accounts",
   summary: "refresh remote accounts",
   async run(argv) {
-    const [sub, ...rest] = argv;
-    if (sub == null || sub === "--help" || sub === "-h") {
-      process.stdout.write(`${HELP.trim()}\n`);
-      if (sub == null) throw new CliError("missing subcommand: refresh");
-      return;
-    }
-    if (sub !== "refresh") throw new CliError(`unknown subcommand ${JSON.stringify(sub)}; expected refresh`);
+    const split = subcommand(argv, ["refresh"], HELP);
+    if (split == null) return;
+    const [, rest] = split;
     const parsed = parseOptions(rest, { all: { type: "boolean" } }, HELP, true);
     if (parsed == null) return;
     const all = parsed.values.all === true;

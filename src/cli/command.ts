@@ -27,6 +27,23 @@ export function parseOptions<T extends Options>(argv: string[], options: T, help
   return parsed;
 }
 
+/**
+ * Splits `argv` into one of `names` and the arguments after it. Prints
+ * `help` and returns null for --help; a missing or unknown subcommand is a
+ * CliError naming the choices.
+ */
+export function subcommand<T extends string>(argv: string[], names: readonly T[], help: string): [T, string[]] | null {
+  const [sub, ...rest] = argv;
+  const choices = names.length === 1 ? names[0] : `${names.slice(0, -1).join(", ")} or ${names[names.length - 1]}`;
+  if (sub == null || sub === "--help" || sub === "-h") {
+    process.stdout.write(`${help.trim()}\n`);
+    if (sub == null) throw new CliError(`missing subcommand: ${choices}`);
+    return null;
+  }
+  if (!(names as readonly string[]).includes(sub)) throw new CliError(`unknown subcommand ${JSON.stringify(sub)}; expected ${choices}`);
+  return [sub as T, rest];
+}
+
 /** Reads the configuration; the CLI logs warnings and errors only. */
 export function cliConfig(): Config {
   return loadConfig(process.env);

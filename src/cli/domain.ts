@@ -3,7 +3,7 @@ import { and, count, eq, inArray, isNotNull, like, or } from "drizzle-orm";
 import type { CoreContext } from "../core/context.ts";
 import { blockDomain, listDomainBlocks, normalizeDomain, unblockDomain, type DomainBlockSeverity } from "../core/server-domain-blocks.ts";
 import { accounts, mediaAttachments, statuses } from "../db/schema.ts";
-import { CliError, parseOptions, withIslet, type Command } from "./command.ts";
+import { CliError, parseOptions, withIslet, subcommand, type Command } from "./command.ts";
 
 const HELP = `
 Usage: islet domain <block|unblock|list> [options]
@@ -38,12 +38,9 @@ export const domainCommand: Command = {
   name: "domain",
   summary: "block, unblock or list blocked domains",
   async run(argv) {
-    const [sub, ...rest] = argv;
-    if (sub == null || sub === "--help" || sub === "-h") {
-      process.stdout.write(`${HELP.trim()}\n`);
-      if (sub == null) throw new CliError("missing subcommand: block, unblock or list");
-      return;
-    }
+    const split = subcommand(argv, ["block", "unblock", "list"], HELP);
+    if (split == null) return;
+    const [sub, rest] = split;
     if (sub === "block") {
       const parsed = parseOptions(rest, { severity: { type: "string", default: "suspend" }, comment: { type: "string" } }, HELP, true);
       if (parsed == null) return;
@@ -94,7 +91,6 @@ export const domainCommand: Command = {
       });
       return;
     }
-    throw new CliError(`unknown subcommand ${JSON.stringify(sub)}; expected block, unblock or list`);
   },
 };
 

@@ -9,6 +9,7 @@ import { loadConfig } from "../config.ts";
 import { describeSmtpError, sendNow, smtpEndpoint } from "../mail/transport.ts";
 import { testMessage } from "../mail/messages.ts";
 import { CliError, type Command } from "./errors.ts";
+import { subcommand } from "./command.ts";
 
 const HELP = `
 Usage: islet mail test ADDRESS
@@ -25,13 +26,9 @@ export const mailCommand: Command = {
   name: "mail",
   summary: "send a test message to check the SMTP settings",
   async run(argv) {
-    const [sub, ...rest] = argv;
-    if (sub == null || sub === "--help" || sub === "-h") {
-      process.stdout.write(`${HELP.trim()}\n`);
-      if (sub == null) throw new CliError("missing subcommand: test");
-      return;
-    }
-    if (sub !== "test") throw new CliError(`unknown subcommand ${JSON.stringify(sub)}; expected test`);
+    const split = subcommand(argv, ["test"], HELP);
+    if (split == null) return;
+    const [, rest] = split;
     const parsed = parseArgs({ args: rest, options: { help: { type: "boolean", short: "h" } }, allowPositionals: true, strict: true });
     if (parsed.values.help) {
       process.stdout.write(`${HELP.trim()}\n`);

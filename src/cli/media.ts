@@ -1,7 +1,7 @@
 /** `islet media usage|prune`: disk use of DATA_DIR/media, and pruning the remote media cache. */
 import { countPrunableRemoteMedia, mediaUsage, pruneRemoteMedia, type UsageCount } from "../core/media-cache.ts";
 import { mediaRoot } from "../media/storage.ts";
-import { CliError, parseOptions, withIslet, type Command } from "./command.ts";
+import { CliError, parseOptions, withIslet, subcommand, type Command } from "./command.ts";
 import { formatBytes, startProgress } from "./progress.ts";
 
 const HELP = `
@@ -37,12 +37,9 @@ export const mediaCommand: Command = {
   name: "media",
   summary: "show media disk use, or prune the remote media cache",
   async run(argv) {
-    const [sub, ...rest] = argv;
-    if (sub == null || sub === "--help" || sub === "-h") {
-      process.stdout.write(`${HELP.trim()}\n`);
-      if (sub == null) throw new CliError("missing subcommand: usage or prune");
-      return;
-    }
+    const split = subcommand(argv, ["usage", "prune"], HELP);
+    if (split == null) return;
+    const [sub, rest] = split;
     if (sub === "usage") {
       if (parseOptions(rest, {}, HELP) == null) return;
       await withIslet(async ({ core, config }) => {
@@ -92,6 +89,5 @@ export const mediaCommand: Command = {
       });
       return;
     }
-    throw new CliError(`unknown subcommand ${JSON.stringify(sub)}; expected usage or prune`);
   },
 };
