@@ -1,11 +1,12 @@
 /** `islet backup PATH`: the database, generated secrets and media in one archive. */
 import { createWriteStream, existsSync, statSync } from "node:fs";
-import { chmod, copyFile, mkdir, mkdtemp, readdir, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, mkdtemp, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import * as tar from "tar";
 import { getOwner } from "../core/accounts.ts";
+import { filesBelow } from "../media/storage.ts";
 import { ISLET_VERSION } from "../version.ts";
 import { BACKUP_FORMAT, BACKUP_FORMAT_VERSION, DATA_PREFIX, DATABASE_DIR, MANIFEST, type BackupManifest } from "./backup-archive.ts";
 import { CliError, parseOptions, withIslet, type Command } from "./command.ts";
@@ -31,28 +32,13 @@ Options:
   --force   replace PATH if it exists
 `;
 
-/** Files below `dir` (skipping `skip` at its top): count and bytes. */
+/** Files below `dir` (leaving out `skip` at its top): count and bytes. */
 async function measure(dir: string, skip: string): Promise<{ files: number; bytes: number }> {
   const total = { files: 0, bytes: 0 };
-  const visit = async (path: string) => {
-    let entries;
-    try {
-      entries = await readdir(path, { withFileTypes: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
-      throw error;
-    }
-    for (const entry of entries) {
-      const full = join(path, entry.name);
-      if (path === dir && entry.name === skip) continue;
-      if (entry.isDirectory()) await visit(full);
-      else if (entry.isFile()) {
-        total.files++;
-        total.bytes += (await stat(full)).size;
-      }
-    }
-  };
-  await visit(dir);
+  for await (const file of filesBelow(dir, { skip })) {
+    total.files++;
+    total.bytes += file.size;
+  }
   return total;
 }
 

@@ -7,11 +7,11 @@
  * it was cached, and downloaded anew if its post is edited. The owner's
  * uploads and profile pictures are never pruned.
  */
-import { readdir, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { and, asc, count, eq, gt, inArray, isNotNull, isNull, lt, or } from "drizzle-orm";
 import { accounts, mediaAttachments } from "../db/schema.ts";
-import { deleteMediaFiles, keyPath, mediaRoot } from "../media/storage.ts";
+import { deleteMediaFiles, filesBelow, keyPath, mediaRoot } from "../media/storage.ts";
 import type { CoreContext } from "./context.ts";
 
 export interface UsageCount {
@@ -37,29 +37,6 @@ function localFolderOfUrl(url: string | null): string | null {
   if (url == null) return null;
   const at = url.indexOf("/system/");
   return at < 0 ? null : dirname(url.slice(at + "/system/".length));
-}
-
-/** Every file below `dir` (no symbolic links followed), with its size. */
-async function* walk(dir: string): AsyncGenerator<{ path: string; size: number }> {
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
-    throw error;
-  }
-  for (const entry of entries) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) {
-      yield* walk(path);
-    } else if (entry.isFile()) {
-      try {
-        yield { path, size: (await stat(path)).size };
-      } catch {
-        // Removed meanwhile.
-      }
-    }
-  }
 }
 
 /**
@@ -90,7 +67,7 @@ export async function mediaUsage(ctx: CoreContext, options: { onFile?: (bytes: n
     uploadTemp: { files: 0, bytes: 0 },
   };
   const root = mediaRoot(ctx.config);
-  for await (const file of walk(root)) {
+  for await (const file of filesBelow(root)) {
     const key = relative(root, file.path).split(sep).join("/");
     let category: Category = "other";
     const segments = key.split("/");

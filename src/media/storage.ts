@@ -293,3 +293,31 @@ export async function storeThumbnail(ctx: StorageContext, input: Uint8Array | st
   await writeEncoded(ctx, key, processed.original);
   return { key, small: sizeMeta(processed.original.width, processed.original.height), blurhash: processed.blurhash };
 }
+
+/**
+ * Every file below `dir` (no symbolic links followed), with its size;
+ * nothing when `dir` does not exist. `skip` names an entry of `dir` itself
+ * to leave out.
+ */
+export async function* filesBelow(dir: string, options: { skip?: string } = {}): AsyncGenerator<{ path: string; size: number }> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw error;
+  }
+  for (const entry of entries) {
+    if (entry.name === options.skip) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      yield* filesBelow(path);
+    } else if (entry.isFile()) {
+      try {
+        yield { path, size: (await stat(path)).size };
+      } catch {
+        // Removed meanwhile.
+      }
+    }
+  }
+}
