@@ -35,16 +35,36 @@ export function readPage(c: Context, defaultLimit = 20, maxLimit = 40): Page {
 }
 
 /**
+ * The query parameters a paginated route reads besides the cursors: only
+ * these are carried into its `Link` header, as Mastodon's controllers slice
+ * their pagination parameters. Array parameters come as `name[]` or `name`.
+ */
+const LINKED_PARAMETERS = new Set([
+  "limit", "local", "remote", "only_media", "pinned", "exclude_replies", "exclude_reblogs", "tagged",
+  "types", "exclude_types", "grouped_types", "account_id", "expand_accounts", "include_filtered", "any", "all", "none",
+]);
+/** The longest value carried into a link; no parameter above legitimately needs more. */
+const MAX_LINKED_VALUE = 200;
+/** At most this many values of one array parameter are carried. */
+const MAX_LINKED_VALUES = 50;
+
+/**
  * Sets the Link header for a page of items with these cursor IDs, on the
- * canonical origin. Other query parameters of the request are kept.
+ * canonical origin. The route's own parameters are kept, within bounds
+ * (so a huge or unknown parameter cannot swell the response headers); the
+ * token never is.
  */
 export function setLinkHeader(c: Context, origin: string, ids: readonly bigint[], options: { path?: string } = {}): void {
   if (ids.length === 0) return;
   const url = new URL(c.req.url);
   const base = new URL(options.path ?? url.pathname, origin);
+  const counts = new Map<string, number>();
   for (const [key, value] of url.searchParams) {
-    // The token never goes into a link a client may log or share.
-    if (!["max_id", "since_id", "min_id", "access_token"].includes(key)) base.searchParams.append(key, value);
+    const name = key.endsWith("[]") ? key.slice(0, -2) : key;
+    if (!LINKED_PARAMETERS.has(name) || value.length > MAX_LINKED_VALUE) continue;
+    const count = (counts.get(name) ?? 0) + 1;
+    counts.set(name, count);
+    if (count <= MAX_LINKED_VALUES) base.searchParams.append(key, value);
   }
   const newest = ids.reduce((a, b) => (a > b ? a : b));
   const oldest = ids.reduce((a, b) => (a < b ? a : b));

@@ -145,6 +145,27 @@ for (const kind of databaseKinds()) {
       }
     });
 
+    test("Link headers carry only the route's own parameters, within bounds", async () => {
+      const poster = await f.remote("api_linked", "linked.example");
+      await f.follow(owner, poster);
+      const [older, newer] = [await f.post(poster, { media: true }), await f.post(poster, { media: true })];
+      const huge = "x".repeat(10_000);
+      const many = Array.from({ length: 60 }, (_, i) => `none[]=t${i}`).join("&");
+      const response = await api(instance, "GET", `/api/v1/timelines/public?limit=2&only_media=true&q=${huge}&access_token=${token}&any[]=${"y".repeat(300)}&${many}`, { token });
+      assert.equal(response.status, 200);
+      const header = response.headers.get("link") ?? "";
+      assert.ok(header.length < 2_000, `a Link header of ${header.length} characters`);
+      const next = new URL(/<([^>]+)>; rel="next"/.exec(header)![1]);
+      assert.equal(next.searchParams.get("only_media"), "true");
+      assert.equal(next.searchParams.get("limit"), "2");
+      assert.equal(next.searchParams.get("max_id"), older.id.toString());
+      assert.equal(next.searchParams.get("q"), null, "an unknown parameter is left out");
+      assert.equal(next.searchParams.get("access_token"), null, "the token never is in a link");
+      assert.deepEqual(next.searchParams.getAll("any[]"), [], "an over-long value is left out");
+      assert.equal(next.searchParams.getAll("none[]").length, 50, "array parameters are bounded");
+      assert.ok(header.includes(`min_id=${newer.id}`));
+    });
+
     test("paging: limit is clamped to 1..40; max_id, since_id, min_id; Link next and prev", async () => {
       const pager = await f.remote("api_pager", "pager.example");
       await f.follow(owner, pager);
