@@ -17,6 +17,7 @@ import type { Logger } from "./log.ts";
 import type { Islet } from "./islet.ts";
 import { createStreaming, type Streaming } from "./streaming/streaming.ts";
 import { webRoutes } from "./web/profile.ts";
+import { htmlSecurityHeaders } from "./web/security-headers.ts";
 
 /** Paths Fedify answers: WebFinger, NodeInfo, actors, inboxes, collections. */
 const FEDERATION_PATHS = /^\/(\.well-known\/(webfinger|nodeinfo)|nodeinfo\/|users\/|inbox\/?$)/;
@@ -132,6 +133,7 @@ export function createApp(islet: Islet): Hono {
 
   app.use("/api/*", cors({ origin: "*", exposeHeaders: ["Link", "X-RateLimit-Reset", "X-RateLimit-Limit", "X-RateLimit-Remaining"] }));
   app.use("/oauth/*", cors({ origin: "*" }));
+  app.use(htmlSecurityHeaders());
   app.use(federationMiddleware(islet));
 
   healthRoute(app, islet);

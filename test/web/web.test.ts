@@ -95,6 +95,20 @@ for (const kind of databaseKinds()) {
       assert.equal(alternate.href, actorId);
     });
 
+    test("every HTML page carries a Content-Security-Policy that allows no script", async () => {
+      for (const [path, status] of [["/@owner", 200], ["/@nobody", 404], ["/oauth/authorize?client_id=none&response_type=code&redirect_uri=urn:ietf:wg:oauth:2.0:oob", 400]] as const) {
+        const response = await get(instance, path, { Accept: BROWSER_ACCEPT });
+        assert.equal(response.status, status, path);
+        assert.match(response.headers.get("content-type") ?? "", /^text\/html/, path);
+        const policy = response.headers.get("content-security-policy") ?? "";
+        assert.match(policy, /default-src 'none'/, path);
+        assert.doesNotMatch(policy, /script-src/, path);
+        assert.match(policy, /frame-ancestors 'none'/, path);
+        assert.equal(response.headers.get("x-content-type-options"), "nosniff", path);
+        await response.body?.cancel();
+      }
+    });
+
     test("GET /@nobody is a 404", async () => {
       const response = await get(instance, "/@nobody");
       assert.equal(response.status, 404);
@@ -265,6 +279,7 @@ for (const kind of databaseKinds()) {
       assert.equal(response.status, 200);
       assert.match(response.headers.get("content-type") ?? "", /^text\/html/);
       assert.match(await response.text(), /islet setup/);
+      assert.match(response.headers.get("content-security-policy") ?? "", /default-src 'none'/);
     });
 
     test("NodeInfo counts no users", async () => {
