@@ -15,6 +15,7 @@ import { guardInboxRequest } from "./federation/inbox-limit.ts";
 import { statusDocumentRoutes } from "./federation/status-documents.ts";
 import type { Logger } from "./log.ts";
 import type { Islet } from "./islet.ts";
+import { DEFAULT_SLOW_REQUEST_LIMITS, limitSlowBodies, slowRequestServerOptions, type SlowRequestLimits } from "./slow-requests.ts";
 import { createStreaming, type Streaming } from "./streaming/streaming.ts";
 import { webRoutes } from "./web/profile.ts";
 import { htmlSecurityHeaders } from "./web/security-headers.ts";
@@ -188,15 +189,21 @@ export interface RunningServer {
 
 /**
  * Listens on `port` (0 for any free port) at `bind`. WebSocket upgrades go
- * to the app's streaming API, on whichever port they arrive.
+ * to the app's streaming API, on whichever port they arrive. Slow headers
+ * and bodies are cut off by `limits`.
  */
-export async function listen(app: Hono, port: number, bind: string): Promise<RunningServer & { server: ServerType }> {
+export async function listen(
+  app: Hono,
+  port: number,
+  bind: string,
+  limits: SlowRequestLimits = DEFAULT_SLOW_REQUEST_LIMITS,
+): Promise<RunningServer & { server: ServerType }> {
   const streaming = streamingOf.get(app) ?? null;
   await streaming?.start();
   const sockets = new Set<WebSocket>();
   try {
     return await new Promise((resolve, reject) => {
-      const server = serveNode({ fetch: app.fetch, port, hostname: bind }, (info) => {
+      const server = serveNode({ fetch: app.fetch, port, hostname: bind, serverOptions: slowRequestServerOptions(limits) }, (info) => {
         const host = info.family === "IPv6" ? `[${info.address}]` : info.address;
         resolve({
           server,
@@ -210,6 +217,7 @@ export async function listen(app: Hono, port: number, bind: string): Promise<Run
           },
         });
       });
+      limitSlowBodies(server, limits);
       server.on("upgrade", (request, socket, head) => {
         if (streaming == null) socket.destroy();
         else void streaming.handleUpgrade(request, socket, head, sockets);
