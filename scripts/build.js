@@ -6,6 +6,10 @@ import "./require-node.js";
 import { build } from "esbuild";
 import { patchDependencies } from "./patch-dependencies.js";
 import { cpSync, renameSync, rmSync } from "node:fs";
+import { bundleIsFresh } from "./bundle-state.js";
+
+// `--if-stale` (npm start): nothing to do when the bundle is up to date.
+if (process.argv.includes("--if-stale") && bundleIsFresh()) process.exit(0);
 
 // postgres stays external: its fixes must be in node_modules at run time.
 patchDependencies();

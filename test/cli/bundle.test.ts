@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, statSync, utimesSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { ROOT, runIslet, startServerProcess, type ServerProcess } from "../helpers/cli.ts";
@@ -26,6 +26,18 @@ describe("the bundle", () => {
     assert.ok(existsSync(bundle));
     assert.ok(existsSync(join(ROOT, "dist", "migrations", "meta", "_journal.json")), "migrations are copied beside the bundle");
     assert.ok(statSync(bundle).size > 100_000);
+
+    // `npm start` builds only when something changed since.
+    const builtAt = statSync(bundle).mtimeMs;
+    const again = spawnSync(process.execPath, [join(ROOT, "scripts", "build.js"), "--if-stale"], { cwd: ROOT, encoding: "utf8" });
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal(statSync(bundle).mtimeMs, builtAt, "a fresh bundle is not built again");
+    const source = join(ROOT, "src", "version.ts");
+    const later = new Date(builtAt + 1);
+    utimesSync(source, later, later);
+    const stale = spawnSync(process.execPath, [join(ROOT, "scripts", "build.js"), "--if-stale"], { cwd: ROOT, encoding: "utf8" });
+    assert.equal(stale.status, 0, stale.stderr);
+    assert.ok(statSync(bundle).mtimeMs > builtAt, "a changed source makes --if-stale build");
 
     database = await createTestDatabase("pglite");
     const port = await freePort();
