@@ -397,10 +397,10 @@ export function oauthRoutes(deps: ApiDeps): Hono<ApiEnv> {
       });
     }
     const ip = clientIp(c, core.config.trustedProxyIps);
-    const result = await signIn(core, { login: form.login ?? "", password: form.password ?? "", clientKey: rateLimitKey(ip) });
+    const result = await signIn(core, { login: form.login ?? "", password: form.password ?? "", clientKey: rateLimitKey(ip), ip });
     if (!result.ok) {
       if (result.reason === "throttled") {
-        return html(c, tooManyAttemptsPage(result.retryAfterSeconds), 429, { "Retry-After": String(result.retryAfterSeconds) });
+        return html(c, tooManyAttemptsPage(result.retryAfterSeconds, result.limit), 429, { "Retry-After": String(result.retryAfterSeconds) });
       }
       return await showSignIn(c, { returnTo, login: form.login, error: "Wrong email, username or password.", status: 422 });
     }

@@ -22,6 +22,8 @@ export interface IsletEvents {
   };
   /** An account's profile changed (the owner's, or a remote one refreshed). */
   "account.updated": { accountId: bigint };
+  /** A remote account was stored from its actor document: first seen, or fetched again. */
+  "account.stored": { accountId: bigint };
   /** A status was stored: posted locally, or received. Boosts too (`reblogOfId` set). */
   "status.created": { statusId: bigint; accountId: bigint };
   /** A status was edited. */
@@ -69,6 +71,19 @@ export interface IsletEvents {
    * secret for the emailed link (only its hash is stored); keep it in process.
    */
   "password_reset.requested": { accountId: bigint; token: string; expiresAt: Date };
+  /**
+   * Too many sign-ins failed in a row: signing in to the account is refused
+   * until `lockedUntil`. Emitted once per lock-out; `addresses` are the
+   * latest few the failures came from.
+   */
+  "sign_in.locked": {
+    accountId: bigint;
+    failures: number;
+    addresses: string[];
+    moreAddresses: boolean;
+    lockedAt: Date;
+    lockedUntil: Date;
+  };
 }
 
 export type EventName = keyof IsletEvents;

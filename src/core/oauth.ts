@@ -17,6 +17,7 @@ import { getOwner, type Owner } from "./accounts.ts";
 import { CoreError, type CoreContext } from "./context.ts";
 import { newId } from "./ids.ts";
 import { MAX_PASSWORD_LENGTH, verifyPassword } from "./passwords.ts";
+import { admitSignInAttempt, signInAttemptFailed, signInAttemptSucceeded } from "./sign-in-limits.ts";
 
 export type OAuthApplication = typeof oauthApplications.$inferSelect;
 
@@ -31,9 +32,6 @@ export const DEFAULT_SCOPES: readonly string[] = ["read"];
 export const MAX_APP_NAME_LENGTH = 60;
 export const MAX_URI_LENGTH = 2000;
 export const MAX_REDIRECT_URIS = 20;
-/** Unsuccessful sign-in attempts allowed per client address within {@link SIGN_IN_WINDOW_MS}. */
-export const SIGN_IN_MAX_FAILURES = 5;
-export const SIGN_IN_WINDOW_MS = 5 * 60 * 1000;
 /** App registrations allowed per client address within {@link APP_REGISTRATION_WINDOW_MS}. */
 export const APP_REGISTRATION_MAX = 100;
 export const APP_REGISTRATION_WINDOW_MS = 10 * 60 * 1000;
@@ -533,7 +531,6 @@ export class RateLimiter {
 const MAX_LIMITER_KEYS = 10_000;
 
 interface Limiters {
-  signIn: RateLimiter;
   appRegistration: RateLimiter;
   passwordReset: RateLimiter;
 }
@@ -545,7 +542,6 @@ export function rateLimiters(ctx: CoreContext): Limiters {
   let found = limiters.get(ctx);
   if (found == null) {
     found = {
-      signIn: new RateLimiter(SIGN_IN_MAX_FAILURES, SIGN_IN_WINDOW_MS),
       appRegistration: new RateLimiter(APP_REGISTRATION_MAX, APP_REGISTRATION_WINDOW_MS),
       passwordReset: new RateLimiter(PASSWORD_RESET_MAX, PASSWORD_RESET_WINDOW_MS),
     };
@@ -566,27 +562,37 @@ function loginMatches(ctx: CoreContext, owner: Owner, login: string): boolean {
 export type SignInResult =
   | { ok: true; owner: Owner }
   | { ok: false; reason: "invalid" }
-  | { ok: false; reason: "throttled"; retryAfterSeconds: number };
+  | { ok: false; reason: "throttled"; limit: "address" | "account"; retryAfterSeconds: number };
 
 /**
  * Checks the owner's email or username and password. Refused without
- * checking while `clientKey` has too many recent failures.
+ * checking while `clientKey` has too many recent failures, or while the
+ * owner's account is locked after failures from anywhere (see
+ * src/core/sign-in-limits.ts); `ip` is what the owner is told the
+ * failures came from.
  */
-export async function signIn(ctx: CoreContext, input: { login: string; password: string; clientKey: string }): Promise<SignInResult> {
-  const limiter = rateLimiters(ctx).signIn;
-  const wait = limiter.retryAfter(input.clientKey);
-  if (wait > 0) return { ok: false, reason: "throttled", retryAfterSeconds: wait };
-  // Counted before checking, so that attempts sent in parallel count too.
-  limiter.record(input.clientKey);
+export async function signIn(
+  ctx: CoreContext,
+  input: { login: string; password: string; clientKey: string; ip?: string | null },
+): Promise<SignInResult> {
   const owner = await getOwner(ctx);
+  const admission = await admitSignInAttempt(ctx, {
+    accountId: owner?.account.id ?? null,
+    clientKey: input.clientKey,
+    ip: input.ip ?? null,
+  });
+  if (!admission.ok) return { ok: false, reason: "throttled", limit: admission.limit, retryAfterSeconds: admission.retryAfterSeconds };
   let valid = false;
   if (owner != null && input.password.length > 0 && input.password.length <= MAX_PASSWORD_LENGTH && input.login.length <= 320) {
     // The password is checked even when the login is wrong: no timing hint.
     const passwordOk = await verifyPassword(input.password, owner.user.passwordHash);
     valid = passwordOk && loginMatches(ctx, owner, input.login);
   }
-  if (!valid || owner == null) return { ok: false, reason: "invalid" };
-  limiter.reset(input.clientKey);
+  if (!valid || owner == null) {
+    await signInAttemptFailed(ctx, admission.attempt);
+    return { ok: false, reason: "invalid" };
+  }
+  await signInAttemptSucceeded(ctx, admission.attempt);
   return { ok: true, owner };
 }
 

@@ -13,6 +13,7 @@ import { getOwner, type Owner } from "./accounts.ts";
 import { CoreError, type CoreContext } from "./context.ts";
 import { endAllWebSessions, randomSecret, rateLimiters } from "./oauth.ts";
 import { hashPassword, passwordProblem } from "./passwords.ts";
+import { clearAccountSignInLimit } from "./sign-in-limits.ts";
 
 /** How long a reset link works. */
 export const PASSWORD_RESET_LIFETIME_MS = 60 * 60 * 1000;
@@ -127,6 +128,8 @@ export async function resetPassword(
     return { sessions, tokenIds: tokens.map((row) => row.id) };
   });
   if (ended == null) return { ok: false, reason: "invalid_token" };
+  // The new password is known only to whoever got the mail: a sign-in lock-out need not stand.
+  await clearAccountSignInLimit(ctx, owner.account.id);
   // Open streaming connections of those tokens close.
   if (ended.tokenIds.length > 0) await ctx.events.emit("oauth.tokens_revoked", { tokenIds: ended.tokenIds });
   ctx.log.info(`the password of @${owner.account.username} was reset by email; ${ended.sessions} browser session(s) ended, ${ended.tokenIds.length} app token(s) revoked`);

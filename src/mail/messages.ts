@@ -271,3 +271,42 @@ export function passwordResetMessage(config: MailConfig, input: PasswordResetMai
     { kind: "note", text: `The link works once, for ${validity}. If you did not ask for it, ignore this mail: your password stays as it is.` },
   ], ACCOUNT_FOOTER);
 }
+
+export interface SignInLockedMail {
+  to: string;
+  username: string;
+  /** Failed attempts in a row that led to the lock-out. */
+  failures: number;
+  /** The latest few addresses they came from. */
+  addresses: readonly string[];
+  /** Whether they came from more addresses than those. */
+  moreAddresses?: boolean;
+  lockedAt?: Date;
+  lockedUntil: Date;
+}
+
+function utcTime(date: Date): string {
+  return date.toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+}
+
+/** "Sign-in to your account is paused": sent once when failed sign-ins lock the account. */
+export function signInLockedMessage(config: MailConfig, input: SignInLockedMail): MailMessage {
+  const minutes = Math.max(1, Math.round((input.lockedUntil.getTime() - (input.lockedAt ?? new Date()).getTime()) / 60_000));
+  const length = minutes < 120 ? `${minutes} minute${minutes === 1 ? "" : "s"}` : `${Math.round(minutes / 60)} hours`;
+  const addresses = input.addresses.map(oneLine).filter((a) => a !== "");
+  const from = addresses.length === 0
+    ? "The addresses they came from are unknown."
+    : `They came from ${addresses.length === 1 && input.moreAddresses !== true ? "the address" : "these addresses"}: ${addresses.join(", ")}${input.moreAddresses === true ? ", and others" : ""}.`;
+  return render(config, input.to, `Sign-in to your account is paused after ${input.failures} failed attempts`, [
+    {
+      kind: "paragraph",
+      text: `${input.failures} attempts in a row to sign in to @${input.username}@${config.localDomain} used a wrong password, so signing in is paused for ${length}, until ${utcTime(input.lockedUntil)}. Until then even the right password is refused.`,
+    },
+    { kind: "note", text: from },
+    {
+      kind: "paragraph",
+      text: "If this was you, wait, or choose a new password by email: that works during the pause, and ends it. If it was not you, someone may be guessing your password: make sure it is long and used nowhere else.",
+    },
+    { kind: "link", label: "Reset your password", href: `${config.origin}/auth/password/new` },
+  ], ACCOUNT_FOOTER);
+}

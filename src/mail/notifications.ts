@@ -5,7 +5,8 @@
  * default only follow requests and reports are mailed.
  *
  * Account mail cannot be switched off: a password reset link when one is
- * asked for, and a notice when an app is authorized on the account.
+ * asked for, a notice when an app is authorized on the account, and one
+ * when failed sign-ins lock it (once per lock-out).
  *
  * Nothing here sends directly: each mail goes through `mailer.send`, onto
  * the durable queue. A mail is sent once per mention, follow or report even
@@ -27,6 +28,7 @@ import {
   mentionMessage,
   passwordResetMessage,
   reportMessage,
+  signInLockedMessage,
   type MailAccount,
 } from "./messages.ts";
 
@@ -198,6 +200,20 @@ export function registerMailNotifications(core: CoreContext, mailer: Mailer): ()
         username: owner.account.username,
         token,
         validForMinutes: minutes,
+      }));
+    }),
+
+    core.events.on("sign_in.locked", async ({ accountId, failures, addresses, moreAddresses, lockedAt, lockedUntil }) => {
+      const owner = await getOwner(core);
+      if (owner == null || owner.account.id !== accountId) return;
+      await mailer.send(signInLockedMessage(core.config, {
+        to: owner.user.email,
+        username: owner.account.username,
+        failures,
+        addresses,
+        moreAddresses,
+        lockedAt,
+        lockedUntil,
       }));
     }),
 

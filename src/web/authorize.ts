@@ -214,9 +214,28 @@ export function errorPage(title: string, message: string, link?: { href: string;
 ${back}`);
 }
 
-/** Too many failed sign-ins from this address. */
-export function tooManyAttemptsPage(retryAfterSeconds: number): string {
-  const minutes = Math.ceil(retryAfterSeconds / 60);
-  const wait = minutes <= 1 ? "a minute" : `${minutes} minutes`;
-  return errorPage("Too many attempts", `Too many failed sign-in attempts came from your address. Try again in ${wait}.`);
+/** A wait in words, as the sign-in pages and mail say it: "about 5 minutes". */
+export function describeWait(seconds: number): string {
+  const minutes = Math.max(1, Math.round(seconds / 60));
+  if (minutes === 1) return seconds < 45 ? "less than a minute" : "about a minute";
+  if (minutes < 120) return `about ${minutes} minutes`;
+  return `about ${Math.round(minutes / 60)} hours`;
+}
+
+/**
+ * Sign-in refused for a while: too many failed attempts came from this
+ * address, or (`limit: "account"`) were made on the account from anywhere.
+ */
+export function tooManyAttemptsPage(
+  retryAfterSeconds: number,
+  limit: "address" | "account" = "address",
+  passwordResetPath = "/auth/password/new",
+): string {
+  const wait = describeWait(retryAfterSeconds);
+  if (limit === "address") {
+    return errorPage("Too many attempts", `Too many failed sign-in attempts came from your address. Try again in ${wait}.`);
+  }
+  return layout("Sign-in paused", `<h1>Sign-in paused</h1>
+<p>Too many failed sign-in attempts were made on this account, so signing in is paused for a while, even with the right password. Try again in ${escapeHtml(wait)}.</p>
+<p>Forgot your password? <a href="${escapeHtml(passwordResetPath)}">Reset it by email</a>: that works during the pause, and a new password ends it.</p>`);
 }
