@@ -9,6 +9,7 @@ import type { CoreContext } from "./context.ts";
 import { CoreError } from "./context.ts";
 import { newId } from "./ids.ts";
 import { hashPassword, passwordProblem } from "./passwords.ts";
+import { remoteWebUrl, sanitizeRemoteHtml } from "../text/sanitize-html.ts";
 
 export type Account = typeof accounts.$inferSelect;
 export type User = typeof users.$inferSelect;
@@ -201,7 +202,9 @@ export interface RemoteActor {
   domain: string;
   url: string | null;
   actorType: string;
+  /** Plain text, as Mastodon keeps it (clients escape it). */
   displayName: string;
+  /** The bio, HTML as the remote server sent it: sanitised when stored. */
   note: string;
   avatarUrl: string | null;
   headerUrl: string | null;
@@ -215,6 +218,7 @@ export interface RemoteActor {
   bot: boolean;
   discoverable: boolean;
   indexable: boolean;
+  /** Names are plain text; values are HTML, sanitised when stored. */
   fields: { name: string; value: string }[];
   alsoKnownAs: string[];
   followersCount: number;
@@ -229,10 +233,24 @@ export interface RemoteActor {
   movedToUri?: string | null;
 }
 
+/**
+ * What is stored of a remote actor's text: the bio and field values
+ * through the one sanitiser, the profile link only when it is a web
+ * address. Display names and field names stay plain text.
+ */
+function cleanedActor(input: RemoteActor): RemoteActor {
+  return {
+    ...input,
+    url: remoteWebUrl(input.url),
+    note: sanitizeRemoteHtml(input.note),
+    fields: input.fields.map((field) => ({ name: field.name, value: sanitizeRemoteHtml(field.value) })),
+  };
+}
+
 /** Stores or refreshes a remote account; returns the row. */
 export async function upsertRemoteAccount(ctx: CoreContext, input: RemoteActor): Promise<Account> {
   const now = new Date();
-  const { movedToUri, ...actor } = input;
+  const { movedToUri, ...actor } = cleanedActor(input);
   const moved: { movedToAccountId?: bigint } = {};
   if (movedToUri != null) {
     const target = await findAccountByUri(ctx, movedToUri);

@@ -15,6 +15,7 @@ import { newId } from "./ids.ts";
 import { reblogStatus } from "./interactions.ts";
 import { deleteStatus, findStatusByUri, writeStatus, type StatusRow } from "./statuses.ts";
 import { setStatusTags } from "./tags.ts";
+import { remoteWebUrl, sanitizeRemoteHtml } from "../text/sanitize-html.ts";
 
 export { findStatusByUri };
 
@@ -22,9 +23,11 @@ type Status = StatusRow;
 
 export interface RemoteStatusInput {
   uri: string;
+  /** A web page for people; kept only when it is http(s). */
   url: string | null;
-  /** Sanitised HTML. */
+  /** HTML as the remote server sent it: sanitised here, when stored. */
   content: string;
+  /** Plain text, as Mastodon keeps it (clients escape it). */
   spoilerText: string;
   sensitive: boolean;
   visibility: Status["visibility"];
@@ -32,6 +35,7 @@ export interface RemoteStatusInput {
   inReplyToUri: string | null;
   tagNames: string[];
   attachments: RemoteAttachmentInput[];
+  /** Option titles are plain text, as in Mastodon. */
   poll: { options: string[]; votesCounts: number[]; multiple: boolean; expiresAt: Date | null; votersCount: number | null } | null;
   published: Date;
   updated: Date | null;
@@ -91,6 +95,15 @@ async function insertRemoteMedia(db: Db, author: Account, attachments: readonly 
   }))).returning();
 }
 
+/**
+ * What is stored of a remote post's text: its HTML through the one
+ * sanitiser, its link only when it is a web address. Every door that
+ * stores or edits a remote post comes through here.
+ */
+function cleaned(input: RemoteStatusInput): RemoteStatusInput {
+  return { ...input, content: sanitizeRemoteHtml(input.content), url: remoteWebUrl(input.url) };
+}
+
 function keptAttachments(input: RemoteStatusInput) {
   return input.attachments.slice(0, MAX_REMOTE_ATTACHMENTS).map((attachment, position) => ({ attachment, position }));
 }
@@ -99,8 +112,9 @@ function keptAttachments(input: RemoteStatusInput) {
  * Stores a post a remote author published. A post seen before is returned
  * as stored. `mentioned` are the accounts its Mention tags name.
  */
-export async function receiveStatus(ctx: CoreContext, author: Account, input: RemoteStatusInput, mentioned: readonly Account[]): Promise<Status> {
+export async function receiveStatus(ctx: CoreContext, author: Account, received: RemoteStatusInput, mentioned: readonly Account[]): Promise<Status> {
   if (author.domain == null) throw new CoreError("invalid", "a remote post cannot be by a local account");
+  const input = cleaned(received);
   const existing = await findStatusByUri(ctx, input.uri);
   if (existing != null) return existing;
   const parent = input.inReplyToUri == null ? null : await findStatusByUri(ctx, input.inReplyToUri);
@@ -143,7 +157,8 @@ export async function receiveStatus(ctx: CoreContext, author: Account, input: Re
 }
 
 /** An edit from the author of a remote post; earlier versions are kept. */
-export async function receiveStatusUpdate(ctx: CoreContext, author: Account, input: RemoteStatusInput, mentioned: readonly Account[]): Promise<Status | null> {
+export async function receiveStatusUpdate(ctx: CoreContext, author: Account, received: RemoteStatusInput, mentioned: readonly Account[]): Promise<Status | null> {
+  const input = cleaned(received);
   const existing = await findStatusByUri(ctx, input.uri);
   if (existing == null || existing.accountId !== author.id) return null;
   const editedAt = input.updated ?? new Date();

@@ -19,7 +19,6 @@ import { CoreError, type CoreContext } from "../core/context.ts";
 import { isUrlSuspended } from "../core/server-domain-blocks.ts";
 import { mayFetch } from "./authorized-fetch.ts";
 import { guardedLoader } from "./domain-policy.ts";
-import { escapeHtml } from "../web/html.ts";
 
 /** Registers the owner's actor, its key pairs and its handle. */
 export function registerActor(federation: Federation<void>, core: CoreContext): void {
@@ -115,7 +114,10 @@ function text(value: unknown): string {
   return value == null ? "" : String(value);
 }
 
-/** What Islet keeps of a remote actor document. */
+/**
+ * What Islet keeps of a remote actor document, as the document says it;
+ * upsertRemoteAccount sanitises the bio and field values when it stores them.
+ */
 export async function remoteActorFromObject(actor: Actor, documentLoader?: Context<void>["documentLoader"]): Promise<RemoteActor> {
   if (actor.id == null) throw new Error("the actor has no id");
   const id = actor.id;
@@ -125,7 +127,8 @@ export async function remoteActorFromObject(actor: Actor, documentLoader?: Conte
   const fields: { name: string; value: string }[] = [];
   for await (const attachment of actor.getAttachments(options)) {
     if (attachment instanceof PropertyValue) {
-      fields.push({ name: escapeHtml(text(attachment.name)), value: text(attachment.value) });
+      // The name is plain text; core sanitises the value (HTML) when it stores it.
+      fields.push({ name: text(attachment.name), value: text(attachment.value) });
     }
   }
   return {

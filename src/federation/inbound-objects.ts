@@ -1,12 +1,11 @@
 /**
  * Remote posts (Note, Article, Page, Question) read into plain data that
- * core can store: sanitised HTML, visibility from the addressing, mentions,
- * hashtags, attachments and poll.
+ * core can store: the HTML as sent (core sanitises it when it stores it),
+ * visibility from the addressing, mentions, hashtags, attachments and poll.
  */
 import { Article, Document, Hashtag, Image, Link, Mention, Note, Page, PUBLIC_COLLECTION, Question, Video, Audio, type Object as APObject } from "@fedify/vocab";
 import type { Context } from "@fedify/fedify";
 import { escapeHtml } from "../web/html.ts";
-import { sanitizeRemoteHtml } from "./sanitize.ts";
 
 export type PostObject = Note | Article | Page | Question;
 
@@ -142,9 +141,9 @@ export async function readRemotePost(ctx: Context<void>, object: PostObject, fol
     url: linkHref(object.url as URL | Link | null) ?? object.id.href,
     authorUri,
     // An Article or Page (a blog post, a Lemmy post) keeps its title on top.
-    content: sanitizeRemoteHtml((object instanceof Article || object instanceof Page) && object.name != null
+    content: (object instanceof Article || object instanceof Page) && object.name != null
       ? `<p><strong>${escapeHtml(String(object.name))}</strong></p>${rawContent}`
-      : rawContent),
+      : rawContent,
     spoilerText: summary,
     sensitive: object.sensitive ?? summary !== "",
     visibility: visibilityOf(object, followersUri),
