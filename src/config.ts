@@ -54,6 +54,11 @@ export interface Config {
   readonly vapid: VapidKeys;
   /** Which variable each secret came from, for `islet config`. */
   readonly sources: Readonly<Record<string, string>>;
+  /**
+   * Mastodon variables set in the environment that Islet does not use, in
+   * alphabetical order; see {@link ignoredMastodonVariables}.
+   */
+  readonly ignoredMastodonVariables: readonly string[];
 }
 
 export type SmtpStarttls = "auto" | "always" | "never";
@@ -169,19 +174,21 @@ function parseDomain(env: Env, name: string): string | null {
   return value;
 }
 
+/** LOG_LEVEL, or Mastodon's RAILS_LOG_LEVEL when LOG_LEVEL is unset. */
 function parseLogLevel(env: Env): LogLevel {
-  const raw = (env.LOG_LEVEL ?? "").trim().toLowerCase();
+  const name = (env.LOG_LEVEL ?? "").trim() === "" && (env.RAILS_LOG_LEVEL ?? "").trim() !== "" ? "RAILS_LOG_LEVEL" : "LOG_LEVEL";
+  const raw = (env[name] ?? "").trim().toLowerCase();
   if (raw === "") return "info";
   const aliases: Record<string, LogLevel> = {
     debug: "debug", trace: "debug", info: "info", warn: "warning", warning: "warning", error: "error", fatal: "error",
   };
   const level = aliases[raw];
-  if (level == null) throw new ConfigError("LOG_LEVEL", `expected debug, info, warning or error, got ${JSON.stringify(env.LOG_LEVEL)}`);
+  if (level == null) throw new ConfigError(name, `expected debug, info, warning or error, got ${JSON.stringify(env[name])}`);
   return level;
 }
 
 function parseDatabaseUrl(env: Env): { value: string; source: string } | null {
-  const secret = readSecret(env, "DATABASE_URL");
+  const secret = readSecret(env, "DATABASE_URL") ?? mastodonDatabaseUrl(env);
   if (secret == null) return null;
   let url: URL;
   try {
@@ -268,9 +275,14 @@ function parseSmtp(env: Env, localDomain: string | null): { smtp: SmtpConfig; pa
       throw new ConfigError("SMTP_SERVER", `expected a host name or IP address such as smtp.example.com, got ${JSON.stringify(serverRaw)}`);
     }
   }
-  const tls = parseBoolean(env, "SMTP_TLS", false);
+  // Mastodon's SMTP_SSL means what SMTP_TLS does; SMTP_TLS wins when both are set.
+  const tls = parseBoolean(env, isSet(env, "SMTP_TLS") ? "SMTP_TLS" : "SMTP_SSL", false);
   const port = parseInteger(env, "SMTP_PORT", tls ? 465 : 587, 1, 65535);
-  const enableStarttls = parseChoice<SmtpStarttls>(env, "SMTP_ENABLE_STARTTLS", ["auto", "always", "never"], "auto");
+  // Mastodon's older SMTP_ENABLE_STARTTLS_AUTO: true is auto, false never.
+  const starttlsDefault: SmtpStarttls = isSet(env, "SMTP_ENABLE_STARTTLS") || !isSet(env, "SMTP_ENABLE_STARTTLS_AUTO")
+    ? "auto"
+    : parseBoolean(env, "SMTP_ENABLE_STARTTLS_AUTO", true) ? "auto" : "never";
+  const enableStarttls = parseChoice<SmtpStarttls>(env, "SMTP_ENABLE_STARTTLS", ["auto", "always", "never"], starttlsDefault);
   if (tls && enableStarttls === "always") {
     throw new ConfigError(
       "SMTP_ENABLE_STARTTLS",
@@ -458,6 +470,105 @@ function resolveVapidKeys(env: Env, dataDir: string): { keys: VapidKeys; private
   return { keys, privateSource: `${path} (generated)`, publicSource: `${path} (generated)` };
 }
 
+// ------------------------------------------------------ Mastodon's variables
+//
+// A Mastodon admin's environment mostly carries over: the names Islet shares
+// with Mastodon are read as they are, a few older or differently named ones
+// are read as their Islet equivalent (below), and the rest, which mean
+// nothing to Islet, are named in one warning at start and by `islet doctor`,
+// so that a copied configuration is never half-applied in silence.
+
+function isSet(env: Env, name: string): boolean {
+  return (env[name] ?? "").trim() !== "";
+}
+
+/** Mastodon's database variables, read when DATABASE_URL is not set. */
+const MASTODON_DATABASE_VARIABLES = ["DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASS", "DB_SSLMODE"] as const;
+
+/**
+ * DATABASE_URL made of Mastodon's DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASS
+ * (also DB_PASS_FILE or the credential DB_PASS) and DB_SSLMODE, with
+ * Mastodon's defaults for the ones left out; null when none is set.
+ */
+function mastodonDatabaseUrl(env: Env): { value: string; source: string } | null {
+  const password = readSecret(env, "DB_PASS");
+  const given = MASTODON_DATABASE_VARIABLES.filter((name) => name === "DB_PASS" ? password != null : isSet(env, name));
+  if (given.length === 0) return null;
+  const host = (env.DB_HOST ?? "").trim() || "localhost";
+  if (host.startsWith("/")) {
+    throw new ConfigError(
+      "DB_HOST",
+      `is a socket folder (${host}), which Islet cannot take from DB_HOST; set DATABASE_URL=postgres:///${(env.DB_NAME ?? "").trim() || "mastodon_production"} and PGHOST=${host} instead`,
+    );
+  }
+  if (isIP(host) === 0 && !SMTP_HOST_PATTERN.test(host)) throw new ConfigError("DB_HOST", `expected a host name or IP address, got ${JSON.stringify(env.DB_HOST)}`);
+  const port = parseInteger(env, "DB_PORT", 5432, 1, 65535);
+  const url = new URL(`postgres://${isIP(host) === 6 ? `[${host}]` : host}:${port}/`);
+  url.pathname = `/${encodeURIComponent((env.DB_NAME ?? "").trim() || "mastodon_production")}`;
+  url.username = encodeURIComponent((env.DB_USER ?? "").trim() || "mastodon");
+  if (password != null) url.password = encodeURIComponent(password.value);
+  if (isSet(env, "DB_SSLMODE")) url.searchParams.set("sslmode", env.DB_SSLMODE!.trim());
+  const sources = given.map((name) => name === "DB_PASS" ? password!.source : name);
+  return { value: url.toString(), source: sources.join(", ") };
+}
+
+/**
+ * Variables Islet reads, Mastodon's equivalents included: a prefix below
+ * never makes one of these "ignored".
+ */
+const ISLET_VARIABLES = new Set([
+  "LOCAL_DOMAIN", "WEB_DOMAIN", "PORT", "BIND", "STREAMING_PORT", "STREAMING_API_BASE_URL", "DATA_DIR", "DATABASE_URL",
+  "SECRET_KEY_BASE", "VAPID_PRIVATE_KEY", "VAPID_PUBLIC_KEY", "TRUSTED_PROXY_IP", "AUTHORIZED_FETCH", "SINGLE_USER_MODE",
+  "ALLOW_PRIVATE_ADDRESS", "MEDIA_CACHE_RETENTION_DAYS", "LOG_LEVEL", "QUEUE_VISIBILITY_TIMEOUT",
+  "SMTP_SERVER", "SMTP_PORT", "SMTP_LOGIN", "SMTP_PASSWORD", "SMTP_FROM_ADDRESS", "SMTP_TLS", "SMTP_ENABLE_STARTTLS",
+  "SMTP_AUTH_METHOD", "SMTP_CA_FILE", "SMTP_OPENSSL_VERIFY_MODE",
+  // Mastodon's names for an Islet setting.
+  "RAILS_LOG_LEVEL", "SMTP_SSL", "SMTP_ENABLE_STARTTLS_AUTO", ...MASTODON_DATABASE_VARIABLES,
+]);
+
+/** Mastodon's variables (docs.joinmastodon.org/admin/config) that Islet has no use for. */
+const MASTODON_ONLY_VARIABLES = new Set([
+  "ALTERNATE_DOMAINS", "LOCAL_HTTPS", "LIMITED_FEDERATION_MODE", "DISALLOW_UNAUTHENTICATED_API_ACCESS",
+  "ALLOWED_PRIVATE_ADDRESSES", "ALLOW_ACCESS_TO_HIDDEN_SERVICE", "DEFAULT_LOCALE", "OTP_SECRET", "CDN_HOST",
+  "WEB_CONCURRENCY", "MAX_THREADS", "PREPARED_STATEMENTS", "STREAMING_CLUSTER_NUM", "BIND_ADDRESS",
+  "IP_RETENTION_PERIOD", "SESSION_RETENTION_PERIOD", "MAX_SESSION_ACTIVATIONS", "USER_ACTIVE_DAYS",
+  "GITHUB_REPOSITORY", "SOURCE_BASE_URL", "SOURCE_TAG", "FFMPEG_BINARY", "MASTODON_USE_LIBVIPS", "MAX_REQUEST_POOL_SIZE",
+  "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "REPLICA_DB_NAME", "REPLICA_DB_HOST", "REPLICA_DB_PORT", "REPLICA_DB_USER",
+  "REPLICA_DB_PASS", "REPLICA_PREPARED_STATEMENTS", "READ_DATABASE_URL", "DATABASE_REPLICA_URL",
+]);
+
+/**
+ * Prefixes of Mastodon's variable families: Redis, Sidekiq, Elasticsearch,
+ * object storage, single sign-on, captcha, translation, encryption keys, the
+ * Rails runtime, and any SMTP_ or DB_ variable Islet does not read.
+ */
+const MASTODON_PREFIXES = [
+  "REDIS_", "CACHE_REDIS_", "SIDEKIQ_", "ES_", "S3_", "SWIFT_", "AZURE_", "PAPERCLIP_", "CACHE_BUSTER_", "STATSD_",
+  "LDAP_", "PAM_", "CAS_", "SAML_", "OIDC_", "OMNIAUTH_", "HCAPTCHA_", "DEEPL_", "LIBRE_TRANSLATE_",
+  "ACTIVE_RECORD_ENCRYPTION_", "EMAIL_DOMAIN_", "FETCH_REPLIES_", "RAILS_", "SMTP_", "DB_",
+];
+
+/**
+ * The Mastodon variables set (not empty) in `env` that Islet does not use,
+ * sorted. A secret's `NAME_FILE` counts as `NAME`.
+ */
+export function ignoredMastodonVariables(env: Env): string[] {
+  const ignored: string[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    if (value == null || value.trim() === "") continue;
+    const base = name.endsWith("_FILE") ? name.slice(0, -"_FILE".length) : name;
+    if (ISLET_VARIABLES.has(name) || ISLET_VARIABLES.has(base)) continue;
+    if (MASTODON_ONLY_VARIABLES.has(name) || MASTODON_PREFIXES.some((prefix) => name.startsWith(prefix))) ignored.push(name);
+  }
+  return ignored.sort();
+}
+
+/** The one warning line for ignored Mastodon variables, or null when there are none. */
+export function ignoredVariablesWarning(names: readonly string[]): string | null {
+  if (names.length === 0) return null;
+  return `Mastodon ${names.length === 1 ? "setting" : "settings"} that Islet does not use, ignored: ${names.join(", ")}`;
+}
+
 /** DATA_DIR as an absolute path (default ./data), without creating or checking anything. */
 export function resolveDataDir(env: Readonly<Record<string, string | undefined>>, cwd: string): string {
   const raw = (env.DATA_DIR ?? "").trim() || "./data";
@@ -529,6 +640,7 @@ export function loadConfig(env: Env = process.env, options: { cwd?: string } = {
   if (smtpPasswordSource != null) sources.SMTP_PASSWORD = smtpPasswordSource;
   sources.VAPID_PRIVATE_KEY = vapid.privateSource;
   sources.VAPID_PUBLIC_KEY = vapid.publicSource;
+  const ignored = ignoredMastodonVariables(env);
 
   return {
     localDomain: handleHost,
@@ -551,6 +663,7 @@ export function loadConfig(env: Env = process.env, options: { cwd?: string } = {
     smtp,
     vapid: vapid.keys,
     sources,
+    ignoredMastodonVariables: ignored,
   };
 }
 

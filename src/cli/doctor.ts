@@ -6,7 +6,7 @@ import { existsSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
-import { loadConfig, type Config } from "../config.ts";
+import { ignoredVariablesWarning, loadConfig, type Config } from "../config.ts";
 import { openDatabase, type Database } from "../db/connect.ts";
 import { describeSmtpError, smtpEndpoint, verifySmtp } from "../mail/transport.ts";
 import { CliError, parseOptions, type Command } from "./command.ts";
@@ -18,6 +18,9 @@ Usage: islet doctor
 
 Checks, and prints one line for each:
   configuration   the environment (and *_FILE, $CREDENTIALS_DIRECTORY) reads
+  mastodon settings
+                  warns about Mastodon variables Islet does not use (only
+                  when some are set)
   data dir        DATA_DIR exists, is yours, is not writable by others, and
                   can be written
   database        reachable, and every migration applied
@@ -84,6 +87,8 @@ export const doctorCommand: Command = {
       throw new CliError(`${failures} ${failures === 1 ? "check" : "checks"} failed`);
     }
     report("ok", "configuration", `${config.localDomain}${config.development ? " (development: no LOCAL_DOMAIN)" : ""}, ${config.databaseUrl == null ? "embedded database" : "PostgreSQL"}`);
+    const ignored = ignoredVariablesWarning(config.ignoredMastodonVariables);
+    if (ignored != null) report("warn", "mastodon settings", `${ignored}; remove them, or see README.md for Islet's names`);
     checkDataDir(report, config.dataDir, before);
 
     const database = await openForChecks(report, config);

@@ -2,7 +2,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { Config } from "../config.ts";
+import { ignoredVariablesWarning, type Config } from "../config.ts";
 import { getOwner } from "../core/accounts.ts";
 import { guardDriverFaults } from "../db/driver-guard.ts";
 import { openIslet } from "../islet.ts";
@@ -42,6 +42,8 @@ export const serveCommand: Command = {
       throw new CliError(`--role ${role} needs PostgreSQL (DATABASE_URL): the embedded database serves one process`);
     }
     const log = createLogger(config.logLevel);
+    const ignored = ignoredVariablesWarning(config.ignoredMastodonVariables);
+    if (ignored != null) log.warn(ignored);
     if (config.databaseUrl != null) guardDriverFaults(log);
     initialiseEmbeddedDatabase(config);
     // With the embedded database, admin commands reach it through this process.

@@ -9,8 +9,9 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { createOwner } from "../../src/core/accounts.ts";
 import { isPublicDomain } from "../../src/cli/doctor.ts";
-import { runIslet } from "../helpers/cli.ts";
+import { runIslet, startServerProcess } from "../helpers/cli.ts";
 import { createTestDatabase, databaseKinds, type TestDatabase } from "../helpers/database.ts";
+import { freePort } from "../helpers/instance.ts";
 import { startSmtpServer, type TestSmtpServer } from "../mail/smtp.ts";
 import { envFor, withCore, type Env } from "./support.ts";
 
@@ -123,6 +124,34 @@ for (const kind of databaseKinds()) {
       assert.equal(found.get("smtp")!.detail, `127.0.0.1:${smtp.port} accepted the login of ${LOGIN.username}`);
       assert.match(found.get("webfinger")!.detail, /skipped: islet\.example is not a public domain/);
       assert.ok(smtp.logins.some((login) => login.username === LOGIN.username && login.password === LOGIN.password));
+    });
+
+    test("Mastodon settings Islet does not use: one warning line in doctor and at start; equivalents are read", async () => {
+      const copied = {
+        ...env,
+        LOG_LEVEL: "warning",
+        RAILS_SERVE_STATIC_FILES: "true",
+        REDIS_HOST: "localhost",
+        SMTP_ENABLE_STARTTLS_AUTO: "false",
+        SMTP_ENABLE_STARTTLS: undefined,
+        SINGLE_USER_MODE: "true",
+      };
+      const warning = "Mastodon settings that Islet does not use, ignored: RAILS_SERVE_STATIC_FILES, REDIS_HOST";
+      const result = await runIslet(["doctor"], { env: copied });
+      assert.equal(result.code, 0, `${result.stdout}${result.stderr}`);
+      const found = checks(result.stdout);
+      assert.equal(found.get("mastodon settings")?.status, "warn");
+      assert.equal(found.get("mastodon settings")!.detail, `${warning}; remove them, or see README.md for Islet's names`);
+      assert.equal(found.get("smtp")?.status, "ok", "SMTP_ENABLE_STARTTLS_AUTO=false is read as never: the plain-text server accepts the login");
+
+      const server = await startServerProcess({ ...copied, PORT: String(await freePort()) });
+      try {
+        const lines = server.output().split("\n").filter((line) => line.includes("Islet does not use"));
+        assert.equal(lines.length, 1, server.output());
+        assert.match(lines[0]!, new RegExp(`^\\S+ WARN ${warning}$`));
+      } finally {
+        await server.kill();
+      }
     });
 
     test("a wrong SMTP password fails the smtp check", async () => {

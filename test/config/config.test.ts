@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { ConfigError, describeConfig, loadConfig, readSecret, type Config } from "../../src/config.ts";
+import { ConfigError, describeConfig, ignoredMastodonVariables, ignoredVariablesWarning, loadConfig, readSecret, type Config } from "../../src/config.ts";
 
 const roots: string[] = [];
 
@@ -403,5 +403,69 @@ describe("describeConfig", () => {
     const line = describeConfig(config).find((l) => l.startsWith("DATABASE_URL="));
     assert.ok(line != null);
     assert.match(line, /PGlite/);
+  });
+});
+
+describe("Mastodon's variables", () => {
+  test("the ones Islet has no use for are listed, sorted; Islet's own and unrelated ones are not", () => {
+    const { config } = load({
+      LOCAL_DOMAIN: "example.com",
+      RAILS_SERVE_STATIC_FILES: "true",
+      REDIS_HOST: "localhost",
+      OTP_SECRET: "x",
+      SMTP_DELIVERY_METHOD: "smtp",
+      S3_ENABLED: "false",
+      ES_ENABLED: "",
+      SINGLE_USER_MODE: "true",
+      SMTP_SERVER: "smtp.example.net",
+      SMTP_ENABLE_STARTTLS_AUTO: "true",
+      SMTP_TLS: "true",
+      PATH: "/usr/bin",
+      NODE_ENV: "production",
+    });
+    assert.deepEqual(config.ignoredMastodonVariables, ["OTP_SECRET", "RAILS_SERVE_STATIC_FILES", "REDIS_HOST", "S3_ENABLED", "SMTP_DELIVERY_METHOD"]);
+    assert.equal(
+      ignoredVariablesWarning(config.ignoredMastodonVariables),
+      "Mastodon settings that Islet does not use, ignored: OTP_SECRET, RAILS_SERVE_STATIC_FILES, REDIS_HOST, S3_ENABLED, SMTP_DELIVERY_METHOD",
+    );
+    assert.equal(ignoredVariablesWarning(load({}).config.ignoredMastodonVariables), null, "nothing to say for a plain environment");
+    assert.deepEqual(ignoredMastodonVariables({ SMTP_PASSWORD_FILE: "/run/x", DB_PASS_FILE: "/run/y", ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY_FILE: "/run/z" }), ["ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY_FILE"]);
+  });
+
+  test("SMTP_ENABLE_STARTTLS_AUTO is read as SMTP_ENABLE_STARTTLS; SMTP_SSL as SMTP_TLS", () => {
+    const mail = { SMTP_SERVER: "smtp.example.net" };
+    assert.equal(load({ ...mail, SMTP_ENABLE_STARTTLS_AUTO: "false" }).config.smtp.enableStarttls, "never");
+    assert.equal(load({ ...mail, SMTP_ENABLE_STARTTLS_AUTO: "true" }).config.smtp.enableStarttls, "auto");
+    assert.equal(load({ ...mail, SMTP_ENABLE_STARTTLS_AUTO: "false", SMTP_ENABLE_STARTTLS: "always" }).config.smtp.enableStarttls, "always", "Islet's name wins");
+    assertRefused({ ...mail, SMTP_ENABLE_STARTTLS_AUTO: "maybe" }, "SMTP_ENABLE_STARTTLS_AUTO", /expected true or false/);
+
+    const ssl = load({ ...mail, SMTP_SSL: "true" }).config.smtp;
+    assert.equal(ssl.tls, true);
+    assert.equal(ssl.port, 465, "implicit TLS defaults to port 465");
+    assert.equal(load({ ...mail, SMTP_SSL: "true", SMTP_TLS: "false" }).config.smtp.tls, false, "Islet's name wins");
+  });
+
+  test("RAILS_LOG_LEVEL is read as LOG_LEVEL when that is unset", () => {
+    assert.equal(load({ RAILS_LOG_LEVEL: "warn" }).config.logLevel, "warning");
+    assert.equal(load({ RAILS_LOG_LEVEL: "warn", LOG_LEVEL: "debug" }).config.logLevel, "debug");
+    assertRefused({ RAILS_LOG_LEVEL: "loud" }, "RAILS_LOG_LEVEL", /expected debug, info, warning or error/);
+  });
+
+  test("DB_HOST, DB_PORT, DB_NAME, DB_USER and DB_PASS make DATABASE_URL, with Mastodon's defaults", () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "db-pass"), "p@ss:word/1\n");
+    const { config } = load({ DB_HOST: "db.example.net", DB_PORT: "5433", DB_PASS_FILE: join(dir, "db-pass") });
+    assert.equal(config.databaseUrl, "postgres://mastodon:p%40ss%3Aword%2F1@db.example.net:5433/mastodon_production");
+    assert.equal(config.sources.DATABASE_URL, "DB_HOST, DB_PORT, DB_PASS_FILE");
+    assert.equal(new URL(config.databaseUrl).password, "p%40ss%3Aword%2F1");
+
+    const named = load({ DB_HOST: "::1", DB_NAME: "islet", DB_USER: "islet", DB_SSLMODE: "require" }).config;
+    assert.equal(named.databaseUrl, "postgres://islet@[::1]:5432/islet?sslmode=require");
+    assert.equal(load({ DB_HOST: "db.example.net", DATABASE_URL: "postgres://a@b/c" }).config.databaseUrl, "postgres://a@b/c", "DATABASE_URL wins");
+    assert.equal(load({}).config.databaseUrl, null);
+
+    assertRefused({ DB_HOST: "/run/postgresql", DB_NAME: "islet" }, "DB_HOST", /socket folder/, /DATABASE_URL=postgres:\/\/\/islet and PGHOST=\/run\/postgresql/);
+    assertRefused({ DB_HOST: "db.example.net", DB_PORT: "none" }, "DB_PORT", /whole number/);
+    assertRefused({ DB_HOST: "not a host" }, "DB_HOST", /host name or IP address/);
   });
 });
