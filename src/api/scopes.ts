@@ -2,6 +2,8 @@
  * OAuth scopes as Mastodon defines them: `read`, `write`, `follow`, `push`,
  * `profile`, and granular ones such as `read:statuses`. A broad scope grants
  * its granular ones; `follow` grants the follow, block and mute scopes.
+ * `profile` grants nothing else and nothing grants it: a route that also
+ * serves broader tokens (verify_credentials) lists `read:accounts` beside it.
  */
 
 export const TOP_SCOPES = ["read", "write", "follow", "push", "profile"] as const;
@@ -34,8 +36,6 @@ export function scopeAllows(granted: readonly string[], required: string): boole
     if (scope === required) return true;
     if (!scope.includes(":") && required.startsWith(`${scope}:`)) return true;
     if (scope === "follow" && FOLLOW_GRANTS.has(required)) return true;
-    // verify_credentials asks for `profile`; any read scope covers it too.
-    if (required === "profile" && (scope === "read" || scope === "read:accounts")) return true;
   }
   return false;
 }
