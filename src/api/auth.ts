@@ -75,10 +75,13 @@ export function requireUser(c: Context<ApiEnv>, ...scopes: string[]): bigint {
   return token.accountId;
 }
 
-/** The viewer's account id when a user token is present, null otherwise. */
+/**
+ * The viewer's account id when a user token is present, null otherwise.
+ * Any token presented, an app's too, must allow `scope` (any one of several).
+ */
 export function optionalUser(c: Context<ApiEnv>, ...scopes: string[]): bigint | null {
   const token = c.get("token");
-  if (token?.accountId == null) return null;
+  if (token == null) return null;
   if (scopes.length > 0 && !scopes.some((scope) => scopeAllows(token.scopes, scope))) {
     throw new ApiError(403, "This action is outside the authorized scopes");
   }

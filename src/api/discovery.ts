@@ -151,6 +151,7 @@ export function discoveryRoutes(deps: ApiDeps): Hono<ApiEnv> {
   });
 
   app.get("/api/v1/accounts/:id/endorsements", async (c) => {
+    optionalUser(c, "read:accounts");
     const account = await findAccountById(core, pathId(c));
     if (account == null) throw notFound();
     return c.json([]);

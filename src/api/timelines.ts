@@ -17,18 +17,15 @@ import {
   type PageOptions,
   type StatusRow,
 } from "../core/timelines.ts";
-import { requireUser, type ApiEnv } from "./auth.ts";
+import { optionalUser, requireUser, type ApiEnv } from "./auth.ts";
 import type { ApiDeps } from "./deps.ts";
 import { serializeStatuses } from "./entities/status.ts";
 import { queryParams, read, pathId, type Params } from "./params.ts";
 import { readPage, setLinkHeader } from "./pagination.ts";
-import { scopeAllows } from "./scopes.ts";
 
-/** The viewer of a public timeline: a user token that may read statuses, or nobody. */
+/** The viewer of a public timeline: nobody, or a token's owner; a token must carry read:statuses, as on Mastodon. */
 function publicViewer(c: Context<ApiEnv>): bigint | null {
-  const token = c.get("token");
-  if (token?.accountId == null) return null;
-  return scopeAllows(token.scopes, "read:statuses") ? token.accountId : null;
+  return optionalUser(c, "read:statuses");
 }
 
 async function answer(
