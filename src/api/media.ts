@@ -18,6 +18,7 @@ import { MEDIA_LIMITS, uploadSizeLimit } from "../media/limits.ts";
 import { contentTypeOfKey, keyPath, lazyUploadTmpDir } from "../media/storage.ts";
 import { BodyTooLargeError, isMultipart, receiveMultipart } from "../media/upload.ts";
 import { tooLargeMessage } from "../media/errors.ts";
+import type { ProfileImageStyle } from "../media/profile-images.ts";
 import { MediaProxy, type ProxyStyle } from "../media/proxy.ts";
 import { requireUser, type ApiEnv } from "./auth.ts";
 import type { ApiDeps } from "./deps.ts";
@@ -129,6 +130,17 @@ export function mediaRoutes(deps: ApiDeps): Hono<ApiEnv> {
     const id = BigInt(c.req.param("id"));
     if (id > MAX_ID) return notFound(c);
     const answer = await proxy.answer(id, c.req.param("style") as ProxyStyle);
+    c.header("Cache-Control", "no-store");
+    if (answer.kind === "redirect") return c.redirect(answer.location, 302);
+    if (answer.kind === "unavailable") return c.text("The file could not be fetched from its server; try again later", 502);
+    return notFound(c);
+  });
+  // A remote account's avatar or header, the same way.
+  app.get("/media_proxy/:kind{avatars|headers}/:id{[0-9]{1,19}}/:style{original|static}", async (c) => {
+    const id = BigInt(c.req.param("id"));
+    if (id > MAX_ID) return notFound(c);
+    const kind = c.req.param("kind") === "avatars" ? "avatar" : "header";
+    const answer = await proxy.answerProfileImage(id, kind, c.req.param("style") as ProfileImageStyle);
     c.header("Cache-Control", "no-store");
     if (answer.kind === "redirect") return c.redirect(answer.location, 302);
     if (answer.kind === "unavailable") return c.text("The file could not be fetched from its server; try again later", 502);

@@ -11,6 +11,7 @@ Usage: islet media <usage|prune> [options]
                               uploads, cached remote media, other cache,
                               and uploads in progress
   prune [--older-than AGE]    delete the cached files of remote posts' media
+                              and remote accounts' avatars and headers
                               older than AGE (default 7d; e.g. 30d, 12h, 45m);
                               a file is fetched again when next viewed. Local
                               uploads are never deleted. The server also
@@ -76,7 +77,7 @@ export const mediaCommand: Command = {
         const progress = startProgress({ label: "Pruning remote media", total: await countPrunableRemoteMedia(core, before) });
         let result;
         try {
-          result = await pruneRemoteMedia(core, before, { onAttachment: () => progress.advance() });
+          result = await pruneRemoteMedia(core, before, { onAttachment: () => progress.advance(), onProfileImage: () => progress.advance() });
         } catch (error) {
           progress.stop();
           throw error;
@@ -84,7 +85,9 @@ export const mediaCommand: Command = {
         progress.done(`${result.attachments} ${result.attachments === 1 ? "attachment" : "attachments"}`);
         process.stdout.write(
           `Removed ${result.files} cached ${result.files === 1 ? "file" : "files"} (${formatBytes(result.bytes)}) ` +
-            `of ${result.attachments} remote media ${result.attachments === 1 ? "attachment" : "attachments"} older than ${parsed.values["older-than"]}.\n`,
+            `of ${result.attachments} remote media ${result.attachments === 1 ? "attachment" : "attachments"}` +
+            (result.profileImages === 0 ? "" : ` and ${result.profileImages} remote profile ${result.profileImages === 1 ? "picture" : "pictures"}`) +
+            ` older than ${parsed.values["older-than"]}.\n`,
         );
       });
       return;

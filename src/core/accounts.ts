@@ -262,6 +262,7 @@ export async function upsertRemoteAccount(ctx: CoreContext, input: RemoteActor):
     .values({ id: newId(actor.publishedAt ?? now), ...values })
     .onConflictDoUpdate({ target: accounts.uri, set: values })
     .returning();
+  await ctx.events.emit("account.stored", { accountId: rows[0].id });
   return rows[0];
 }
 
@@ -279,6 +280,12 @@ export async function deleteRemoteAccounts(ctx: CoreContext, ids: readonly bigin
       .select({ fileKey: mediaAttachments.fileKey, previewKey: mediaAttachments.previewKey })
       .from(mediaAttachments)
       .where(inArray(mediaAttachments.accountId, slice));
+    // Their avatars and headers in the media cache go too.
+    const pictures = await ctx.db
+      .select({ a: accounts.avatarFileKey, b: accounts.avatarStaticKey, c: accounts.headerFileKey, d: accounts.headerStaticKey })
+      .from(accounts)
+      .where(and(inArray(accounts.id, slice), isNotNull(accounts.domain)));
+    for (const p of pictures) files.push({ fileKey: p.a, previewKey: p.b }, { fileKey: p.c, previewKey: p.d });
     const rows = await ctx.db
       .delete(accounts)
       .where(and(inArray(accounts.id, slice), isNotNull(accounts.domain)))

@@ -46,8 +46,25 @@ export const accounts = pgTable(
     displayName: text("display_name").notNull().default(""),
     /** Biography as HTML. */
     note: text("note").notNull().default(""),
+    /** The owner's: a `/system/` URL here. A remote account's: the picture on its server, never shown to clients as such. */
     avatarUrl: text("avatar_url"),
     headerUrl: text("header_url"),
+    /**
+     * A remote account's avatar in the media cache (src/media/profile-cache.ts):
+     * the processed picture's key, a still of an animated one (null when the
+     * picture is still), the remote URL it was downloaded from (the copy is
+     * current while that equals `avatarUrl`), and when; pruned with the rest
+     * of the cache. Null for the owner.
+     */
+    avatarFileKey: text("avatar_file_key"),
+    avatarStaticKey: text("avatar_static_key"),
+    avatarFileSource: text("avatar_file_source"),
+    avatarCachedAt: timestamp("avatar_cached_at", { withTimezone: true }),
+    /** The same for a remote account's header. */
+    headerFileKey: text("header_file_key"),
+    headerStaticKey: text("header_static_key"),
+    headerFileSource: text("header_file_source"),
+    headerCachedAt: timestamp("header_cached_at", { withTimezone: true }),
     inboxUrl: text("inbox_url"),
     sharedInboxUrl: text("shared_inbox_url"),
     outboxUrl: text("outbox_url"),

@@ -10,11 +10,18 @@
  * by its server) is sent to its origin instead, and not tried again for an
  * hour; a file from a suspended domain, or an id that is not a remote
  * attachment, is a 404.
+ *
+ * `/media_proxy/avatars|headers/<account id>/original|static` does the
+ * same for a remote account's avatar and header (src/media/profile-cache.ts),
+ * except that a picture the cache will not keep is replaced by the
+ * placeholder: a client is never sent to another server for one.
  */
 import { eq } from "drizzle-orm";
 import type { CoreContext } from "../core/context.ts";
 import { accounts, mediaAttachments } from "../db/schema.ts";
 import { isUrlSuspended } from "../core/server-domain-blocks.ts";
+import { cacheProfileImage } from "./profile-cache.ts";
+import { isCurrent, placeholderUrl, profileImageOf, type ProfileImageKind, type ProfileImageStyle } from "./profile-images.ts";
 import { cacheRemoteMedia, RemoteMediaRetryError, type CacheOutcome } from "./remote-cache.ts";
 
 export type ProxyStyle = "original" | "small";
@@ -46,17 +53,43 @@ export class MediaProxy {
     if (row == null || row.domain == null || row.remoteUrl == null) return { kind: "not_found" };
     if (row.fileKey != null) return { kind: "redirect", location: this.#cached(row.fileKey, row.previewKey, style) };
     if (await isUrlSuspended(this.#ctx, row.remoteUrl)) return { kind: "not_found" };
-    const key = id.toString();
-    const gaveUpAt = this.#givenUp.get(key);
-    if (row.type === "unknown" || (gaveUpAt != null && Date.now() - gaveUpAt < GIVE_UP_MS)) {
+    const key = `media:${id}`;
+    if (row.type === "unknown" || this.#gaveUp(key)) {
       return { kind: "redirect", location: row.remoteUrl };
     }
-    const outcome = await this.#download(key);
+    const outcome = await this.#download(key, () => cacheRemoteMedia(this.#ctx, { mediaId: id.toString() }, { timeoutMs: PROXY_TIMEOUT_MS }));
     const after = await this.#find(id);
     if (after?.fileKey != null) return { kind: "redirect", location: this.#cached(after.fileKey, after.previewKey, style) };
     if (outcome === "retry") return { kind: "unavailable" };
     this.#giveUp(key);
     return after?.remoteUrl == null ? { kind: "not_found" } : { kind: "redirect", location: after.remoteUrl };
+  }
+
+  /** Where a request for remote account `accountId`'s avatar or header goes. */
+  async answerProfileImage(accountId: bigint, kind: ProfileImageKind, style: ProfileImageStyle): Promise<ProxyAnswer> {
+    const origin = this.#ctx.config.origin;
+    const find = async () => {
+      const [row] = await this.#ctx.db.select().from(accounts).where(eq(accounts.id, accountId)).limit(1);
+      return row == null || row.domain == null ? null : profileImageOf(row, kind);
+    };
+    const located = (image: ReturnType<typeof profileImageOf>): ProxyAnswer | null =>
+      isCurrent(image) ? { kind: "redirect", location: `${origin}/system/${style === "static" ? image.staticKey ?? image.fileKey : image.fileKey}` } : null;
+    const image = await find();
+    if (image == null) return { kind: "not_found" };
+    if (image.url == null) return { kind: "redirect", location: placeholderUrl(origin, kind) };
+    const cached = located(image);
+    if (cached != null) return cached;
+    if (await isUrlSuspended(this.#ctx, image.url)) return { kind: "not_found" };
+    const key = `${kind}:${accountId}`;
+    if (this.#gaveUp(key)) return { kind: "redirect", location: placeholderUrl(origin, kind) };
+    const outcome = await this.#download(key, () => cacheProfileImage(this.#ctx, { accountId: accountId.toString(), image: kind }, { timeoutMs: PROXY_TIMEOUT_MS }));
+    const after = await find();
+    if (after == null) return { kind: "not_found" };
+    const now = located(after);
+    if (now != null) return now;
+    if (outcome === "retry") return { kind: "unavailable" };
+    this.#giveUp(key);
+    return { kind: "redirect", location: placeholderUrl(origin, kind) };
   }
 
   async #find(id: bigint) {
@@ -79,11 +112,11 @@ export class MediaProxy {
     return `${this.#ctx.config.origin}/system/${style === "small" && previewKey != null ? previewKey : fileKey}`;
   }
 
-  /** One download per attachment at a time, however many viewers ask. */
-  #download(key: string): Promise<CacheOutcome | "retry"> {
+  /** One download per file at a time, however many viewers ask. */
+  #download(key: string, start: () => Promise<CacheOutcome>): Promise<CacheOutcome | "retry"> {
     let running = this.#downloads.get(key);
     if (running == null) {
-      running = cacheRemoteMedia(this.#ctx, { mediaId: key }, { timeoutMs: PROXY_TIMEOUT_MS })
+      running = start()
         .catch((error: unknown) => {
           if (error instanceof RemoteMediaRetryError) return "retry" as const;
           throw error;
@@ -92,6 +125,12 @@ export class MediaProxy {
       this.#downloads.set(key, running);
     }
     return running;
+  }
+
+  /** Whether the cache would not keep this file when last tried, within the hour. */
+  #gaveUp(key: string): boolean {
+    const at = this.#givenUp.get(key);
+    return at != null && Date.now() - at < GIVE_UP_MS;
   }
 
   #giveUp(key: string): void {

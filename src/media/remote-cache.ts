@@ -15,6 +15,10 @@
  * back-off; after that, or after any other failure, the attachment stays
  * uncached and clients are given its remote URL. Pruning
  * (src/core/media-cache.ts) makes cached attachments uncached again.
+ *
+ * The same queue and worker download remote accounts' avatars and headers
+ * (src/media/profile-cache.ts), queued when an account is stored or
+ * refreshed.
  */
 import { rm } from "node:fs/promises";
 import { and, eq, inArray, isNotNull, isNull } from "drizzle-orm";
@@ -25,19 +29,19 @@ import type { Database } from "../db/connect.ts";
 import { createJobQueue, type JobQueue, type JobQueueOptions } from "../db/job-queue.ts";
 import type { DatabaseMessageQueue } from "../db/message-queue.ts";
 import { accounts, mediaAttachments } from "../db/schema.ts";
-import { ISLET_VERSION } from "../version.ts";
 import { MediaError } from "./errors.ts";
 import { headOf } from "./processing.ts";
-import { downloadRemoteMedia, RemoteMediaError } from "./remote-fetch.ts";
+import { cacheProfileImage, enqueueProfileImages, isProfileImageJob } from "./profile-cache.ts";
+import { downloadForCache, REMOTE_MEDIA_TIMEOUT_MS, type CacheOptions, type CacheOutcome } from "./remote-download.ts";
 import { sniff } from "./sniff.ts";
-import { deleteMediaFiles, ensurePrivateDirectory, uploadTmpDir } from "./storage.ts";
+import { deleteMediaFiles } from "./storage.ts";
+
+export { REMOTE_MEDIA_TIMEOUT_MS, RemoteMediaRetryError, type CacheOptions, type CacheOutcome } from "./remote-download.ts";
 
 /** The queue's name in `queue_messages`. */
 export const REMOTE_MEDIA_QUEUE = "remote_media";
 /** Attempts before a file is left uncached: with the back-off, the last is a minute or so after the first. */
 export const REMOTE_MEDIA_MAX_ATTEMPTS = 5;
-/** The longest one download may take. */
-export const REMOTE_MEDIA_TIMEOUT_MS = 60_000;
 
 /** A queued download: the attachment's id, as a string. */
 export interface RemoteMediaJob {
@@ -58,14 +62,6 @@ export function createRemoteMediaQueue(database: Database, options: JobQueueOpti
   }, options);
 }
 
-/** The download may work later; the queue tries again. */
-export class RemoteMediaRetryError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "RemoteMediaRetryError";
-  }
-}
-
 /** Queues a download of each uncached remote attachment of `statusId`. */
 export async function enqueueRemoteMedia(ctx: CoreContext, queue: Pick<RemoteMediaQueue, "enqueue">, statusId: bigint): Promise<number> {
   const rows = await ctx.db
@@ -83,8 +79,8 @@ const registered = new WeakSet<CoreContext>();
 
 /**
  * Subscribes the cache on `ctx.events`, once per core: a received or
- * edited remote post queues its uncached files. Returns a function that
- * unsubscribes it.
+ * edited remote post queues its uncached files, a remote account stored or
+ * refreshed its avatar and header. Returns a function that unsubscribes it.
  */
 export function registerRemoteMediaCache(ctx: CoreContext, queue: Pick<RemoteMediaQueue, "enqueue">): () => void {
   if (registered.has(ctx)) return () => {};
@@ -95,9 +91,13 @@ export function registerRemoteMediaCache(ctx: CoreContext, queue: Pick<RemoteMed
   const offUpdated = ctx.events.on("status.updated", async ({ statusId }) => {
     await enqueueRemoteMedia(ctx, queue, statusId);
   });
+  const offAccount = ctx.events.on("account.stored", async ({ accountId }) => {
+    await enqueueProfileImages(ctx, queue, accountId);
+  });
   return () => {
     offCreated();
     offUpdated();
+    offAccount();
     registered.delete(ctx);
   };
 }
@@ -107,22 +107,16 @@ function isJob(value: unknown): value is RemoteMediaJob {
   return job != null && typeof job.mediaId === "string" && /^\d{1,19}$/.test(job.mediaId);
 }
 
-export type CacheOutcome = "cached" | "skipped" | "failed";
-
-export interface CacheOptions {
-  timeoutMs?: number;
-  /** Aborts a download in progress (it is then retried later). */
-  signal?: AbortSignal;
-}
-
 /**
- * Downloads and stores the file of one queued attachment. Resolves with
+ * Downloads and stores the file of one queued attachment (or, for a
+ * profile picture's job, see {@link cacheProfileImage}). Resolves with
  * what became of it ("skipped": nothing to do, or its host is suspended;
  * "failed": left uncached for good); throws {@link RemoteMediaRetryError}
  * when it should be tried again.
  */
 export async function cacheRemoteMedia(ctx: CoreContext, job: unknown, options: CacheOptions = {}): Promise<CacheOutcome> {
   const { log, config } = ctx;
+  if (isProfileImageJob(job)) return await cacheProfileImage(ctx, job, options);
   if (!isJob(job)) {
     log.error("remote media: dropped a queued message that is not a media download", job);
     return "skipped";
@@ -138,27 +132,8 @@ export async function cacheRemoteMedia(ctx: CoreContext, job: unknown, options: 
   if (row == null || found[0]!.domain == null || row.fileKey != null || row.remoteUrl == null) return "skipped";
   if (await isUrlSuspended(ctx, row.remoteUrl)) return "skipped";
 
-  const tmpDir = uploadTmpDir(config);
-  await ensurePrivateDirectory(tmpDir);
-  let file;
-  try {
-    file = await downloadRemoteMedia(row.remoteUrl, {
-      tmpDir,
-      allowPrivateAddress: config.allowPrivateAddress,
-      timeoutMs: options.timeoutMs ?? REMOTE_MEDIA_TIMEOUT_MS,
-      refuse: (url) => isUrlSuspended(ctx, url),
-      userAgent: `Islet/${ISLET_VERSION} (+${config.origin}/)`,
-      signal: options.signal,
-    });
-  } catch (error) {
-    if (!(error instanceof RemoteMediaError)) throw error;
-    if (error.retry) {
-      log.info(`remote media: ${error.message}; trying again later`);
-      throw new RemoteMediaRetryError(error.message, { cause: error });
-    }
-    log.info(`remote media: ${error.message}; left uncached`);
-    return "failed";
-  }
+  const file = await downloadForCache(ctx, row.remoteUrl, options);
+  if (file == null) return "failed";
 
   const written: string[] = [];
   try {

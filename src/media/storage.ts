@@ -226,6 +226,16 @@ export interface StoredImage {
 export interface StoreImageOptions {
   /** For an attachment: its ID, which names its folder. Default: a new ID. */
   id?: bigint;
+  /** The folder to store in, instead of the kind's own (a remote account's picture goes to the cache). */
+  folder?: string;
+}
+
+/**
+ * A new folder for a remote account's avatar or header in the media cache,
+ * apart from the owner's pictures (`accounts/...`): `cache/accounts/avatars/<id path>`.
+ */
+export function cachedProfileImageFolder(kind: "avatar" | "header"): string {
+  return `cache/accounts/${kind}s/${idPath(newId())}`;
 }
 
 function folderFor(kind: "attachment" | "avatar" | "header", id: bigint): string {
@@ -251,7 +261,7 @@ export async function storeImage(
   options: StoreImageOptions = {},
 ): Promise<StoredImage> {
   const processed = await processImage(input, kind as ImageKind);
-  const folder = folderFor(kind, options.id ?? newId());
+  const folder = options.folder ?? folderFor(kind, options.id ?? newId());
   const key = `${folder}/original.${processed.original.ext}`;
   await writeEncoded(ctx, key, processed.original);
   let previewKey = key;

@@ -23,6 +23,7 @@ import type { DatabaseMessageQueue } from "../db/message-queue.ts";
 import { follows, notifications, oauthTokens, pushSubscriptions, statuses } from "../db/schema.ts";
 import { keptAccessToken } from "./access-tokens.ts";
 import { ForbiddenEndpointError, postToPushService } from "./endpoint.ts";
+import { profileImageUrl } from "../media/profile-images.ts";
 import { buildPushPayload, serializePushPayload } from "./payload.ts";
 import { alertsOf, removePushSubscription, type PushAlertType, type PushSubscription } from "./subscriptions.ts";
 import { vapidSubject } from "./vapid.ts";
@@ -208,7 +209,8 @@ export async function deliverPush(ctx: CoreContext, job: unknown, options: Deliv
   const user = owner?.account.id === notification.accountId ? owner.user : null;
   const payload = serializePushPayload(buildPushPayload({
     notification,
-    from,
+    // The icon is loaded by the device: from this server, never the account's own.
+    from: { ...from, avatarUrl: profileImageUrl(config.origin, from, "avatar", "static") },
     status,
     accessToken,
     locale: user?.locale ?? "en",

@@ -118,11 +118,11 @@ for (const kind of databaseKinds()) {
         assert.ok(existsSync(keyPath(core.config, fresh.keys[0]!)!));
       });
       await withCore({ ...env, MEDIA_CACHE_RETENTION_DAYS: "7" }, async (core) => {
-        assert.deepEqual(await pruneExpiredRemoteMedia(core), { attachments: 0, files: 0, bytes: 0 });
+        assert.deepEqual(await pruneExpiredRemoteMedia(core), { attachments: 0, profileImages: 0, files: 0, bytes: 0 });
         assert.ok(existsSync(keyPath(core.config, fresh.keys[0]!)!));
       });
       await withCore({ ...env, MEDIA_CACHE_RETENTION_DAYS: "2" }, async (core) => {
-        assert.deepEqual(await pruneExpiredRemoteMedia(core), { attachments: 1, files: 1, bytes: 400 });
+        assert.deepEqual(await pruneExpiredRemoteMedia(core), { attachments: 1, profileImages: 0, files: 1, bytes: 400 });
         assert.ok(!existsSync(keyPath(core.config, fresh.keys[0]!)!));
         for (const key of local.keys) assert.ok(existsSync(keyPath(core.config, key)!));
       });

@@ -5,6 +5,7 @@ import { countFollows } from "../../core/follows.ts";
 import { and, count, eq, max } from "drizzle-orm";
 import { statuses } from "../../db/schema.ts";
 import { getPreferences } from "../../core/profile.ts";
+import { profileImageUrl } from "../../media/profile-images.ts";
 
 export interface MastodonAccount {
   id: string;
@@ -42,12 +43,13 @@ function createdDay(date: Date): string {
 
 /**
  * Serialises an account. Counts of the owner are computed; counts of remote
- * accounts are what their server reported.
+ * accounts are what their server reported. Pictures are always on this
+ * server: a remote account's come from the media cache or the media proxy
+ * (src/media/profile-images.ts), never from its own server.
  */
 export async function serializeAccount(ctx: CoreContext, account: Account): Promise<MastodonAccount> {
   const local = account.domain == null;
-  const placeholder = `${ctx.config.origin}/avatars/original/missing.png`;
-  const headerPlaceholder = `${ctx.config.origin}/headers/original/missing.png`;
+  const origin = ctx.config.origin;
   let statusesCount = account.statusesCount;
   let followersCount = account.followersCount;
   let followingCount = account.followingCount;
@@ -79,10 +81,10 @@ export async function serializeAccount(ctx: CoreContext, account: Account): Prom
     uri: account.uri,
     display_name: account.displayName,
     note: account.note,
-    avatar: account.avatarUrl ?? placeholder,
-    avatar_static: (account.avatarUrl == null ? null : avatarStatic) ?? account.avatarUrl ?? placeholder,
-    header: account.headerUrl ?? headerPlaceholder,
-    header_static: (account.headerUrl == null ? null : headerStatic) ?? account.headerUrl ?? headerPlaceholder,
+    avatar: profileImageUrl(origin, account, "avatar", "original"),
+    avatar_static: (account.avatarUrl == null ? null : avatarStatic) ?? profileImageUrl(origin, account, "avatar", "static"),
+    header: profileImageUrl(origin, account, "header", "original"),
+    header_static: (account.headerUrl == null ? null : headerStatic) ?? profileImageUrl(origin, account, "header", "static"),
     locked: account.locked,
     fields: account.fields.map((field) => ({ name: field.name, value: field.value, verified_at: field.verifiedAt ?? null })),
     emojis: [],

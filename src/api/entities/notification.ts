@@ -14,6 +14,7 @@ import {
 import { findReport } from "../../core/reports.ts";
 import { accounts } from "../../db/schema.ts";
 import { serializeAccounts, type MastodonAccount } from "./account.ts";
+import { profileImageUrl } from "../../media/profile-images.ts";
 import { serializeReport, type MastodonReport } from "./report.ts";
 import { serializeStatuses } from "./status.ts";
 
@@ -189,15 +190,14 @@ export async function serializeNotificationGroups(
     notification_groups: groups,
   };
   if (options.expandAccounts === "partial_avatars") {
-    const placeholder = `${ctx.config.origin}/avatars/original/missing.png`;
     result.partial_accounts = [...partial].filter((id) => !full.has(id)).map((id) => {
       const account = accountRows.get(id)!;
       return {
         id: account.id.toString(),
         acct: account.domain == null ? account.username : `${account.username}@${account.domain}`,
         url: account.url ?? account.uri,
-        avatar: account.avatarUrl ?? placeholder,
-        avatar_static: account.avatarUrl ?? placeholder,
+        avatar: profileImageUrl(ctx.config.origin, account, "avatar", "original"),
+        avatar_static: profileImageUrl(ctx.config.origin, account, "avatar", account.domain == null ? "original" : "static"),
         locked: account.locked,
         bot: account.bot,
       };
