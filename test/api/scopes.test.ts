@@ -485,10 +485,12 @@ for (const kind of databaseKinds()) {
             break;
           }
           case "client": {
-            // No bearer token is asked for; whatever the answer, it is not a scope refusal.
-            const response = await call(null);
-            assert.ok(!(response.status === 403 && (response.body as { error?: unknown })?.error === SCOPE_ERROR));
-            assert.ok(response.status < 500, `${response.status}`);
+            // No bearer token is asked for, and one with every scope changes nothing.
+            const without = await call(null);
+            assert.ok(!(without.status === 403 && (without.body as { error?: unknown })?.error === SCOPE_ERROR));
+            assert.ok(without.status < 500, `${without.status}`);
+            const withToken = await call(await tokenFor(ALL_SCOPES));
+            assert.equal(withToken.status, without.status, JSON.stringify(withToken.body));
             break;
           }
           case "optional": {
