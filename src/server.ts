@@ -11,7 +11,9 @@ import { apiRoutes } from "./api/index.ts";
 import { ping } from "./db/connect.ts";
 import { unavailableCode } from "./db/errors.ts";
 import { DocumentCache } from "./federation/document-cache.ts";
-import { guardInboxRequest } from "./federation/inbox-limit.ts";
+import { withRemoteContexts } from "./federation/contexts.ts";
+import { guardInboxRequest, isInboxPost } from "./federation/inbox-limit.ts";
+import { verifyInboxRequest } from "./federation/inbox-verify.ts";
 import { statusDocumentRoutes } from "./federation/status-documents.ts";
 import type { Logger } from "./log.ts";
 import type { Islet } from "./islet.ts";
@@ -58,13 +60,17 @@ function federationMiddleware(islet: Islet): MiddlewareHandler {
     const guarded = await guardInboxRequest(islet.core, canonicalRequest(c.req.raw, islet.config.origin));
     if (guarded instanceof Response) return guarded;
     const request = guarded;
+    // An inbox POST whose signature does not verify gets 401 before any
+    // JSON-LD is read; until a signature verifies no remote context is fetched.
+    const unverified = await verifyInboxRequest(islet.federation, request);
+    if (unverified != null) return unverified;
     const key = cache?.keyOf(request) ?? null;
     if (key != null) {
       const cached = cache!.get(key);
       if (cached != null) return cached;
     }
     let passOn = false;
-    const response = await islet.federation.fetch(request, {
+    const response = await withRemoteContexts(isInboxPost(request), () => islet.federation.fetch(request, {
       contextData: undefined,
       onNotFound: () => {
         passOn = true;
@@ -74,7 +80,7 @@ function federationMiddleware(islet: Islet): MiddlewareHandler {
         passOn = true;
         return new Response(null, { status: 406 });
       },
-    });
+    }));
     if (!passOn) return key == null ? response : await cache!.put(key, response);
     await next();
   };

@@ -3,6 +3,7 @@
  * database, the canonical origin, and every dispatcher and listener.
  */
 import { SendActivityError, createExponentialBackoffPolicy, createFederation, type Federation, type MessageQueue, type KvStore } from "@fedify/fedify";
+import { getUserAgent } from "@fedify/vocab-runtime";
 import type { CoreContext } from "../core/context.ts";
 import { instanceStats } from "../core/instance.ts";
 import { ISLET_VERSION } from "../version.ts";
@@ -12,6 +13,9 @@ import { registerCollections } from "./collections.ts";
 import { registerDelivery } from "./delivery.ts";
 import { recordDeliveryFailure } from "./domain-policy.ts";
 import { registerInbox } from "./inbox.ts";
+import { registerInboxVerification } from "./inbox-verify.ts";
+import { createLoaders } from "./loaders.ts";
+import { networkPolicy, type NetworkPolicy } from "../net/fetcher.ts";
 import { registerStatusDelivery } from "./status-delivery.ts";
 import { registerMoveDelivery } from "./moves.ts";
 import { registerReportDelivery } from "./reports.ts";
@@ -19,17 +23,20 @@ import { registerReportDelivery } from "./reports.ts";
 export interface FederationSetup {
   kv: KvStore;
   queue: MessageQueue;
+  /** Which addresses federation may connect to (default: public only, unless ALLOW_PRIVATE_ADDRESS). */
+  policy?: NetworkPolicy;
 }
 
 export function createIsletFederation(core: CoreContext, setup: FederationSetup): Federation<void> {
   const { config } = core;
+  const userAgent = getUserAgent({ software: `Islet/${ISLET_VERSION}`, url: new URL(config.origin) });
   const federation = createFederation<void>({
     kv: setup.kv,
     queue: setup.queue,
     manuallyStartQueue: true,
     origin: { handleHost: config.localDomain, webOrigin: config.origin },
-    allowPrivateAddress: config.allowPrivateAddress,
-    userAgent: { software: `Islet/${ISLET_VERSION}`, url: new URL(config.origin) },
+    // Documents, contexts and signed fetches go through the guarded fetcher.
+    ...createLoaders({ policy: setup.policy ?? networkPolicy(config.allowPrivateAddress), userAgent, kv: setup.kv }),
     trailingSlashInsensitive: true,
     // About two days of retries, as Mastodon: 30 s doubling up to 12 h apart.
     outboxRetryPolicy: createExponentialBackoffPolicy({ initialDelay: { seconds: 30 }, maxDelay: { hours: 12 }, maxAttempts: 14 }),
@@ -39,6 +46,11 @@ export function createIsletFederation(core: CoreContext, setup: FederationSetup)
       await recordDeliveryFailure(core, error.inbox.host).catch((failure) => core.log.warn("could not record a failed delivery", failure));
     },
   });
+  // Fedify refuses these options beside custom loaders, but its WebFinger
+  // lookups still read them: the user agent to send, and whether a private
+  // address may be asked (it checks the address before connecting).
+  Object.assign(federation, { userAgent, allowPrivateAddress: config.allowPrivateAddress });
+  registerInboxVerification(federation, setup.kv);
   registerActor(federation, core);
   registerCollections(federation, core);
   registerInbox(federation, core);

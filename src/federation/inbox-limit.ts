@@ -33,6 +33,11 @@ export function jsonDepth(value: unknown): number {
 
 const INBOX_PATH = /^\/(users\/[^/]+\/)?inbox\/?$/;
 
+/** Whether a request is a POST to the shared inbox or an actor's inbox. */
+export function isInboxPost(request: Request): boolean {
+  return request.method === "POST" && INBOX_PATH.test(new URL(request.url).pathname);
+}
+
 function refusal(status: number, error: string, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify({ error }), { status, headers: { "Content-Type": "application/json", ...headers } });
 }
@@ -91,7 +96,7 @@ export async function guardInboxRequest(
   request: Request,
   limit = MAX_INBOX_BODY_BYTES,
 ): Promise<Request | Response> {
-  if (request.method !== "POST" || !INBOX_PATH.test(new URL(request.url).pathname)) return request;
+  if (!isInboxPost(request)) return request;
   const declared = Number(request.headers.get("Content-Length") ?? "NaN");
   if (Number.isFinite(declared) && declared > limit) return tooLarge();
   const keyId = signatureKeyId(request.headers);

@@ -1,0 +1,92 @@
+/**
+ * The inbox checks an activity's HTTP signature (draft-cavage or RFC 9421)
+ * before anything reads it as JSON-LD. Fedify tries Linked Data Signatures
+ * and Object Integrity Proofs first, and expanding the activity for those
+ * fetches every context it names: done on an unsigned request, that let
+ * anyone make Islet download any URL. Here a request whose signature does
+ * not verify gets 401 and nothing but the signer's key is fetched (its
+ * document read with preloaded contexts only). The key is kept where
+ * Fedify's own key cache looks, so its second check costs no fetch.
+ */
+import { verifyRequest, type Federation, type KvStore } from "@fedify/fedify";
+import { CryptographicKey, Multikey } from "@fedify/vocab";
+import type { DocumentLoader } from "@fedify/vocab-runtime";
+import { Temporal } from "@js-temporal/polyfill";
+import { preloadedContextLoader, withRemoteContexts } from "./contexts.ts";
+import { isInboxPost } from "./inbox-limit.ts";
+
+type KeyCache = NonNullable<NonNullable<Parameters<typeof verifyRequest>[1]>["keyCache"]>;
+type Key = CryptographicKey | Multikey;
+
+/** Where Fedify keeps the public keys it fetched (its default KV prefix). */
+const PUBLIC_KEY_PREFIX = ["_fedify", "publicKey"] as const;
+/** How long a key that could not be fetched is not asked for again, as Fedify. */
+const UNAVAILABLE_KEY_TTL = Temporal.Duration.from({ minutes: 10 });
+
+/**
+ * A key cache over the KV store, in the same entries as Fedify's: a key
+ * serialised as JSON-LD under the key IRI, null for one that could not be
+ * fetched.
+ */
+class SharedKeyCache implements KeyCache {
+  readonly #kv: KvStore;
+  readonly #loaders: { documentLoader: DocumentLoader; contextLoader: DocumentLoader };
+
+  constructor(kv: KvStore, documentLoader: DocumentLoader) {
+    this.#kv = kv;
+    this.#loaders = { documentLoader, contextLoader: preloadedContextLoader };
+  }
+
+  async get(keyId: URL): Promise<Key | null | undefined> {
+    const stored = await this.#kv.get([...PUBLIC_KEY_PREFIX, keyId.href]);
+    if (stored === undefined) return undefined;
+    if (stored === null) return null;
+    try {
+      return await CryptographicKey.fromJsonLd(stored, this.#loaders);
+    } catch {
+      try {
+        return await Multikey.fromJsonLd(stored, this.#loaders);
+      } catch {
+        return undefined;
+      }
+    }
+  }
+
+  async set(keyId: URL, key: Key | null): Promise<void> {
+    const entry = [...PUBLIC_KEY_PREFIX, keyId.href] as const;
+    if (key == null) await this.#kv.set(entry, null, { ttl: UNAVAILABLE_KEY_TTL as never });
+    else await this.#kv.set(entry, await key.toJsonLd(this.#loaders));
+  }
+}
+
+const stores = new WeakMap<Federation<void>, KvStore>();
+
+/** Makes {@link verifyInboxRequest} check inbox POSTs for `federation`, keeping keys in `kv`. */
+export function registerInboxVerification(federation: Federation<void>, kv: KvStore): void {
+  stores.set(federation, kv);
+}
+
+function unauthorized(): Response {
+  return new Response(JSON.stringify({ error: "The request's signature could not be verified" }), {
+    status: 401,
+    headers: { "Content-Type": "application/json" },
+  });
+}
+
+/**
+ * For an inbox POST (its body already buffered): null when its HTTP
+ * signature verifies, the 401 to answer otherwise. Other requests: null.
+ */
+export async function verifyInboxRequest(federation: Federation<void>, request: Request): Promise<Response | null> {
+  const kv = stores.get(federation);
+  if (kv == null || !isInboxPost(request)) return null;
+  const ctx = federation.createContext(request, undefined);
+  const key = await withRemoteContexts(false, () =>
+    verifyRequest(request, {
+      documentLoader: ctx.documentLoader,
+      contextLoader: preloadedContextLoader,
+      keyCache: new SharedKeyCache(kv, ctx.documentLoader),
+    }),
+  ).catch(() => null);
+  return key == null ? unauthorized() : null;
+}
