@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { sql } from "drizzle-orm";
+import { runDataMigrations } from "./data-migrations.ts";
 import { EMBEDDED_SOCKET, shareEmbeddedDatabase, type SharedDatabase } from "./embedded-socket.ts";
 import { DatabaseError } from "./errors.ts";
 import * as schema from "./schema.ts";
@@ -223,6 +224,7 @@ async function openPglite(options: OpenOptions): Promise<OpenedDatabase> {
     },
     async migrateFn() {
       await migrate(drizzle(pg), { migrationsFolder: migrationsFolder() });
+      await runDataMigrations(db);
     },
   };
 }
@@ -251,11 +253,12 @@ async function openPostgres(url: string, maxConnections: number): Promise<Opened
     ...postgresJsDatabase(client, drizzle),
     async migrateFn() {
       // One connection holds an advisory lock so that processes starting
-      // together apply each migration once.
+      // together apply each migration, and each data migration, once.
       const single = postgres(url, { max: 1, onnotice: () => {} });
       try {
         await single`select pg_advisory_lock(7324451029)`;
         await migrate(drizzle(single), { migrationsFolder: migrationsFolder() });
+        await runDataMigrations(drizzle(single, { schema }) as unknown as Db);
         await single`select pg_advisory_unlock(7324451029)`;
       } finally {
         await single.end({ timeout: 5 });
@@ -276,6 +279,7 @@ export async function migratedPgliteArchive(): Promise<Blob> {
   const pg = new PGlite();
   try {
     await migrate(drizzle(pg), { migrationsFolder: migrationsFolder() });
+    await runDataMigrations(drizzle(pg, { schema }) as unknown as Db);
     return await pg.dumpDataDir("none");
   } finally {
     await pg.close();
