@@ -30,9 +30,8 @@
           services.islet.package = lib.mkDefault self.packages.${pkgs.stdenv.hostPlatform.system}.default;
         };
 
-      # nginx settings for an Islet this host does not run itself (one in a
-      # NixOS container): services.nginx.virtualHosts."example.com" =
-      #   islet.lib.nginxVirtualHost { port = 3000; } // { enableACME = true; forceSSL = true; };
-      lib.nginxVirtualHost = import ./nginx-vhost.nix;
+      # For a host running Islet in a NixOS container: nginxVirtualHost and
+      # secretBindMounts, from the container's services.islet (lib.nix).
+      lib = import ./lib.nix;
     };
 }

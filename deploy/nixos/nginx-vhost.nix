@@ -1,21 +1,34 @@
 # nginx in front of Islet, as a value for NixOS's
 # services.nginx.virtualHosts.<WEB_DOMAIN>: the same locations and settings as
-# deploy/nginx/islet.conf. A plain function, so that a host can also use it
-# for an Islet that runs in a container (the flake exports it as
-# lib.nginxVirtualHost).
-{
-  # Where Islet listens (BIND, PORT) and, if set, STREAMING_PORT.
-  address ? "127.0.0.1",
-  port ? 3000,
-  streamingPort ? null,
-  # DATA_DIR/media, to serve /system/ straight from disk; null lets Islet
-  # serve it. nginx must be able to read it: see deploy/README.md, "Media
-  # from disk" (it cannot with the module's DynamicUser service).
-  mediaDir ? null,
-}:
+# deploy/nginx/islet.conf, except /system/ (Islet serves media itself: see
+# deploy/README.md, "Media from disk"). A plain function, so that a host can
+# also use it for an Islet that runs in a container (the flake exports it as
+# lib.nginxVirtualHost). It takes either where Islet listens, or a whole
+# services.islet configuration (a container's:
+# `config.containers.islet.config.services.islet`), whose bind, webPort and
+# streamingPort it reads.
+#
+# Where Islet listens: `address` (BIND), `port` (PORT) and, if set,
+# `streamingPort` (STREAMING_PORT); or services.islet's `bind`, `webPort`
+# and `streamingPort`.
+args:
 let
-  web = "http://${address}:${toString port}";
-  streaming = "http://${address}:${toString (if streamingPort == null then port else streamingPort)}";
+  bind = args.bind or "127.0.0.1";
+  # Islet listening on every address is reached on loopback.
+  host =
+    if args.address or null != null then
+      args.address
+    else if bind == "0.0.0.0" || bind == "::" then
+      "127.0.0.1"
+    else
+      bind;
+  # webPort first: a services.islet configuration also has `port`, the
+  # renamed option's alias, which warns when read.
+  port = args.webPort or args.port or 3000;
+  streamingPort = args.streamingPort or null;
+  authority = if builtins.match ".*:.*" host != null then "[${host}]" else host;
+  web = "http://${authority}:${toString port}";
+  streaming = "http://${authority}:${toString (if streamingPort == null then port else streamingPort)}";
   hsts = ''add_header Strict-Transport-Security "max-age=63072000" always;'';
 in
 {
@@ -37,10 +50,6 @@ in
       proxyPass = web;
       recommendedProxySettings = true;
     };
-    "@islet" = {
-      proxyPass = web;
-      recommendedProxySettings = true;
-    };
     "/api/v1/streaming" = {
       proxyPass = streaming;
       proxyWebsockets = true;
@@ -53,23 +62,5 @@ in
         tcp_nodelay on;
       '';
     };
-  }
-  // (
-    if mediaDir == null then
-      { }
-    else
-      {
-        "/system/" = {
-          alias = "${toString mediaDir}/";
-          tryFiles = "$uri @islet";
-          extraConfig = ''
-            add_header Cache-Control "public, max-age=31536000, immutable";
-            add_header Content-Security-Policy "default-src 'none'; form-action 'none'; sandbox";
-            add_header X-Content-Type-Options nosniff;
-            add_header Access-Control-Allow-Origin "*";
-            ${hsts}
-          '';
-        };
-      }
-  );
+  };
 }

@@ -2,22 +2,22 @@
  * The deployment files under deploy/, checked by the tools that will read
  * them: nginx -t and a real nginx in front of stand-in upstreams, caddy
  * validate and a real Caddy, systemd-analyze verify and security, the admin
- * wrapper's systemd-run command line, nix-instantiate (parse, and the NixOS
- * module evaluated against a stand-in lib), the compose file parsed as YAML
- * and the Dockerfile read against the repository. A check whose tool is
- * missing is skipped with the reason; scripts/ci-deps.sh installs them.
+ * wrapper's systemd-run command line, the compose file parsed as YAML and
+ * the Dockerfile read against the repository (the NixOS files are
+ * nixos.test.ts's). A check whose tool is missing is skipped with the
+ * reason; scripts/ci-deps.sh installs them.
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
-  chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync,
+  chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync,
 } from "node:fs";
 import { createServer as createHttpServer, request as httpRequest, type IncomingMessage, type Server } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import { tmpdir } from "node:os";
-import { join, relative, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { after, describe, test } from "node:test";
 import { connect as tlsConnect } from "node:tls";
 import { gunzipSync } from "node:zlib";
@@ -616,175 +616,6 @@ describe("systemd", () => {
     const scripts = ["deploy/systemd/islet-admin", "deploy/container/make-secrets.sh", "scripts/ci-deps.sh"].map((p) => join(ROOT, p));
     const result = run("shellcheck", scripts);
     assert.equal(result.status, 0, `shellcheck\n${report(result)}`);
-  });
-});
-
-// -------------------------------------------------------------------- Nix
-
-const nixFiles = (function list(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? list(join(dir, entry.name)) : entry.name.endsWith(".nix") ? [join(dir, entry.name)] : []);
-})(join(DEPLOY, "nixos"));
-
-function nix(args: string[]): SpawnSyncReturns<string> {
-  // No build users here, and nothing is built: only evaluation.
-  return run("nix-instantiate", ["--option", "build-users-group", "", ...args], { cwd: ROOT, env: { ...process.env, NIX_PATH: "" } });
-}
-
-interface ModuleResult {
-  options: string[];
-  failedAssertions: string[];
-  environment: Record<string, string>;
-  serviceConfig: Record<string, unknown>;
-  after: string[];
-  requires: string[];
-  postgresql: { enable: boolean; ensureDatabases: string[]; ensureUsers: { name: string; ensureDBOwnership: boolean }[] } | null;
-  nginxVirtualHosts: Record<string, { locations: Record<string, Record<string, unknown>>; enableACME: boolean | null; forceSSL: boolean | null; extraConfig: string }>;
-  firewall: number[];
-  adminCommand: string[];
-}
-
-/** The NixOS module evaluated with `settings` (a Nix expression) for services.islet. */
-function evalModule(settings: string): ModuleResult {
-  const expr = `import ./test/deploy/nix/eval-module.nix { module = import ./deploy/nixos/module.nix; settings = ${settings}; }`;
-  const result = nix(["--eval", "--strict", "--json", "--expr", expr]);
-  assert.equal(result.status, 0, `nix-instantiate --eval failed\n${report(result)}`);
-  return JSON.parse(result.stdout) as ModuleResult;
-}
-
-/** `location` names in an nginx file, in order. */
-function nginxLocations(text: string): string[] {
-  return [...text.matchAll(/^\s*location\s+(.+?)\s*\{/gm)].map((m) => m[1].replace(/^\^~\s+/, ""));
-}
-
-describe("NixOS", { skip: skipUnless("nix-instantiate") }, () => {
-  test("every .nix file parses", () => {
-    assert.ok(nixFiles.length >= 6, `found ${nixFiles.map((f) => relative(ROOT, f)).join(", ")}`);
-    // One run for all (nix names the file in its message).
-    const result = nix(["--parse", ...nixFiles]);
-    assert.equal(result.status, 0, `a .nix file does not parse\n${report(result)}`);
-  });
-
-  test("module.nix is a module function and flake.nix a flake", () => {
-    const kinds = nix(["--eval", "--strict", "--json", "--expr",
-      "{ module = builtins.typeOf (import ./deploy/nixos/module.nix); flake = builtins.attrNames (import ./deploy/nixos/flake.nix); vhost = builtins.typeOf (import ./deploy/nixos/nginx-vhost.nix); }"]);
-    assert.equal(kinds.status, 0, report(kinds));
-    assert.deepEqual(JSON.parse(kinds.stdout), { module: "lambda", flake: ["description", "inputs", "outputs"], vhost: "lambda" });
-  });
-
-  test("services.islet declares the options deployments use", () => {
-    const { options } = evalModule("{ }");
-    assert.deepEqual(options, [
-      "bind", "database.createLocally", "database.host", "database.name", "database.passwordFile", "database.port",
-      "database.urlFile", "database.user", "enable", "environmentFiles", "extraEnvironment", "localDomain",
-      "mediaCacheRetentionDays", "nginx.enable", "nginx.enableACME", "nginx.serveMediaFromDisk", "openFirewall",
-      "package", "port", "secretKeyBaseFile", "smtp.fromAddress", "smtp.login", "smtp.passwordFile", "smtp.port",
-      "smtp.server", "smtp.starttls", "smtp.tls", "streamingPort", "webDomain",
-    ]);
-  });
-
-  test("a disabled service configures nothing", () => {
-    const result = evalModule("{ localDomain = \"example.com\"; }");
-    assert.deepEqual(result.serviceConfig, {});
-    assert.equal(result.postgresql, null);
-  });
-
-  test("the container setup: secrets as credentials, local PostgreSQL over the socket, the environment Islet reads", () => {
-    const result = evalModule(`{
-      enable = true; localDomain = "example.com";
-      secretKeyBaseFile = "/run/secrets/islet-secret-key-base";
-      smtp = { server = "smtp.eu.mailgun.org"; port = 465; tls = true; login = "postmaster@example.com";
-               passwordFile = "/run/secrets/islet-smtp-password"; fromAddress = "Islet <islet@example.com>"; };
-      environmentFiles = [ "/run/secrets/islet-env" ];
-    }`);
-    assert.deepEqual(result.failedAssertions, []);
-    const service = result.serviceConfig;
-    assert.equal(service.DynamicUser, true);
-    assert.equal(service.User, "islet");
-    assert.equal(service.StateDirectory, "islet");
-    assert.deepEqual(service.LoadCredential, [
-      "SECRET_KEY_BASE:/run/secrets/islet-secret-key-base",
-      "SMTP_PASSWORD:/run/secrets/islet-smtp-password",
-    ]);
-    assert.deepEqual(service.EnvironmentFile, ["/run/secrets/islet-env"]);
-    assert.match(String(service.ExecStart), / serve$/);
-    for (const [key, value] of Object.entries({
-      ProtectSystem: "strict", NoNewPrivileges: true, MemoryDenyWriteExecute: false, CapabilityBoundingSet: "", UMask: "0077",
-      SystemCallArchitectures: "native", PrivateDevices: true, RestrictNamespaces: true,
-    })) assert.equal(service[key], value, key);
-    assert.deepEqual(service.SystemCallFilter, ["@system-service", "~@privileged @resources"]);
-    assert.deepEqual(service.RestrictAddressFamilies, ["AF_UNIX", "AF_INET", "AF_INET6"]);
-
-    assert.deepEqual(result.environment, {
-      BIND: "127.0.0.1", DATABASE_URL: "postgres:///islet", DATA_DIR: "/var/lib/islet", LOCAL_DOMAIN: "example.com",
-      MEDIA_CACHE_RETENTION_DAYS: "7", NODE_ENV: "production", PGHOST: "/run/postgresql", PGPORT: "5432", PGUSER: "islet",
-      PORT: "3000", SMTP_ENABLE_STARTTLS: "auto", SMTP_FROM_ADDRESS: "Islet <islet@example.com>", SMTP_LOGIN: "postmaster@example.com",
-      SMTP_PORT: "465", SMTP_SERVER: "smtp.eu.mailgun.org", SMTP_TLS: "true",
-    });
-    assert.deepEqual(result.postgresql, { enable: true, ensureDatabases: ["islet"], ensureUsers: [{ name: "islet", ensureDBOwnership: true }] });
-    assert.ok(result.requires.includes("postgresql.service"));
-    assert.ok(result.after.includes("postgresql.service"));
-
-    // `islet` for root: the same user, state, credentials and environment.
-    assert.equal(result.adminCommand.length, 1);
-    const admin = result.adminCommand[0];
-    for (const part of [
-      "systemd-run", "--wait", "--pipe", "'--property=DynamicUser=yes'", "'--property=User=islet'", "'--property=StateDirectory=islet'",
-      "'--property=LoadCredential=SECRET_KEY_BASE:/run/secrets/islet-secret-key-base'",
-      "'--property=LoadCredential=SMTP_PASSWORD:/run/secrets/islet-smtp-password'",
-      "'--property=EnvironmentFile=/run/secrets/islet-env'", "'--setenv=LOCAL_DOMAIN=example.com'",
-      "'--setenv=SMTP_FROM_ADDRESS=Islet <islet@example.com>'", "'--setenv=PGHOST=/run/postgresql'",
-    ]) assert.ok(admin.includes(part), `admin command lacks ${part}:\n${admin}`);
-    assert.match(admin, /-- \S+-islet-launch "\$@"/);
-  });
-
-  test("a remote database: password as a credential; a whole URL as DATABASE_URL", () => {
-    const remote = evalModule(`{ enable = true; localDomain = "example.com";
-      database = { createLocally = false; host = "db.example.net"; passwordFile = "/run/secrets/db"; }; }`);
-    assert.deepEqual(remote.failedAssertions, []);
-    assert.equal(remote.environment.DATABASE_URL, "postgres://islet@db.example.net:5432/islet");
-    assert.deepEqual(remote.serviceConfig.LoadCredential, ["DATABASE_PASSWORD:/run/secrets/db"]);
-    assert.equal(remote.postgresql, null);
-
-    const url = evalModule(`{ enable = true; localDomain = "example.com"; database.urlFile = "/run/secrets/db-url"; }`);
-    assert.equal(url.environment.DATABASE_URL, undefined);
-    assert.deepEqual(url.serviceConfig.LoadCredential, ["DATABASE_URL:/run/secrets/db-url"]);
-    assert.equal(url.postgresql, null);
-  });
-
-  test("bad settings fail the module's assertions", () => {
-    const failed = (settings: string) => evalModule(settings).failedAssertions.join("\n");
-    assert.match(failed(`{ enable = true; localDomain = "example.com"; database.user = "someone"; }`), /createLocally, user and name/);
-    assert.match(failed(`{ enable = true; localDomain = "example.com"; database.createLocally = false; }`), /set createLocally, host or urlFile/);
-    assert.match(failed(`{ enable = true; localDomain = "example.com"; secretKeyBaseFile = "/nix/store/0000-secret"; }`), /in the Nix store/);
-  });
-
-  test("nginx: the virtual host has the locations of deploy/nginx/islet.conf; the handle domain redirects", () => {
-    const result = evalModule(`{ enable = true; localDomain = "example.com"; webDomain = "social.example.com";
-      streamingPort = 4000; nginx = { enable = true; serveMediaFromDisk = true; }; openFirewall = true; }`);
-    const vhost = result.nginxVirtualHosts["social.example.com"];
-    assert.ok(vhost, `virtual hosts: ${Object.keys(result.nginxVirtualHosts).join(", ")}`);
-    const fromFile = nginxLocations(read("deploy/nginx/islet.conf")).filter((l) => l !== "/.well-known/acme-challenge/");
-    assert.deepEqual(Object.keys(vhost.locations).sort(), [...new Set(fromFile)].sort());
-    assert.equal(vhost.locations["/"].proxyPass, "http://127.0.0.1:3000");
-    assert.equal(vhost.locations["/api/v1/streaming"].proxyPass, "http://127.0.0.1:4000");
-    assert.equal(vhost.locations["/api/v1/streaming"].proxyWebsockets, true);
-    assert.equal(vhost.locations["/system/"].alias, "/var/lib/islet/media/");
-    assert.equal(vhost.locations["/system/"].tryFiles, "$uri @islet");
-    assert.match(vhost.extraConfig, /client_max_body_size 100m;/);
-    assert.equal(vhost.enableACME, true);
-    assert.equal(vhost.forceSSL, true);
-    assert.equal(result.environment.TRUSTED_PROXY_IP, "127.0.0.1");
-    assert.equal(result.environment.STREAMING_PORT, "4000");
-    assert.equal(result.environment.WEB_DOMAIN, "social.example.com");
-    assert.deepEqual(result.firewall, [80, 443]);
-    const handle = result.nginxVirtualHosts["example.com"];
-    assert.equal(handle.locations["= /.well-known/webfinger"].return, "301 https://social.example.com$request_uri");
-    assert.equal(handle.locations["= /.well-known/host-meta"].return, "301 https://social.example.com$request_uri");
-
-    const plain = evalModule(`{ enable = true; localDomain = "example.com"; nginx.enable = true; }`);
-    assert.deepEqual(Object.keys(plain.nginxVirtualHosts), ["example.com"]);
-    assert.equal(plain.nginxVirtualHosts["example.com"].locations["/system/"], undefined, "media from disk is off by default");
   });
 });
 

@@ -1,72 +1,54 @@
-# Islet in a NixOS container, nginx and ACME on the host, secrets decrypted
-# by sops-nix on the host and bind-mounted read-only into the container.
+# A single-user server in a NixOS container that shares the host's network
+# (the style of the Mastodon setup Islet replaces): nginx and Let's Encrypt
+# on the host, for the apex domain; the SMTP password decrypted by sops-nix
+# on the host and bind-mounted read-only into the container; PostgreSQL in
+# the container on port 5433, as another PostgreSQL on the host has 5432.
 #
 # Nothing else to do: no users or groups with matching uid and gid (systemd
-# in the container reads the root-only secret files and hands the service a
-# copy), no directories to create (the state directory is systemd's), no
-# PostgreSQL port to change (it listens on its unix socket only), and the
-# admin command is `nixos-container run islet -- islet doctor`.
+# in the container reads the root-only secret and hands the service a copy),
+# no directories to create (the state directory is systemd's), no database
+# password (peer authentication over the unix socket), and the admin
+# command is `nixos-container run islet -- islet doctor`. The port and the
+# secret paths are written once, in the container's services.islet: the
+# host reads them from there.
 #
 # Needs `inputs` in the module arguments (specialArgs = { inherit inputs; })
 # with inputs.islet.url = "git+https://your.git.host/islet?dir=deploy/nixos".
-{
-  lib,
-  inputs,
-  ...
-}:
+{ config, inputs, ... }:
 let
   domain = "example.com";
-  secrets = [
-    "islet-secret-key-base"
-    "islet-smtp-password"
-  ];
+  islet = config.containers.islet.config.services.islet;
 in
 {
-  # Root-only files under /run/secrets on the host.
-  sops.secrets = lib.genAttrs secrets (_: { sopsFile = ./islet.sops.yaml; });
+  # A root-only file on the host: /run/secrets/islet-smtp-password.
+  sops.secrets.islet-smtp-password.sopsFile = ./islet.sops.yaml;
 
   containers.islet = {
     autoStart = true;
-    # After a secret changes: nixos-container restart islet.
-    bindMounts = lib.listToAttrs (
-      map (name: {
-        name = "/run/secrets/${name}";
-        value = {
-          hostPath = "/run/secrets/${name}";
-          isReadOnly = true;
+    # After the secret changes: nixos-container restart islet.
+    bindMounts = inputs.islet.lib.secretBindMounts islet;
+    config = {
+      imports = [ inputs.islet.nixosModules.default ];
+      system.stateVersion = "25.05";
+      services.islet = {
+        enable = true;
+        localDomain = domain;
+        database.port = 5433;
+        smtp = {
+          host = "smtp.eu.mailgun.org";
+          tls = true; # port 465
+          user = "postmaster@${domain}";
+          passwordFile = "/run/secrets/islet-smtp-password";
+          fromAddress = "Islet <islet@${domain}>";
         };
-      }) secrets
-    );
-    config =
-      { lib, ... }:
-      {
-        imports = [ inputs.islet.nixosModules.default ];
-        system.stateVersion = "25.05";
-        services.islet = {
-          enable = true;
-          localDomain = domain;
-          secretKeyBaseFile = "/run/secrets/islet-secret-key-base";
-          smtp = {
-            server = "smtp.eu.mailgun.org";
-            port = 465;
-            tls = true;
-            login = "postmaster@${domain}";
-            passwordFile = "/run/secrets/islet-smtp-password";
-            fromAddress = "Islet <islet@${domain}>";
-          };
-          # The host's nginx connects from 127.0.0.1.
-          extraEnvironment.TRUSTED_PROXY_IP = "127.0.0.1";
-        };
-        # The container shares the host's network: keep its PostgreSQL off
-        # TCP so it never meets the host's on port 5432.
-        services.postgresql.settings.listen_addresses = lib.mkForce "";
       };
+    };
   };
 
-  # Islet listens on 127.0.0.1:3000, which the container shares with the host.
+  # Islet listens on 127.0.0.1, which the container shares with the host.
   services.nginx = {
     enable = true;
-    virtualHosts.${domain} = inputs.islet.lib.nginxVirtualHost { port = 3000; } // {
+    virtualHosts.${domain} = inputs.islet.lib.nginxVirtualHost islet // {
       enableACME = true;
       forceSSL = true;
     };

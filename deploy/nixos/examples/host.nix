@@ -11,6 +11,8 @@
 #   openssl rand -hex 64 | install -D -m 0600 /dev/stdin /var/lib/secrets/islet-secret-key-base
 #
 # Then, as root: islet setup; islet doctor; islet backup islet.tar
+#
+# For the embedded database instead of PostgreSQL: database.embedded = true.
 { ... }:
 {
   services.islet = {
@@ -18,16 +20,15 @@
     localDomain = "example.com";
     secretKeyBaseFile = "/var/lib/secrets/islet-secret-key-base";
     smtp = {
-      server = "smtp.example.net";
-      port = 465;
-      tls = true;
-      login = "postmaster@example.com";
+      host = "smtp.example.net";
+      tls = true; # port 465
+      user = "postmaster@example.com";
       passwordFile = "/var/lib/secrets/islet-smtp-password";
       fromAddress = "Islet <islet@example.com>";
     };
     # database.createLocally = true is the default: PostgreSQL on this
     # machine, unix socket and peer authentication, no password.
-    nginx.enable = true;
+    configureNginx = true; # and Let's Encrypt
     openFirewall = true;
   };
 

@@ -1,66 +1,18 @@
-# Evaluates deploy/nixos/module.nix without nixpkgs: a small stand-in for
-# the parts of `lib` and `pkgs` the module uses, and a miniature of the
-# module system (option defaults overlaid with `settings`, mkIf and mkMerge
-# resolved). Returns plain data for test/deploy/deploy.test.ts to check.
+# Evaluates deploy/nixos/module.nix without nixpkgs: the stand-in `lib` and
+# `pkgs` of stubs.nix, and a miniature of the module system (option defaults
+# overlaid with `settings`, the module's renamed and removed options applied
+# to them, mkIf and mkMerge resolved). Returns plain data for
+# test/deploy/nixos.test.ts to check.
 {
   module,
   settings ? { },
+  # The rest of the system's configuration, for the parts the module reads
+  # or adds to (services.postgresql).
+  system ? { },
 }:
 let
-  isType = t: v: builtins.isAttrs v && (v._type or null) == t;
-
-  lib = rec {
-    mkOption = attrs: attrs // { _type = "option"; };
-    mkEnableOption = name: mkOption {
-      type = types.bool;
-      default = false;
-      description = "Whether to enable ${name}.";
-    };
-    mkIf = condition: content: {
-      _type = "if";
-      inherit condition content;
-    };
-    mkMerge = contents: {
-      _type = "merge";
-      inherit contents;
-    };
-    mkDefault = value: value;
-    mkForce = value: value;
-    types = {
-      bool = "bool";
-      str = "str";
-      port = "port";
-      int = "int";
-      path = "path";
-      package = "package";
-      ints.unsigned = "unsigned";
-      nullOr = t: "null or ${t}";
-      listOf = t: "list of ${t}";
-      attrsOf = t: "attribute set of ${t}";
-      enum = values: "one of ${builtins.concatStringsSep ", " values}";
-    };
-    optional = condition: x: if condition then [ x ] else [ ];
-    optionals = condition: xs: if condition then xs else [ ];
-    optionalAttrs = condition: attrs: if condition then attrs else { };
-    optionalString = condition: s: if condition then s else "";
-    concatLists = builtins.concatLists;
-    concatStringsSep = builtins.concatStringsSep;
-    mapAttrsToList = f: attrs: map (name: f name attrs.${name}) (builtins.attrNames attrs);
-    hasPrefix = prefix: s: builtins.substring 0 (builtins.stringLength prefix) s == prefix;
-    escapeShellArg = s: "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] (toString s) + "'";
-    escapeShellArgs = list: builtins.concatStringsSep " " (map escapeShellArg list);
-  };
-
-  pkgs = {
-    writeShellScript = name: text: {
-      outPath = "/nix/store/00000000000000000000000000000000-${name}";
-      inherit name text;
-    };
-    writeShellScriptBin = name: text: {
-      outPath = "/nix/store/00000000000000000000000000000000-${name}-bin";
-      inherit name text;
-    };
-  };
+  stubs = import ./stubs.nix;
+  inherit (stubs) isType lib pkgs;
 
   # Option declarations → their defaults, with `settings` laid over them.
   defaults =
@@ -108,18 +60,53 @@ let
         )
       );
 
-  declared = (module {
+  declaration = module {
     config = throw "options must not depend on config";
     inherit lib pkgs;
-  }).options.services.islet;
+  };
+  declared = declaration.options.services.islet;
+  imports = declaration.imports or [ ];
 
-  cfg = overlay (defaults declared) settings;
+  # Paths inside services.islet.
+  local = path: assert builtins.genList (i: builtins.elemAt path i) 2 == [ "services" "islet" ]; builtins.tail (builtins.tail path);
+  show = path: builtins.concatStringsSep "." ([ "services" "islet" ] ++ path);
+  hasPath = path: attrs: path == [ ] || (builtins.isAttrs attrs && attrs ? ${builtins.head path} && hasPath (builtins.tail path) attrs.${builtins.head path});
+  getPath = path: attrs: if path == [ ] then attrs else getPath (builtins.tail path) attrs.${builtins.head path};
+  setPath = path: value: if path == [ ] then value else { ${builtins.head path} = setPath (builtins.tail path) value; };
+  removePath =
+    path: attrs:
+    if builtins.length path == 1 then
+      builtins.removeAttrs attrs path
+    else
+      attrs // { ${builtins.head path} = removePath (builtins.tail path) attrs.${builtins.head path}; };
+
+  renames = map (r: { from = local r.from; to = local r.to; }) (builtins.filter (isType "renamed") imports);
+  removals = map (r: r // { path = local r.path; }) (builtins.filter (isType "removed") imports);
+
+  # Settings under a renamed option's old name move to its new one, with
+  # the warning NixOS gives.
+  renamedSettings = builtins.foldl' (
+    acc: rename:
+    if hasPath rename.from acc then
+      overlay (removePath rename.from acc) (setPath rename.to (getPath rename.from acc))
+    else
+      acc
+  ) settings renames;
+  renameWarnings = map (r: "The option `${show r.from}' has been renamed to `${show r.to}'.") (
+    builtins.filter (r: hasPath r.from settings) renames
+  );
+  removedSettings = map (r: "The option definition `${show r.path}' no longer has any effect; please remove it.\n${r.instructions}") (
+    builtins.filter (r: hasPath r.path settings) removals
+  );
+  renameTargets = map (r: r.to) renames;
+
+  cfg = overlay (defaults declared) (builtins.foldl' (acc: r: if hasPath r.path acc then removePath r.path acc else acc) renamedSettings removals);
 
   evaluated = module {
     config = {
       services.islet = cfg;
-      services.postgresql = { };
-      systemd.package = "/nix/store/00000000000000000000000000000000-systemd";
+      services.postgresql = system.services.postgresql or { };
+      systemd.package = stubs.storePath "systemd";
     };
     inherit lib pkgs;
   };
@@ -129,14 +116,20 @@ let
 in
 {
   options = optionNames "" declared;
-  failedAssertions = map (a: a.message) (builtins.filter (a: !a.assertion) (result.assertions or [ ]));
+  renamedOptions = builtins.listToAttrs (map (r: { name = builtins.concatStringsSep "." r.from; value = builtins.concatStringsSep "." r.to; }) renames);
+  removedOptions = map (r: builtins.concatStringsSep "." r.path) removals;
+  # Every renamed option's new name is declared.
+  renameTargetsDeclared = builtins.all (path: hasPath path declared) renameTargets;
+  failedAssertions = removedSettings ++ map (a: a.message) (builtins.filter (a: !a.assertion) (result.assertions or [ ]));
+  warnings = renameWarnings ++ (result.warnings or [ ]);
   environment = service.environment or { };
   serviceConfig = builtins.mapAttrs (_: v: if builtins.isAttrs v && v ? outPath then toString v else v) (
     service.serviceConfig or { }
   );
   after = service.after or [ ];
   requires = service.requires or [ ];
-  postgresql = result.services.postgresql or null;
+  postgresql =
+    if result ? services.postgresql then merge result.services.postgresql (system.services.postgresql or { }) else null;
   nginxVirtualHosts = builtins.mapAttrs (_: vhost: {
     inherit (vhost) locations;
     enableACME = vhost.enableACME or null;
@@ -145,10 +138,8 @@ in
   }) (result.services.nginx.virtualHosts or { });
   firewall = result.networking.firewall.allowedTCPPorts or [ ];
   adminCommand = map (p: p.text) (result.environment.systemPackages or [ ]);
-  launcher = (
-    let
-      exec = service.serviceConfig.ExecStart or "";
-    in
-    exec
-  );
+  launcher = service.serviceConfig.ExecStart or "";
+  package = toString cfg.package;
+  # services.islet as the module saw it, for the host of a container.
+  config = cfg;
 }
