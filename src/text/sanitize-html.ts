@@ -7,7 +7,7 @@
  * What survives: paragraphs, line breaks, inline emphasis, lists, quotes,
  * code, ruby, spans and links. Links keep only the schemes Mastodon links
  * (a link to anything else, `javascript:` and `data:` among them, or a
- * relative one, becomes its text) and always carry `rel="nofollow noopener"`
+ * relative one, becomes its text in a plain span) and always carry `rel="nofollow noopener"`
  * and `target="_blank"`. Class names survive only when they are
  * microformats or Mastodon's own; no `style`, no event handler, no other
  * attribute. Scripts, styles, frames, SVG, MathML, objects, forms and their
@@ -20,9 +20,6 @@ export const LINK_SCHEMES: readonly string[] = ["http", "https", "dat", "dweb", 
 
 /** Microformats, and the classes Mastodon's own markup uses. */
 const ALLOWED_CLASS = /^(?:h|p|u|dt|e)-|^(?:mention|hashtag|ellipsis|invisible|quote-inline)$/;
-
-/** Not an allowed tag: sanitize-html drops it and keeps what it contains. */
-const UNWRAP = "islet-unwrap";
 
 const HEADINGS = new Set(["h1", "h2", "h3", "h4", "h5", "h6"]);
 
@@ -44,7 +41,9 @@ function transform(tagName: string, attribs: sanitizeHtml.Attributes): sanitizeH
   if (HEADINGS.has(tagName)) return { tagName: "strong", attribs: {} };
   if (tagName === "a") {
     const scheme = kept.href == null ? null : schemeOf(kept.href);
-    if (scheme == null || !LINK_SCHEMES.includes(scheme)) return { tagName: UNWRAP, attribs: {} };
+    // Renamed to a tag that is not allowed, sanitize-html would close its
+    // parent with that name; a bare span keeps the markup well formed.
+    if (scheme == null || !LINK_SCHEMES.includes(scheme)) return { tagName: "span", attribs: {} };
     return { tagName, attribs: { ...kept, rel: "nofollow noopener", target: "_blank" } };
   }
   return { tagName, attribs: kept };
