@@ -154,7 +154,8 @@ function accountTtl(state: AccountSignInState, now: number): number {
 /**
  * Counts a sign-in attempt from `clientKey` (and `ip`, as shown in the
  * mail) on `accountId` (null when there is no owner), or says how long to
- * wait when a limit is reached. A refused attempt is not counted.
+ * wait when a limit is reached. A refused attempt is not counted, except
+ * against its address when another attempt locked the account meanwhile.
  */
 export async function admitSignInAttempt(
   ctx: CoreContext,
