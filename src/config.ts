@@ -34,6 +34,11 @@ export interface Config {
   readonly development: boolean;
   readonly port: number;
   readonly bind: string;
+  /**
+   * SOCKET (Mastodon's name): a Unix socket to serve on instead of
+   * BIND:PORT, for a proxy on the same machine; null listens on TCP.
+   */
+  readonly socket: string | null;
   /** A separate port that also serves the streaming API, if any. */
   readonly streamingPort: number | null;
   readonly streamingApiBaseUrl: string | null;
@@ -517,7 +522,7 @@ function mastodonDatabaseUrl(env: Env): { value: string; source: string } | null
  * never makes one of these "ignored".
  */
 const ISLET_VARIABLES = new Set([
-  "LOCAL_DOMAIN", "WEB_DOMAIN", "PORT", "BIND", "STREAMING_PORT", "STREAMING_API_BASE_URL", "DATA_DIR", "DATABASE_URL",
+  "LOCAL_DOMAIN", "WEB_DOMAIN", "PORT", "BIND", "SOCKET", "STREAMING_PORT", "STREAMING_API_BASE_URL", "DATA_DIR", "DATABASE_URL",
   "SECRET_KEY_BASE", "VAPID_PRIVATE_KEY", "VAPID_PUBLIC_KEY", "TRUSTED_PROXY_IP", "AUTHORIZED_FETCH", "SINGLE_USER_MODE",
   "ALLOW_PRIVATE_ADDRESS", "MEDIA_CACHE_RETENTION_DAYS", "LOG_LEVEL", "QUEUE_VISIBILITY_TIMEOUT",
   "SMTP_SERVER", "SMTP_PORT", "SMTP_LOGIN", "SMTP_PASSWORD", "SMTP_FROM_ADDRESS", "SMTP_TLS", "SMTP_ENABLE_STARTTLS",
@@ -581,6 +586,11 @@ export function loadConfig(env: Env = process.env, options: { cwd?: string } = {
   const bind = (env.BIND ?? "").trim() || "127.0.0.1";
   if (bind !== "localhost" && isIP(bind) === 0) {
     throw new ConfigError("BIND", `expected an IP address such as 127.0.0.1 or 0.0.0.0, got ${JSON.stringify(env.BIND)}`);
+  }
+  const socketRaw = (env.SOCKET ?? "").trim();
+  const socket = socketRaw === "" ? null : socketRaw;
+  if (socket != null && !isAbsolute(socket)) {
+    throw new ConfigError("SOCKET", `expected the absolute path of a Unix socket such as /run/islet/web.socket, got ${JSON.stringify(socketRaw)}`);
   }
   const streamingPortRaw = env.STREAMING_PORT;
   const streamingPort = streamingPortRaw == null || streamingPortRaw === ""
@@ -649,6 +659,7 @@ export function loadConfig(env: Env = process.env, options: { cwd?: string } = {
     development,
     port,
     bind,
+    socket,
     streamingPort,
     streamingApiBaseUrl,
     dataDir,
@@ -688,6 +699,7 @@ export function describeConfig(config: Config): string[] {
     line("# origin", config.origin + (config.development ? " (development: no LOCAL_DOMAIN set)" : "")),
     line("PORT", config.port),
     line("BIND", config.bind),
+    line("SOCKET", config.socket ?? "(unset: listening on BIND:PORT)"),
     line("STREAMING_PORT", config.streamingPort),
     line("STREAMING_API_BASE_URL", config.streamingApiBaseUrl),
     line("DATA_DIR", config.dataDir),

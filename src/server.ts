@@ -2,7 +2,7 @@
  * The HTTP side: one Hono app with the federation, API and web routes, and
  * the Node server around it.
  */
-import { serve as serveNode, type ServerType } from "@hono/node-server";
+import { createAdaptorServer, type ServerType } from "@hono/node-server";
 import { Hono, type MiddlewareHandler } from "hono";
 import type { WebSocket } from "ws";
 import { cors } from "hono/cors";
@@ -19,6 +19,7 @@ import type { Logger } from "./log.ts";
 import type { Islet } from "./islet.ts";
 import { DEFAULT_SLOW_REQUEST_LIMITS, limitSlowBodies, slowRequestServerOptions, type SlowRequestLimits } from "./slow-requests.ts";
 import { createStreaming, type Streaming } from "./streaming/streaming.ts";
+import { removeStaleSocket } from "./unix-socket.ts";
 import { webRoutes } from "./web/profile.ts";
 import { htmlSecurityHeaders } from "./web/security-headers.ts";
 
@@ -194,13 +195,15 @@ export interface RunningServer {
 }
 
 /**
- * Listens on `port` (0 for any free port) at `bind`. WebSocket upgrades go
- * to the app's streaming API, on whichever port they arrive. Slow headers
- * and bodies are cut off by `limits`.
+ * Listens on `port` (0 for any free port) at `bind`, or on the Unix socket
+ * `{ socket }` (open to every local user, like a loopback port; the folder
+ * it is in decides who reaches it). WebSocket upgrades go to the app's
+ * streaming API, on whichever port they arrive. Slow headers and bodies are
+ * cut off by `limits`.
  */
 export async function listen(
   app: Hono,
-  port: number,
+  port: number | { socket: string },
   bind: string,
   limits: SlowRequestLimits = DEFAULT_SLOW_REQUEST_LIMITS,
 ): Promise<RunningServer & { server: ServerType }> {
@@ -208,12 +211,17 @@ export async function listen(
   await streaming?.start();
   const sockets = new Set<WebSocket>();
   try {
+    if (typeof port !== "number") await removeStaleSocket(port.socket);
     return await new Promise((resolve, reject) => {
-      const server = serveNode({ fetch: app.fetch, port, hostname: bind, serverOptions: slowRequestServerOptions(limits) }, (info) => {
-        const host = info.family === "IPv6" ? `[${info.address}]` : info.address;
+      const server = createAdaptorServer({ fetch: app.fetch, hostname: bind, serverOptions: slowRequestServerOptions(limits) });
+      const listening = () => {
+        const info = server.address();
+        const url = info == null || typeof info === "string"
+          ? `unix:${info ?? ""}`
+          : `http://${info.family === "IPv6" ? `[${info.address}]` : info.address}:${info.port}`;
         resolve({
           server,
-          url: `http://${host}:${info.port}`,
+          url,
           close: async () => {
             const closed = new Promise<void>((done) => server.close(() => done()));
             for (const socket of sockets) socket.terminate();
@@ -222,7 +230,9 @@ export async function listen(
             await streaming?.stop();
           },
         });
-      });
+      };
+      if (typeof port === "number") server.listen(port, bind, listening);
+      else server.listen({ path: port.socket, readableAll: true, writableAll: true }, listening);
       limitSlowBodies(server, limits);
       server.on("upgrade", (request, socket, head) => {
         if (streaming == null) socket.destroy();

@@ -9,6 +9,9 @@
   # nginx in front of Islet (deploy/nixos/nginx-vhost.nix).
   nginxVirtualHost = import ./nginx-vhost.nix;
 
+  # Where Islet listens with services.islet.enableUnixSocket (SOCKET).
+  socketPath = "/run/islet/web.socket";
+
   # The secret files services.islet reads, as credential ID → path (the
   # module loads each with LoadCredential=ID:path).
   secretFiles =

@@ -1,9 +1,9 @@
 # NixOS module: services.islet, in services.mastodon's words where the
-# meaning is the same (localDomain, webPort, streamingPort, trustedProxy,
-# secretKeyBaseFile, vapid*KeyFile, database.*, smtp.*, extraConfig,
-# extraEnvFiles, configureNginx, mediaAutoRemove, user, group), so that a
-# Mastodon configuration mostly carries over. Earlier names of this module
-# still work (mkRenamedOptionModule, with a warning).
+# meaning is the same (localDomain, webPort, streamingPort, enableUnixSocket,
+# trustedProxy, secretKeyBaseFile, vapid*KeyFile, database.*, smtp.*,
+# extraConfig, extraEnvFiles, configureNginx, mediaAutoRemove, user, group),
+# so that a Mastodon configuration mostly carries over. Earlier names of
+# this module still work (mkRenamedOptionModule, with a warning).
 #
 # Islet runs as a systemd service with a dynamic user and its state in
 # /var/lib/islet (systemd creates and hands it over: no users to declare, no
@@ -109,6 +109,7 @@ let
       QUEUE_VISIBILITY_TIMEOUT = toString cfg.queueVisibilityTimeout;
       NODE_ENV = "production";
     }
+    // optionalAttrs cfg.enableUnixSocket { SOCKET = helpers.socketPath; }
     // optionalAttrs (cfg.webDomain != null) { WEB_DOMAIN = cfg.webDomain; }
     // optionalAttrs (cfg.streamingPort != null) { STREAMING_PORT = toString cfg.streamingPort; }
     // optionalAttrs (cfg.streamingApiBaseUrl != null) { STREAMING_API_BASE_URL = cfg.streamingApiBaseUrl; }
@@ -267,6 +268,17 @@ in
       type = types.nullOr types.port;
       default = null;
       description = "A second port that also serves the streaming API (STREAMING_PORT); null: streaming on webPort.";
+    };
+
+    enableUnixSocket = mkOption {
+      type = types.bool;
+      default = false;
+      description = ''
+        Serve on the Unix socket ${helpers.socketPath} (SOCKET) instead of
+        webPort; configureNginx and lib.nginxVirtualHost follow it. For nginx
+        on the same machine only: a container's socket is out of its host's
+        reach. The socket accepts every local user, as a loopback port does.
+      '';
     };
 
     bind = mkOption {
@@ -527,6 +539,10 @@ in
         after = [ "network-online.target" ];
         inherit environment;
         serviceConfig = identity // {
+          # The socket's folder: the service's only (the admin command must
+          # not have it, or its end would remove the folder).
+          RuntimeDirectory = "islet";
+          RuntimeDirectoryMode = "0755";
           Type = "exec";
           ExecStart = "${launcher} serve";
           Restart = "on-failure";
@@ -626,7 +642,7 @@ in
             443
           ]
         else
-          [ cfg.webPort ] ++ optional (cfg.streamingPort != null) cfg.streamingPort;
+          optional (!cfg.enableUnixSocket) cfg.webPort ++ optional (cfg.streamingPort != null) cfg.streamingPort;
     })
   ]);
 }

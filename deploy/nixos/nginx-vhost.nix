@@ -5,14 +5,22 @@
 # also use it for an Islet that runs in a container (the flake exports it as
 # lib.nginxVirtualHost). It takes either where Islet listens, or a whole
 # services.islet configuration (a container's:
-# `config.containers.islet.config.services.islet`), whose bind, webPort and
-# streamingPort it reads.
+# `config.containers.islet.config.services.islet`), whose bind, webPort,
+# enableUnixSocket and streamingPort it reads.
 #
-# Where Islet listens: `address` (BIND), `port` (PORT) and, if set,
-# `streamingPort` (STREAMING_PORT); or services.islet's `bind`, `webPort`
-# and `streamingPort`.
+# Where Islet listens: `address` (BIND), `port` (PORT) or `socket`
+# (SOCKET), and, if set, `streamingPort` (STREAMING_PORT); or
+# services.islet's `bind`, `webPort`, `enableUnixSocket` and
+# `streamingPort`.
 args:
 let
+  socket =
+    if args.socket or null != null then
+      args.socket
+    else if args.enableUnixSocket or false then
+      (import ./lib.nix).socketPath
+    else
+      null;
   bind = args.bind or "127.0.0.1";
   # Islet listening on every address is reached on loopback.
   host =
@@ -27,8 +35,8 @@ let
   port = args.webPort or args.port or 3000;
   streamingPort = args.streamingPort or null;
   authority = if builtins.match ".*:.*" host != null then "[${host}]" else host;
-  web = "http://${authority}:${toString port}";
-  streaming = "http://${authority}:${toString (if streamingPort == null then port else streamingPort)}";
+  web = if socket != null then "http://unix:${socket}" else "http://${authority}:${toString port}";
+  streaming = if streamingPort == null then web else "http://${authority}:${toString streamingPort}";
   hsts = ''add_header Strict-Transport-Security "max-age=63072000" always;'';
 in
 {

@@ -21,8 +21,9 @@ database:
   worker     the background worker only: deliveries and inbox processing
   streaming  the streaming API only (/api/v1/streaming), no worker
 
-all listens on PORT (default 3000) at BIND (default 127.0.0.1), and also on
-STREAMING_PORT when set; web listens on PORT; streaming listens on
+all listens on PORT (default 3000) at BIND (default 127.0.0.1), or on the
+Unix socket SOCKET when set, and also on STREAMING_PORT when set; web
+listens on PORT (or SOCKET); streaming listens on
 STREAMING_PORT, or PORT when it is unset. Events raised in any process reach
 the streaming clients of every other (PostgreSQL LISTEN/NOTIFY).
 `;
@@ -64,8 +65,9 @@ export const serveCommand: Command = {
     if (role === "all" || role === "worker") islet.startWorker();
     if (role !== "worker") {
       const app = role === "streaming" ? createStreamingApp(islet) : createApp(islet);
-      const ports: { variable: string; port: number }[] = [];
+      const ports: { variable: string; port: number | { socket: string } }[] = [];
       if (role === "streaming") ports.push(config.streamingPort == null ? { variable: "PORT", port: config.port } : { variable: "STREAMING_PORT", port: config.streamingPort });
+      else if (config.socket != null) ports.push({ variable: "SOCKET", port: { socket: config.socket } });
       else ports.push({ variable: "PORT", port: config.port });
       if (role === "all" && config.streamingPort != null) ports.push({ variable: "STREAMING_PORT", port: config.streamingPort });
       for (const { variable, port } of ports) {
@@ -75,8 +77,10 @@ export const serveCommand: Command = {
           await Promise.all(servers.map((s) => s.close()));
           await islet.close();
           const code = (error as NodeJS.ErrnoException).code;
-          if (code === "EADDRINUSE") throw new CliError(`${variable}: ${config.bind}:${port} is already in use; stop the other server or set ${variable}`);
-          if (code === "EACCES") throw new CliError(`${variable}: not allowed to listen on ${config.bind}:${port}; use a port above 1023`);
+          const where = typeof port === "number" ? `${config.bind}:${port}` : port.socket;
+          if (code === "EADDRINUSE") throw new CliError(`${variable}: ${where} is already in use; stop the other server or set ${variable}`);
+          if (code === "EACCES") throw new CliError(`${variable}: not allowed to listen on ${where}; ${typeof port === "number" ? "use a port above 1023" : "check the folder's owner and mode"}`);
+          if (code === "ENOENT") throw new CliError(`${variable}: the folder of ${where} does not exist`);
           throw error;
         }
       }

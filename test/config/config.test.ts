@@ -469,3 +469,12 @@ describe("Mastodon's variables", () => {
     assertRefused({ DB_HOST: "not a host" }, "DB_HOST", /host name or IP address/);
   });
 });
+
+describe("SOCKET", () => {
+  test("an absolute path is where the server listens instead of BIND:PORT; a relative one is refused", () => {
+    assert.equal(load({}).config.socket, null);
+    assert.equal(load({ SOCKET: "/run/islet/web.socket" }).config.socket, "/run/islet/web.socket");
+    assert.deepEqual(load({ SOCKET: "/run/islet/web.socket" }).config.ignoredMastodonVariables, [], "SOCKET is read, not ignored");
+    assertRefused({ SOCKET: "web.socket" }, "SOCKET", /absolute path of a Unix socket/);
+  });
+});

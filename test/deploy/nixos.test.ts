@@ -96,14 +96,14 @@ describe("NixOS", { skip: skipUnless("nix-instantiate") }, () => {
       "{ module = builtins.typeOf (import ./deploy/nixos/module.nix); flake = builtins.attrNames (import ./deploy/nixos/flake.nix);" +
         " vhost = builtins.typeOf (import ./deploy/nixos/nginx-vhost.nix); lib = builtins.attrNames (import ./deploy/nixos/lib.nix); }",
     );
-    assert.deepEqual(kinds, { module: "lambda", flake: ["description", "inputs", "outputs"], vhost: "lambda", lib: ["nginxVirtualHost", "secretBindMounts", "secretFiles"] });
+    assert.deepEqual(kinds, { module: "lambda", flake: ["description", "inputs", "outputs"], vhost: "lambda", lib: ["nginxVirtualHost", "secretBindMounts", "secretFiles", "socketPath"] });
   });
 
   test("services.islet declares every Islet setting, in services.mastodon's words", () => {
     const result = evalModule("{ }");
     assert.deepEqual(result.options, [
       "authorizedFetch", "bind", "configureNginx", "database.createLocally", "database.embedded", "database.host", "database.name",
-      "database.passwordFile", "database.port", "database.urlFile", "database.user", "enable", "extraConfig", "extraEnvFiles", "group",
+      "database.passwordFile", "database.port", "database.urlFile", "database.user", "enable", "enableUnixSocket", "extraConfig", "extraEnvFiles", "group",
       "localDomain", "logLevel", "mediaAutoRemove.enable", "mediaAutoRemove.olderThanDays", "openFirewall", "package",
       "queueVisibilityTimeout", "secretKeyBaseFile", "smtp.authMethod", "smtp.authenticate", "smtp.caFile", "smtp.fromAddress",
       "smtp.host", "smtp.openSslVerifyMode", "smtp.passwordFile", "smtp.port", "smtp.starttls", "smtp.tls", "smtp.user",
@@ -311,6 +311,24 @@ describe("NixOS", { skip: skipUnless("nix-instantiate") }, () => {
     assert.deepEqual(evalModule(`{ ${BASE} openFirewall = true; webPort = 3100; streamingPort = 4000; }`).firewall, [3100, 4000]);
   });
 
+  test("enableUnixSocket: Islet on /run/islet/web.socket, nginx following it; the admin command leaves the folder alone", () => {
+    const result = evalModule(`{ ${BASE} enableUnixSocket = true; configureNginx = true; }`);
+    assert.deepEqual(result.failedAssertions, []);
+    assert.equal(result.environment.SOCKET, "/run/islet/web.socket");
+    assert.equal(result.serviceConfig.RuntimeDirectory, "islet");
+    assert.equal(result.serviceConfig.RuntimeDirectoryMode, "0755", "nginx may reach the socket");
+    const { locations } = result.nginxVirtualHosts["example.com"];
+    assert.equal(locations["/"].proxyPass, "http://unix:/run/islet/web.socket");
+    assert.equal(locations["/api/v1/streaming"].proxyPass, "http://unix:/run/islet/web.socket");
+    assert.doesNotMatch(result.adminCommand[0], /RuntimeDirectory/, "a runtime folder of the admin command's would be removed when it ends");
+    assert.match(result.adminCommand[0], /'--setenv=SOCKET=\/run\/islet\/web\.socket'/);
+
+    const streaming = evalModule(`{ ${BASE} enableUnixSocket = true; streamingPort = 4000; configureNginx = true; }`);
+    assert.equal(streaming.nginxVirtualHosts["example.com"].locations["/api/v1/streaming"].proxyPass, "http://127.0.0.1:4000");
+    assert.deepEqual(evalModule(`{ ${BASE} enableUnixSocket = true; openFirewall = true; }`).firewall, [], "no port to open");
+    assert.equal(evalModule(`{ ${BASE} }`).environment.SOCKET, undefined);
+  });
+
   test("lib.nginxVirtualHost takes an address and port, or a services.islet configuration", () => {
     const proxy = (args: string) => evaluate<Record<string, string>>(
       `let v = import ./deploy/nixos/nginx-vhost.nix ${args}; in { web = v.locations."/".proxyPass; streaming = v.locations."/api/v1/streaming".proxyPass; }`,
@@ -318,6 +336,7 @@ describe("NixOS", { skip: skipUnless("nix-instantiate") }, () => {
     assert.deepEqual(proxy(`{ port = 3000; }`), { web: "http://127.0.0.1:3000", streaming: "http://127.0.0.1:3000" });
     assert.deepEqual(proxy(`{ address = "10.233.1.2"; port = 3100; streamingPort = 4000; }`), { web: "http://10.233.1.2:3100", streaming: "http://10.233.1.2:4000" });
     assert.deepEqual(proxy(`{ bind = "::1"; webPort = 3100; streamingPort = null; port = throw "the renamed alias is not read"; }`), { web: "http://[::1]:3100", streaming: "http://[::1]:3100" });
+    assert.deepEqual(proxy(`{ socket = "/run/islet/web.socket"; }`), { web: "http://unix:/run/islet/web.socket", streaming: "http://unix:/run/islet/web.socket" });
   });
 
   test("the package: npmDeps from package-lock.json by importNpmLock, no hash to update", () => {
