@@ -339,9 +339,9 @@ in
         description = "Remove cached remote media after olderThanDays (Islet's worker checks every six hours).";
       };
       olderThanDays = mkOption {
-        type = types.ints.positive;
+        type = types.ints.unsigned;
         default = 7;
-        description = "How long cached remote media is kept (MEDIA_CACHE_RETENTION_DAYS); it is fetched again when next viewed.";
+        description = "How long cached remote media is kept (MEDIA_CACHE_RETENTION_DAYS; 0 keeps it, as enable = false does); it is fetched again when next viewed.";
       };
     };
 
