@@ -172,6 +172,21 @@ for (const kind of databaseKinds()) {
       assert.equal(asked("/bob/avatar.webp"), 1);
     });
 
+    test("a picture the cache will not keep is the placeholder through the proxy, never its remote URL", async () => {
+      const core = islet.islet.core;
+      const avatarUrl = serve("/erin/avatar.png", "image/png", new TextEncoder().encode("<html><script>alert(1)</script></html>"));
+      const id = newId();
+      await core.db.insert(accounts).values({ id, username: "erin", domain: "remote.example", uri: "https://remote.example/users/erin", avatarUrl });
+      const json = await accountJson(id);
+      assert.equal(json.avatar, `${islet.origin}/media_proxy/avatars/${id}/original`);
+      assert.deepEqual(await viaProxy(json.avatar), { status: 302, location: `${islet.origin}/avatars/original/missing.png` });
+      // Not tried again for a while.
+      assert.deepEqual(await viaProxy(json.avatar_static), { status: 302, location: `${islet.origin}/avatars/original/missing.png` });
+      assert.equal(asked("/erin/avatar.png"), 1);
+      assert.equal((await rowOf(id)).avatarFileKey, null);
+      await core.db.delete(accounts).where(eq(accounts.id, id));
+    });
+
     test("a pruned avatar is served through the proxy again, which fetches it anew", async () => {
       const core = islet.islet.core;
       const old = await rowOf(alice.id);
