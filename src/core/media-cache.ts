@@ -10,7 +10,7 @@
  * and profile pictures are never pruned.
  */
 import { stat } from "node:fs/promises";
-import { dirname, join, relative, sep } from "node:path";
+import { dirname, relative, sep } from "node:path";
 import { and, asc, count, eq, gt, inArray, isNotNull, isNull, lt, or } from "drizzle-orm";
 import { accounts, mediaAttachments } from "../db/schema.ts";
 import { cachedProfileImageValues, PROFILE_IMAGE_KINDS, profileImageColumns } from "../media/profile-images.ts";
