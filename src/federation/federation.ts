@@ -30,13 +30,14 @@ export interface FederationSetup {
 export function createIsletFederation(core: CoreContext, setup: FederationSetup): Federation<void> {
   const { config } = core;
   const userAgent = getUserAgent({ software: `Islet/${ISLET_VERSION}`, url: new URL(config.origin) });
+  const { keyLoader, ...loaders } = createLoaders({ policy: setup.policy ?? networkPolicy(config.allowPrivateAddress), userAgent, kv: setup.kv });
   const federation = createFederation<void>({
     kv: setup.kv,
     queue: setup.queue,
     manuallyStartQueue: true,
     origin: { handleHost: config.localDomain, webOrigin: config.origin },
     // Documents, contexts and signed fetches go through the guarded fetcher.
-    ...createLoaders({ policy: setup.policy ?? networkPolicy(config.allowPrivateAddress), userAgent, kv: setup.kv }),
+    ...loaders,
     trailingSlashInsensitive: true,
     // About two days of retries, as Mastodon: 30 s doubling up to 12 h apart.
     outboxRetryPolicy: createExponentialBackoffPolicy({ initialDelay: { seconds: 30 }, maxDelay: { hours: 12 }, maxAttempts: 14 }),
@@ -50,7 +51,7 @@ export function createIsletFederation(core: CoreContext, setup: FederationSetup)
   // lookups still read them: the user agent to send, and whether a private
   // address may be asked (it checks the address before connecting).
   Object.assign(federation, { userAgent, allowPrivateAddress: config.allowPrivateAddress });
-  registerInboxVerification(federation, setup.kv);
+  registerInboxVerification(federation, setup.kv, keyLoader);
   registerActor(federation, core);
   registerCollections(federation, core);
   registerInbox(federation, core);

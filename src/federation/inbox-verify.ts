@@ -12,6 +12,7 @@ import { verifyRequest, type Federation, type KvStore } from "@fedify/fedify";
 import { CryptographicKey, Multikey } from "@fedify/vocab";
 import type { DocumentLoader } from "@fedify/vocab-runtime";
 import { Temporal } from "@js-temporal/polyfill";
+import { isDatabaseUnavailable } from "../db/errors.ts";
 import { preloadedContextLoader, withRemoteContexts } from "./contexts.ts";
 import { isInboxPost } from "./inbox-limit.ts";
 
@@ -59,11 +60,20 @@ class SharedKeyCache implements KeyCache {
   }
 }
 
-const stores = new WeakMap<Federation<void>, KvStore>();
+interface Verification {
+  kv: KvStore;
+  keyLoader: DocumentLoader;
+}
 
-/** Makes {@link verifyInboxRequest} check inbox POSTs for `federation`, keeping keys in `kv`. */
-export function registerInboxVerification(federation: Federation<void>, kv: KvStore): void {
-  stores.set(federation, kv);
+const verifications = new WeakMap<Federation<void>, Verification>();
+
+/**
+ * Makes {@link verifyInboxRequest} check inbox POSTs for `federation`,
+ * keeping keys in `kv` and fetching them with `keyLoader`, which should
+ * not cache: a key that no longer verifies is fetched afresh (a rotation).
+ */
+export function registerInboxVerification(federation: Federation<void>, kv: KvStore, keyLoader: DocumentLoader): void {
+  verifications.set(federation, { kv, keyLoader });
 }
 
 function unauthorized(): Response {
@@ -78,15 +88,19 @@ function unauthorized(): Response {
  * signature verifies, the 401 to answer otherwise. Other requests: null.
  */
 export async function verifyInboxRequest(federation: Federation<void>, request: Request): Promise<Response | null> {
-  const kv = stores.get(federation);
-  if (kv == null || !isInboxPost(request)) return null;
-  const ctx = federation.createContext(request, undefined);
+  const verification = verifications.get(federation);
+  if (verification == null || !isInboxPost(request)) return null;
+  const { kv, keyLoader } = verification;
   const key = await withRemoteContexts(false, () =>
     verifyRequest(request, {
-      documentLoader: ctx.documentLoader,
+      documentLoader: keyLoader,
       contextLoader: preloadedContextLoader,
-      keyCache: new SharedKeyCache(kv, ctx.documentLoader),
+      keyCache: new SharedKeyCache(kv, keyLoader),
     }),
-  ).catch(() => null);
+  ).catch((error: unknown) => {
+    // The database being down is no verdict on the signature: 503, not 401.
+    if (isDatabaseUnavailable(error)) throw error;
+    return null;
+  });
   return key == null ? unauthorized() : null;
 }

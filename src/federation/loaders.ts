@@ -37,6 +37,8 @@ export interface LoaderSettings {
 }
 
 export interface IsletLoaders {
+  /** Fetches afresh, past the document cache: for a signer's key, which the key cache keeps. */
+  keyLoader: DocumentLoader;
   documentLoaderFactory: DocumentLoaderFactory;
   contextLoaderFactory: DocumentLoaderFactory;
   authenticatedDocumentLoaderFactory: AuthenticatedDocumentLoaderFactory;
@@ -128,6 +130,7 @@ export function createLoaders(settings: LoaderSettings): IsletLoaders {
   };
 
   return {
+    keyLoader: (url, options) => load(url, options, 0),
     documentLoaderFactory: () => documentLoader,
     contextLoaderFactory: () => contextLoader,
     authenticatedDocumentLoaderFactory: authenticated,
