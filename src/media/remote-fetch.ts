@@ -12,10 +12,8 @@ import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
-import { request as httpRequest, type IncomingMessage } from "node:http";
-import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
-import { isNonPublicHost, publicAddressLookup } from "../net/public-address.ts";
+import { GuardedFetchError, networkPolicy, openGuarded, type NetworkPolicy } from "../net/fetcher.ts";
 import { MEDIA_LIMITS, uploadSizeLimit } from "./limits.ts";
 import { SNIFF_BYTES } from "./sniff.ts";
 
@@ -33,6 +31,8 @@ export interface DownloadOptions {
   /** Folder for the temporary file; it must exist. */
   tmpDir: string;
   allowPrivateAddress: boolean;
+  /** Which addresses may be connected to; by default the rule ALLOW_PRIVATE_ADDRESS sets. */
+  policy?: NetworkPolicy;
   /** The longest the whole download may take. */
   timeoutMs: number;
   /** Checked for the first URL and every redirect: true refuses it (a suspended domain). */
@@ -51,39 +51,6 @@ export interface DownloadedFile {
   url: string;
 }
 
-/** Resolves names like dns.lookup, refusing those that lead to a non-public address. */
-const publicLookup = publicAddressLookup((message) => new RemoteMediaError(message, false));
-
-/** Why `url` may not be fetched (before any connection), or null. */
-function urlProblem(url: URL, allowPrivateAddress: boolean): string | null {
-  if (url.protocol !== "https:" && url.protocol !== "http:") return `${url.protocol} URLs are not fetched`;
-  if (url.username !== "" || url.password !== "") return "the URL carries a user name or password";
-  if (!allowPrivateAddress) {
-    const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
-    // A literal address is connected to without a lookup: check it here.
-    if (isNonPublicHost(host)) {
-      return `${host} is not a public address`;
-    }
-  }
-  return null;
-}
-
-/** Sends a GET; resolves with the response head once it arrives. */
-function get(url: URL, options: DownloadOptions, signal: AbortSignal): Promise<IncomingMessage> {
-  const send = url.protocol === "https:" ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
-    const request = send(url, {
-      method: "GET",
-      headers: { Accept: "image/*, video/*, audio/*, */*;q=0.5", ...(options.userAgent == null ? {} : { "User-Agent": options.userAgent }) },
-      lookup: options.allowPrivateAddress ? undefined : publicLookup,
-      signal,
-    });
-    request.on("error", reject);
-    request.on("response", resolve);
-    request.end();
-  });
-}
-
 function describe(error: unknown): string {
   if (error instanceof Error) {
     const code = (error as NodeJS.ErrnoException).code;
@@ -99,45 +66,26 @@ function describe(error: unknown): string {
  * hosts, and files over the size limit.
  */
 export async function downloadRemoteMedia(source: string, options: DownloadOptions): Promise<DownloadedFile> {
-  let url: URL;
+  let opened: Awaited<ReturnType<typeof openGuarded>>;
   try {
-    url = new URL(source);
-  } catch {
-    throw new RemoteMediaError("the media URL is not a URL", false);
+    opened = await openGuarded(source, {
+      policy: options.policy ?? networkPolicy(options.allowPrivateAddress),
+      timeoutMs: options.timeoutMs,
+      maxRedirects: options.maxRedirects ?? 3,
+      headers: { Accept: "image/*, video/*, audio/*, */*;q=0.5", ...(options.userAgent == null ? {} : { "User-Agent": options.userAgent }) },
+      refuseUrl: options.refuse,
+      signal: options.signal,
+    });
+  } catch (error) {
+    if (error instanceof GuardedFetchError) throw new RemoteMediaError(error.message, error.retry, { cause: error });
+    throw error;
   }
-  const timeout = AbortSignal.timeout(options.timeoutMs);
-  const deadline = options.signal == null ? timeout : AbortSignal.any([timeout, options.signal]);
-  const maxRedirects = options.maxRedirects ?? 3;
-  let response: IncomingMessage | null = null;
-  for (let redirects = 0; ; redirects++) {
-    const problem = urlProblem(url, options.allowPrivateAddress);
-    if (problem != null) throw new RemoteMediaError(`${url.href}: ${problem}`, false);
-    if (options.refuse != null && (await options.refuse(url))) throw new RemoteMediaError(`${url.host} is suspended`, false);
-    try {
-      response = await get(url, options, deadline);
-    } catch (error) {
-      if (error instanceof RemoteMediaError) throw error;
-      if (timeout.aborted) throw new RemoteMediaError(`no answer from ${url.origin} within ${Math.round(options.timeoutMs / 1000)} s`, true, { cause: error });
-      throw new RemoteMediaError(`could not reach ${url.origin}: ${describe(error)}`, true, { cause: error });
-    }
-    const status = response.statusCode ?? 0;
-    const location = response.headers.location;
-    if (status >= 300 && status < 400 && location != null) {
-      response.resume();
-      if (redirects >= maxRedirects) throw new RemoteMediaError(`${source}: too many redirects`, false);
-      try {
-        url = new URL(location, url);
-      } catch {
-        throw new RemoteMediaError(`${url.href} redirects to an invalid URL`, false);
-      }
-      continue;
-    }
-    if (status < 200 || status >= 300) {
-      response.resume();
-      const retry = status === 408 || status === 429 || status >= 500;
-      throw new RemoteMediaError(`${url.href} answered ${status}`, retry);
-    }
-    break;
+  const { response, url } = opened;
+  const status = response.statusCode ?? 0;
+  if (status < 200 || status >= 300) {
+    response.destroy();
+    const retry = status === 408 || status === 429 || status >= 500;
+    throw new RemoteMediaError(`${url.href} answered ${status}`, retry);
   }
 
   const declared = Number(response.headers["content-length"]);
@@ -182,7 +130,7 @@ export async function downloadRemoteMedia(source: string, options: DownloadOptio
     file.destroy();
     await rm(path, { force: true });
     if (error instanceof RemoteMediaError) throw error;
-    if (timeout.aborted) throw new RemoteMediaError(`${url.href} did not arrive within ${Math.round(options.timeoutMs / 1000)} s`, true, { cause: error });
+    if (opened.timedOut()) throw new RemoteMediaError(`${url.href} did not arrive within ${Math.round(options.timeoutMs / 1000)} s`, true, { cause: error });
     throw new RemoteMediaError(`${url.href} could not be received: ${describe(error)}`, true, { cause: error });
   }
   return { path, size, url: url.href };

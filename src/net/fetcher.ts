@@ -64,7 +64,7 @@ export function guardedLookup(policy: NetworkPolicy, refuse: (message: string) =
       (addresses) => {
         const refused = addresses.find((entry) => !policy.allowAddress(entry.address));
         if (refused != null || addresses.length === 0) {
-          callback(refuse(`${hostname} resolves to ${refused?.address ?? "nothing"}, which is not an allowed address`), "", 0);
+          callback(refuse(`${hostname} resolves to ${refused?.address ?? "nothing"}, which is not a public address`), "", 0);
           return;
         }
         if (options.all) (callback as unknown as (error: null, addresses: LookupAddress[]) => void)(null, addresses);
@@ -81,7 +81,7 @@ export function urlProblem(url: URL, policy: NetworkPolicy): string | null {
   if (url.username !== "" || url.password !== "") return "the URL carries a user name or password";
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
   // A literal address is connected to without a lookup: check it here.
-  if (isIP(host) !== 0 && !policy.allowAddress(host)) return `${host} is not an allowed address`;
+  if (isIP(host) !== 0 && !policy.allowAddress(host)) return `${host} is not a public address`;
   return null;
 }
 
