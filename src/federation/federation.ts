@@ -15,6 +15,7 @@ import { recordDeliveryFailure } from "./domain-policy.ts";
 import { registerInbox } from "./inbox.ts";
 import { registerInboxVerification } from "./inbox-verify.ts";
 import { createLoaders } from "./loaders.ts";
+import { guardFederationFetches } from "../net/dispatcher.ts";
 import { networkPolicy, type NetworkPolicy } from "../net/fetcher.ts";
 import { registerStatusDelivery } from "./status-delivery.ts";
 import { registerMoveDelivery } from "./moves.ts";
@@ -30,7 +31,10 @@ export interface FederationSetup {
 export function createIsletFederation(core: CoreContext, setup: FederationSetup): Federation<void> {
   const { config } = core;
   const userAgent = getUserAgent({ software: `Islet/${ISLET_VERSION}`, url: new URL(config.origin) });
-  const { keyLoader, ...loaders } = createLoaders({ policy: setup.policy ?? networkPolicy(config.allowPrivateAddress), userAgent, kv: setup.kv });
+  const policy = setup.policy ?? networkPolicy(config.allowPrivateAddress);
+  const { keyLoader, ...loaders } = createLoaders({ policy, userAgent, kv: setup.kv });
+  // Deliveries and WebFinger lookups, which Fedify sends with the global fetch.
+  guardFederationFetches(config.origin, userAgent, policy);
   const federation = createFederation<void>({
     kv: setup.kv,
     queue: setup.queue,
