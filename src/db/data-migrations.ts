@@ -4,7 +4,9 @@
  * the same advisory lock on PostgreSQL, so that processes starting together
  * run each once. Each runs once per database: a row in `kv_entries` says
  * how far it got (the last id of each pass, committed with that batch) and
- * that it is done, so an interrupted run resumes where it stopped.
+ * that it is done, so an interrupted run resumes where it stopped. A
+ * database with nothing for it to look at gets no row, so a new database
+ * stays empty.
  */
 import { and, asc, eq, gt, isNotNull, sql, type SQL } from "drizzle-orm";
 import type { Db } from "./connect.ts";
@@ -165,12 +167,16 @@ export async function runDataMigration(db: Db, migration: DataMigration, batchSi
           after: last == null ? progress.after : { ...progress.after, [pass.name]: last.id.toString() },
           changed: { ...progress.changed, [pass.name]: (progress.changed[pass.name] ?? 0) + changed },
         };
-        await writeProgress(tx, migration.name, progress);
+        if (rows.length > 0) await writeProgress(tx, migration.name, progress);
         return rows.length < batchSize;
       });
       if (finished) break;
     }
   }
+  // A database that held nothing to look at gets no record: it stays empty
+  // for `islet restore`, and rows restored into it later are cleaned at the
+  // next start.
+  if (Object.keys(progress.after).length === 0) return { name: migration.name, changed: progress.changed };
   progress = { ...progress, done: true };
   await db.transaction(async (tx) => writeProgress(tx, migration.name, progress));
   return { name: migration.name, changed: progress.changed };
