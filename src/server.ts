@@ -63,15 +63,15 @@ function federationMiddleware(islet: Islet): MiddlewareHandler {
     const request = guarded;
     // An inbox POST whose signature does not verify gets 401 before any
     // JSON-LD is read; until a signature verifies no remote context is fetched.
-    const unverified = await verifyInboxRequest(islet.federation, request);
-    if (unverified != null) return unverified;
+    const signature = await verifyInboxRequest(islet.federation, request);
+    if (signature.verdict === "refused") return signature.response;
     const key = cache?.keyOf(request) ?? null;
     if (key != null) {
       const cached = cache!.get(key);
       if (cached != null) return cached;
     }
     let passOn = false;
-    const response = await withRemoteContexts(isInboxPost(request), () => islet.federation.fetch(request, {
+    const response = await withRemoteContexts(isInboxPost(request) && signature.verdict === "verified", () => islet.federation.fetch(request, {
       contextData: undefined,
       onNotFound: () => {
         passOn = true;

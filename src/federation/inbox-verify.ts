@@ -8,21 +8,18 @@
  * document read with preloaded contexts only). The key is kept where
  * Fedify's own key cache looks, so its second check costs no fetch.
  */
-import { verifyRequest, type Federation, type KvStore } from "@fedify/fedify";
+import { verifyRequestDetailed, type Federation, type KvStore } from "@fedify/fedify";
 import { CryptographicKey, Multikey } from "@fedify/vocab";
 import type { DocumentLoader } from "@fedify/vocab-runtime";
-import { Temporal } from "@js-temporal/polyfill";
 import { isDatabaseUnavailable } from "../db/errors.ts";
 import { preloadedContextLoader, withRemoteContexts } from "./contexts.ts";
 import { isInboxPost } from "./inbox-limit.ts";
 
-type KeyCache = NonNullable<NonNullable<Parameters<typeof verifyRequest>[1]>["keyCache"]>;
+type KeyCache = NonNullable<NonNullable<Parameters<typeof verifyRequestDetailed>[1]>["keyCache"]>;
 type Key = CryptographicKey | Multikey;
 
 /** Where Fedify keeps the public keys it fetched (its default KV prefix). */
 const PUBLIC_KEY_PREFIX = ["_fedify", "publicKey"] as const;
-/** How long a key that could not be fetched is not asked for again, as Fedify. */
-const UNAVAILABLE_KEY_TTL = Temporal.Duration.from({ minutes: 10 });
 
 /**
  * A key cache over the KV store, in the same entries as Fedify's: a key
@@ -55,8 +52,11 @@ class SharedKeyCache implements KeyCache {
 
   async set(keyId: URL, key: Key | null): Promise<void> {
     const entry = [...PUBLIC_KEY_PREFIX, keyId.href] as const;
-    if (key == null) await this.#kv.set(entry, null, { ttl: UNAVAILABLE_KEY_TTL as never });
-    else await this.#kv.set(entry, await key.toJsonLd(this.#loaders));
+    // A key that could not be fetched is left for Fedify to look up and
+    // remember itself: its handler for unverified activities needs to know
+    // why (a gone actor's Delete is taken), which a remembered null hides.
+    if (key == null) return;
+    await this.#kv.set(entry, await key.toJsonLd(this.#loaders));
   }
 }
 
@@ -84,15 +84,21 @@ function unauthorized(): Response {
 }
 
 /**
- * For an inbox POST (its body already buffered): null when its HTTP
- * signature verifies, the 401 to answer otherwise. Other requests: null.
+ * What became of an inbox POST's signature: verified (or not an inbox
+ * POST), refused with the 401 to answer, or signed with a key whose server
+ * now answers 404 or 410, which Fedify's handler for unverified activities
+ * takes up (a Delete of an actor that is gone): it is read with the
+ * preloaded contexts only.
  */
-export async function verifyInboxRequest(federation: Federation<void>, request: Request): Promise<Response | null> {
+export type InboxVerdict = { verdict: "verified" } | { verdict: "refused"; response: Response } | { verdict: "key-gone" };
+
+/** Checks an inbox POST's HTTP signature (its body already buffered). */
+export async function verifyInboxRequest(federation: Federation<void>, request: Request): Promise<InboxVerdict> {
   const verification = verifications.get(federation);
-  if (verification == null || !isInboxPost(request)) return null;
+  if (verification == null || !isInboxPost(request)) return { verdict: "verified" };
   const { kv, keyLoader } = verification;
-  const key = await withRemoteContexts(false, () =>
-    verifyRequest(request, {
+  const result = await withRemoteContexts(false, () =>
+    verifyRequestDetailed(request, {
       documentLoader: keyLoader,
       contextLoader: preloadedContextLoader,
       keyCache: new SharedKeyCache(kv, keyLoader),
@@ -102,5 +108,10 @@ export async function verifyInboxRequest(federation: Federation<void>, request: 
     if (isDatabaseUnavailable(error)) throw error;
     return null;
   });
-  return key == null ? unauthorized() : null;
+  if (result?.verified === true) return { verdict: "verified" };
+  const reason = result?.reason;
+  if (reason?.type === "keyFetchError" && "status" in reason.result && (reason.result.status === 404 || reason.result.status === 410)) {
+    return { verdict: "key-gone" };
+  }
+  return { verdict: "refused", response: unauthorized() };
 }
