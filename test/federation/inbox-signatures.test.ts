@@ -31,7 +31,8 @@ for (const kind of databaseKinds()) {
       const response = await modern.post(`${islet.origin}/users/owner/inbox`, follow, { spec: "rfc9421" });
       assert.equal(response.status, 202);
       const follower = await eventually(() => findAccountByUri(islet.islet.core, modern.actorId), "the follower to be stored");
-      const row = await findFollow(islet.islet.core, follower.id, islet.owner!.account.id);
+      // The account is stored before the follow: wait for the follow itself.
+      const row = await eventually(() => findFollow(islet.islet.core, follower.id, islet.owner!.account.id), "the follow to be stored");
       assert.equal(row?.state, "accepted");
       assert.equal(row?.uri, follow.id);
 
