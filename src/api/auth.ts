@@ -2,11 +2,11 @@
  * Bearer-token authentication for the Mastodon API, and per-endpoint scope
  * checks. Tokens are stored as SHA-256 hashes.
  */
-import { createHash } from "node:crypto";
 import { and, eq, isNull } from "drizzle-orm";
 import type { Context, MiddlewareHandler } from "hono";
 import type { CoreContext } from "../core/context.ts";
 import { oauthTokens } from "../db/schema.ts";
+import { hashToken } from "../core/token-hash.ts";
 import { ApiError } from "./errors.ts";
 import { scopeAllows } from "./scopes.ts";
 
@@ -19,10 +19,6 @@ export interface TokenInfo {
 }
 
 export type ApiEnv = { Variables: { token: TokenInfo | null } };
-
-export function hashToken(token: string): string {
-  return createHash("sha256").update(token).digest("hex");
-}
 
 /** The bearer token of a request: Authorization header or access_token parameter. */
 export function bearerToken(c: Context): string | null {

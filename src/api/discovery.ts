@@ -21,7 +21,7 @@ import {
   trendingTags,
   weeklyActivity,
 } from "../core/discovery.ts";
-import { escapeHtml } from "../web/html.ts";
+import { escapeHtml } from "../text/escape-html.ts";
 import { optionalUser, requireUser, type ApiEnv } from "./auth.ts";
 import type { ApiDeps } from "./deps.ts";
 import { serializeAccount } from "./entities/account.ts";

@@ -10,7 +10,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { and, eq, gt, isNull, lt } from "drizzle-orm";
-import { hashToken } from "../api/auth.ts";
+import { hashToken } from "./token-hash.ts";
 import { parseScopes, scopesWithin, unknownScopes } from "../api/scopes.ts";
 import { oauthApplications, oauthAuthorizationCodes, oauthTokens, users, webSessions } from "../db/schema.ts";
 import { getOwner, type Owner } from "./accounts.ts";

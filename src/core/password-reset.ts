@@ -7,7 +7,7 @@
  * whether the address was the owner's.
  */
 import { and, eq, gt, isNull } from "drizzle-orm";
-import { hashToken } from "../api/auth.ts";
+import { hashToken } from "./token-hash.ts";
 import { oauthTokens, users } from "../db/schema.ts";
 import { getOwner, type Owner } from "./accounts.ts";
 import { CoreError, type CoreContext } from "./context.ts";

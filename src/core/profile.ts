@@ -25,7 +25,7 @@ import type { UploadedFile } from "./media.ts";
 import { formatStatusText } from "./text.ts";
 import { loadFilteredPage, type StatusRow } from "./timelines.ts";
 import { filterVisible } from "./visibility.ts";
-import { escapeHtml } from "../web/html.ts";
+import { escapeHtml } from "../text/escape-html.ts";
 
 export type Visibility = "public" | "unlisted" | "private" | "direct";
 

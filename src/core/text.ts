@@ -9,7 +9,7 @@ import { and, isNull, or, sql, type SQL } from "drizzle-orm";
 import { accounts } from "../db/schema.ts";
 import type { Account } from "./accounts.ts";
 import type { CoreContext } from "./context.ts";
-import { escapeHtml } from "../web/html.ts";
+import { escapeHtml } from "../text/escape-html.ts";
 
 /** A link, mention or hashtag found in a text, by UTF-16 offsets. */
 export type TextEntity =

@@ -5,7 +5,7 @@
  */
 import { Article, Document, Hashtag, Image, Link, Mention, Note, Page, PUBLIC_COLLECTION, Question, Video, Audio, type Object as APObject } from "@fedify/vocab";
 import type { Context } from "@fedify/fedify";
-import { escapeHtml } from "../web/html.ts";
+import { escapeHtml } from "../text/escape-html.ts";
 
 export type PostObject = Note | Article | Page | Question;
 

@@ -5,7 +5,7 @@
  * `mailer.send`.
  */
 import type { Config } from "../config.ts";
-import { escapeHtml } from "../web/html.ts";
+import { escapeHtml } from "../text/escape-html.ts";
 import type { MailMessage } from "./transport.ts";
 
 /** What a message says about an account. */

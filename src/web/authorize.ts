@@ -4,7 +4,7 @@
  * an out-of-band code, and error pages. Plain HTML, no script; every value
  * that comes from a request or an app is escaped.
  */
-import { escapeHtml } from "./html.ts";
+import { escapeHtml } from "../text/escape-html.ts";
 
 /** Headers every one of these pages is sent with. */
 export const AUTH_PAGE_HEADERS: Readonly<Record<string, string>> = {

@@ -20,7 +20,7 @@ import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../core/passwords.ts";
 import { AUTH_PAGE_HEADERS, errorPage, hidden, layout } from "./authorize.ts";
 import { BrowserState } from "./browser.ts";
 import { clientIp, rateLimitKey } from "./client-ip.ts";
-import { escapeHtml } from "./html.ts";
+import { escapeHtml } from "../text/escape-html.ts";
 
 export const PASSWORD_NEW_PATH = "/auth/password/new";
 export const PASSWORD_PATH = "/auth/password";

@@ -7,7 +7,7 @@ import { Hono } from "hono";
 import { findLocalAccount, getOwner, type Account } from "../core/accounts.ts";
 import type { CoreContext } from "../core/context.ts";
 import { countFollows } from "../core/follows.ts";
-import { escapeHtml } from "./html.ts";
+import { escapeHtml } from "../text/escape-html.ts";
 import { passwordResetRoutes } from "./password-reset.ts";
 import { placeholders } from "./placeholder.ts";
 

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { eq } from "drizzle-orm";
-import { hashToken } from "../../src/api/auth.ts";
+import { hashToken } from "../../src/core/token-hash.ts";
 import { oauthAuthorizationCodes, oauthTokens, webSessions } from "../../src/db/schema.ts";
 import { APP_REGISTRATION_MAX, RateLimiter } from "../../src/core/oauth.ts";
 import { ipInRange, parseIp, rateLimitKey, resolveClientIp } from "../../src/web/client-ip.ts";

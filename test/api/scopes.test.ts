@@ -17,7 +17,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { eq } from "drizzle-orm";
-import { hashToken } from "../../src/api/auth.ts";
+import { hashToken } from "../../src/core/token-hash.ts";
 import { scopeAllows } from "../../src/api/scopes.ts";
 import { oauthTokens } from "../../src/db/schema.ts";
 import { createApp } from "../../src/server.ts";

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { after, before } from "node:test";
-import { hashToken } from "../../src/api/auth.ts";
+import { hashToken } from "../../src/core/token-hash.ts";
 import { newId } from "../../src/core/ids.ts";
 import { oauthApplications, oauthTokens } from "../../src/db/schema.ts";
 import type { DatabaseKind } from "./database.ts";

@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { and, eq, isNull } from "drizzle-orm";
-import { hashToken } from "../../src/api/auth.ts";
+import { hashToken } from "../../src/core/token-hash.ts";
 import { newId } from "../../src/core/ids.ts";
 import { accounts, follows, oauthApplications, oauthTokens } from "../../src/db/schema.ts";
 import { runIslet } from "./cli.ts";

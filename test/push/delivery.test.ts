@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { and, desc, eq, sql } from "drizzle-orm";
-import { hashToken } from "../../src/api/auth.ts";
+import { hashToken } from "../../src/core/token-hash.ts";
 import { findAccountByUri } from "../../src/core/accounts.ts";
 import { newId } from "../../src/core/ids.ts";
 import { findStatusByUri } from "../../src/core/remote-statuses.ts";

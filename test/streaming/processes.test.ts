@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import { hashToken } from "../../src/api/auth.ts";
+import { hashToken } from "../../src/core/token-hash.ts";
 import { loadConfig } from "../../src/config.ts";
 import { createOwner } from "../../src/core/accounts.ts";
 import { newId } from "../../src/core/ids.ts";

@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import { hashToken } from "../../src/api/auth.ts";
+import { hashToken } from "../../src/core/token-hash.ts";
 import type { Account } from "../../src/core/accounts.ts";
 import { receiveFollow } from "../../src/core/follows.ts";
 import { newId } from "../../src/core/ids.ts";

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { eq } from "drizzle-orm";
 import { after, before, describe, test } from "node:test";
-import { hashToken } from "../../src/api/auth.ts";
+import { hashToken } from "../../src/core/token-hash.ts";
 import { queueMessages, users, webSessions } from "../../src/db/schema.ts";
 import { databaseKinds } from "../helpers/database.ts";
 import { eventually, startInstance, type TestInstance } from "../helpers/instance.ts";
