@@ -1,3 +1,0 @@
-/** Small helpers for writing HTML by hand. */
-
-import { escapeHtml } from "../text/escape-html.ts";
