@@ -43,7 +43,7 @@ import { serializeStatus, serializeStatusEdits, serializeStatuses, serializeStat
 import { ApiError, forbidden, notFound, unprocessable } from "./errors.ts";
 import { readPage, setLinkHeader } from "./pagination.ts";
 import { bodyParams, pathId, queryParams, read, type Params } from "./params.ts";
-import { scopeAllows } from "./scopes.ts";
+import { scopeAllows } from "../core/scopes.ts";
 import { serializeScheduledStatus } from "./scheduled-statuses.ts";
 
 /** At most this many ids in one GET /api/v1/statuses. */
