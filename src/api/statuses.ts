@@ -36,7 +36,6 @@ import {
 } from "../core/statuses.ts";
 import { canView, filterVisible } from "../core/visibility.ts";
 import { requireUser, optionalUser, type ApiEnv } from "./auth.ts";
-import { fetchRepliesWithin } from "../federation/backfill.ts";
 import type { ApiDeps } from "./deps.ts";
 import { serializeAccounts } from "./entities/account.ts";
 import { serializeStatus, serializeStatusEdits, serializeStatuses, serializeStatusSource } from "./entities/status.ts";
@@ -228,7 +227,7 @@ export function statusesRoutes(deps: ApiDeps): Hono<ApiEnv> {
     const status = await visibleStatus(core, c, viewerId);
     // A remote post's replies are fetched from its server, briefly waited for.
     if (!status.uri.startsWith(`${core.config.origin}/`)) {
-      await fetchRepliesWithin(deps.federation, core, status.uri);
+      await core.remote.fetchRepliesWithin(status.uri);
     }
     const thread = await statusContext(core, status, viewerId);
     const serialized = await serializeStatuses(core, [...thread.ancestors, ...thread.descendants], viewerId);
