@@ -2,7 +2,7 @@
  * Notifications as Mastodon's Notification entity (API v1), and notification
  * groups as GroupedNotificationsResults (API v2).
  */
-import { accountsByIds, type Account } from "../../core/accounts.ts";
+import { accountsByIds } from "../../core/accounts.ts";
 import type { CoreContext } from "../../core/context.ts";
 import {
   STATUS_TYPES,
