@@ -5,7 +5,7 @@
 import type { Federation } from "@fedify/fedify";
 import type { Config } from "./config.ts";
 import { syncOwnerUris } from "./core/accounts.ts";
-import type { CoreContext } from "./core/context.ts";
+import { RemoteLookups, type CoreContext } from "./core/context.ts";
 import { EventBus } from "./core/events.ts";
 import { openDatabase, type Database } from "./db/connect.ts";
 import { DatabaseKvStore } from "./db/kv-store.ts";
@@ -65,7 +65,7 @@ export async function openCore(config: Config, options: OpenIsletOptions = {}): 
     share: options.shareDatabase,
   });
   const events = new EventBus((event, error) => log.error(`event ${event}: a reaction failed`, error));
-  const core: CoreContext = { config, database, db: database.db, events, log };
+  const core: CoreContext = { config, database, db: database.db, events, log, remote: new RemoteLookups() };
   try {
     await syncOwnerUris(core);
   } catch (error) {

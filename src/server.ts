@@ -149,7 +149,7 @@ export function createApp(islet: Islet): Hono {
 
   // Before the API, whose token check would answer streaming's refusals in other words.
   app.route("/", streaming.routes);
-  app.route("/", apiRoutes({ core, federation: islet.federation }));
+  app.route("/", apiRoutes({ core }));
   app.route("/", statusDocumentRoutes(islet.federation, core));
   app.route("/", webRoutes(core));
 

@@ -10,7 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { startNode } from "./children.ts";
-import type { DatabaseLabel } from "./types.ts";
+
+/** Which database a figure was measured on; "-" for machine-only rows. */
+export type DatabaseLabel = "PGlite" | "PostgreSQL" | "-";
 
 export const DEFAULT_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/test";
 

@@ -3,10 +3,9 @@
  * collects them, and the three shapes a bench module can take.
  */
 import type { ServerHandle } from "./server.ts";
-import type { Target } from "./targets.ts";
+import type { DatabaseLabel, Target } from "./targets.ts";
 
-/** Which database a figure was measured on; "-" for machine-only rows. */
-export type DatabaseLabel = "PGlite" | "PostgreSQL" | "-";
+export type { DatabaseLabel };
 
 export interface Measurement {
   /** Stable key, the same on both databases (e.g. "webfinger.c10.rps"). */

@@ -35,7 +35,6 @@ import {
   unmute,
 } from "../core/relationships.ts";
 import { findAccountByHandle, isRemoteHandle, searchAccounts } from "../core/search.ts";
-import { resolveAccount } from "../federation/lookup.ts";
 import { MEDIA_LIMITS } from "../media/limits.ts";
 import { tooLargeMessage } from "../media/errors.ts";
 import { lazyUploadTmpDir } from "../media/storage.ts";
@@ -90,7 +89,7 @@ function readFields(params: Params): { name: string; value: string }[] | undefin
 }
 
 export function accountsRoutes(deps: ApiDeps): Hono<ApiEnv> {
-  const { core, federation } = deps;
+  const { core } = deps;
   const origin = core.config.origin;
   const app = new Hono<ApiEnv>();
 
@@ -209,7 +208,7 @@ export function accountsRoutes(deps: ApiDeps): Hono<ApiEnv> {
     if (q === "") return c.json([]);
     let results = await searchAccounts(core, { q, limit, offset, following, viewerId });
     if (resolve && offset === 0 && isRemoteHandle(q, core.config.localDomain) && !results.some((a) => matchesHandle(a, q))) {
-      const found = await resolveAccount(federation, core, q.replace(/^@/, "")).catch(() => null);
+      const found = await core.remote.resolveAccount(q.replace(/^@/, "")).catch(() => null);
       if (found != null) results = [found, ...results.filter((a) => a.id !== found.id)].slice(0, limit);
     }
     return c.json(await serializeAccounts(core, results));

@@ -2,21 +2,13 @@
  * Bearer-token authentication for the Mastodon API, and per-endpoint scope
  * checks. Tokens are stored as SHA-256 hashes.
  */
-import { and, eq, isNull } from "drizzle-orm";
 import type { Context, MiddlewareHandler } from "hono";
 import type { CoreContext } from "../core/context.ts";
-import { oauthTokens } from "../db/schema.ts";
-import { hashToken } from "../core/token-hash.ts";
+import { findToken, type TokenInfo } from "../core/oauth.ts";
 import { ApiError } from "./errors.ts";
-import { scopeAllows } from "./scopes.ts";
+import { scopeAllows } from "../core/scopes.ts";
 
-export interface TokenInfo {
-  tokenId: bigint;
-  applicationId: bigint;
-  /** The owner's account; null for a client-credentials token. */
-  accountId: bigint | null;
-  scopes: string[];
-}
+export { findToken, type TokenInfo };
 
 export type ApiEnv = { Variables: { token: TokenInfo | null } };
 
@@ -28,18 +20,6 @@ export function bearerToken(c: Context): string | null {
     return match?.[1] ?? null;
   }
   return c.req.query("access_token") ?? null;
-}
-
-/** Looks a token up; null when unknown or revoked. */
-export async function findToken(core: CoreContext, token: string): Promise<TokenInfo | null> {
-  const rows = await core.db
-    .select()
-    .from(oauthTokens)
-    .where(and(eq(oauthTokens.tokenHash, hashToken(token)), isNull(oauthTokens.revokedAt)))
-    .limit(1);
-  const row = rows[0];
-  if (row == null) return null;
-  return { tokenId: row.id, applicationId: row.applicationId, accountId: row.accountId, scopes: row.scopes.split(" ") };
 }
 
 /** Reads the token, if any, into `c.var.token`; a bad token is a 401. */

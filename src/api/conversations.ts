@@ -4,7 +4,7 @@
  * status and whether it is unread.
  */
 import { Hono } from "hono";
-import { inArray } from "drizzle-orm";
+import { accountsByIds } from "../core/accounts.ts";
 import type { CoreContext } from "../core/context.ts";
 import {
   deleteConversation,
@@ -14,7 +14,6 @@ import {
 } from "../core/conversations.ts";
 import { parseId } from "../core/ids.ts";
 import { statusesByIds } from "../core/timelines.ts";
-import { accounts } from "../db/schema.ts";
 import { requireUser, type ApiEnv } from "./auth.ts";
 import type { ApiDeps } from "./deps.ts";
 import { serializeAccount, type MastodonAccount } from "./entities/account.ts";
@@ -38,9 +37,8 @@ export async function serializeConversations(
 ): Promise<MastodonConversation[]> {
   const participantIds = [...new Set(rows.flatMap((row) => row.participantIds.map((id) => parseId(id)).filter((id): id is bigint => id != null)))];
   const accountIds = [...new Set([...participantIds, ...rows.map((row) => row.accountId)])];
-  const accountRows = accountIds.length === 0 ? [] : await core.db.select().from(accounts).where(inArray(accounts.id, accountIds));
   const accountJson = new Map<bigint, MastodonAccount>();
-  for (const account of accountRows) accountJson.set(account.id, await serializeAccount(core, account));
+  for (const account of (await accountsByIds(core, accountIds)).values()) accountJson.set(account.id, await serializeAccount(core, account));
 
   const statusRows = await statusesByIds(core, rows.flatMap((row) => (row.lastStatusId == null ? [] : [row.lastStatusId])));
   const statusJson = new Map<string, MastodonStatus>();

@@ -1,9 +1,9 @@
-/** What every API router is given. */
-import type { Federation } from "@fedify/fedify";
+/**
+ * What every API router is given. Remote look-ups (search with
+ * resolve=true, a remote thread's replies) go through `core.remote`.
+ */
 import type { CoreContext } from "../core/context.ts";
 
 export interface ApiDeps {
   readonly core: CoreContext;
-  /** For looking up remote accounts and posts (search with resolve=true). */
-  readonly federation: Federation<void>;
 }

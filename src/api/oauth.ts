@@ -55,7 +55,7 @@ import { bearerToken, findToken, type ApiEnv } from "./auth.ts";
 import type { ApiDeps } from "./deps.ts";
 import { ApiError, unprocessable } from "./errors.ts";
 import { bodyParams, read, type Params } from "./params.ts";
-import { GRANULAR_SCOPES, parseScopes, scopeAllows, TOP_SCOPES } from "./scopes.ts";
+import { GRANULAR_SCOPES, parseScopes, scopeAllows, TOP_SCOPES } from "../core/scopes.ts";
 
 /** Mastodon's Application entity (no secrets). */
 export function serializeApplication(application: OAuthApplication, vapidKey: string) {

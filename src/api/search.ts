@@ -17,7 +17,6 @@ import {
   searchStatuses,
   searchTags,
 } from "../core/search.ts";
-import { resolveAccount } from "../federation/lookup.ts";
 import { optionalUser, type ApiEnv } from "./auth.ts";
 import type { ApiDeps } from "./deps.ts";
 import { serializeAccounts } from "./entities/account.ts";
@@ -29,7 +28,7 @@ import { queryParams, read } from "./params.ts";
 const TYPES = ["accounts", "statuses", "hashtags"] as const;
 
 export function searchRoutes(deps: ApiDeps): Hono<ApiEnv> {
-  const { core, federation } = deps;
+  const { core } = deps;
   const app = new Hono<ApiEnv>();
 
   app.get("/api/v2/search", async (c) => {
@@ -63,7 +62,7 @@ export function searchRoutes(deps: ApiDeps): Hono<ApiEnv> {
         // A URL names one thing: an account or a status, known or (accounts) resolved.
         if (wants("accounts")) {
           let account = await findAccountByUrl(core, url);
-          if (account == null && resolve && viewerId != null) account = await resolveAccount(federation, core, url).catch(() => null);
+          if (account == null && resolve && viewerId != null) account = await core.remote.resolveAccount(url).catch(() => null);
           if (account != null && offset === 0) accounts = [account];
         }
         if (wants("statuses") && viewerId != null && offset === 0) {
@@ -78,7 +77,7 @@ export function searchRoutes(deps: ApiDeps): Hono<ApiEnv> {
             account.username.toLowerCase() === handle.username.toLowerCase() &&
             (account.domain ?? "").toLowerCase() === (handle.domain ?? ""));
           if (resolve && viewerId != null && offset === 0 && !exact && isRemoteHandle(query, core.config.localDomain)) {
-            const found = await resolveAccount(federation, core, query.replace(/^@/, "")).catch(() => null);
+            const found = await core.remote.resolveAccount(query.replace(/^@/, "")).catch(() => null);
             if (found != null) accounts = [found, ...accounts.filter((account) => account.id !== found.id)].slice(0, limit);
           }
         }

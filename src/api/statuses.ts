@@ -36,14 +36,13 @@ import {
 } from "../core/statuses.ts";
 import { canView, filterVisible } from "../core/visibility.ts";
 import { requireUser, optionalUser, type ApiEnv } from "./auth.ts";
-import { fetchRepliesWithin } from "../federation/backfill.ts";
 import type { ApiDeps } from "./deps.ts";
 import { serializeAccounts } from "./entities/account.ts";
 import { serializeStatus, serializeStatusEdits, serializeStatuses, serializeStatusSource } from "./entities/status.ts";
 import { ApiError, forbidden, notFound, unprocessable } from "./errors.ts";
 import { readPage, setLinkHeader } from "./pagination.ts";
 import { bodyParams, pathId, queryParams, read, type Params } from "./params.ts";
-import { scopeAllows } from "./scopes.ts";
+import { scopeAllows } from "../core/scopes.ts";
 import { serializeScheduledStatus } from "./scheduled-statuses.ts";
 
 /** At most this many ids in one GET /api/v1/statuses. */
@@ -228,7 +227,7 @@ export function statusesRoutes(deps: ApiDeps): Hono<ApiEnv> {
     const status = await visibleStatus(core, c, viewerId);
     // A remote post's replies are fetched from its server, briefly waited for.
     if (!status.uri.startsWith(`${core.config.origin}/`)) {
-      await fetchRepliesWithin(deps.federation, core, status.uri);
+      await core.remote.fetchRepliesWithin(status.uri);
     }
     const thread = await statusContext(core, status, viewerId);
     const serialized = await serializeStatuses(core, [...thread.ancestors, ...thread.descendants], viewerId);

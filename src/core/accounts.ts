@@ -185,6 +185,14 @@ export async function findAccountById(ctx: CoreContext, id: bigint): Promise<Acc
   return rows[0] ?? null;
 }
 
+/** The accounts with these ids, by id (unknown ids are absent). */
+export async function accountsByIds(ctx: CoreContext, ids: Iterable<bigint>): Promise<Map<bigint, Account>> {
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return new Map();
+  const rows = await ctx.db.select().from(accounts).where(inArray(accounts.id, unique));
+  return new Map(rows.map((row) => [row.id, row]));
+}
+
 /** The local account with this username (case-insensitive), if any. */
 export async function findLocalAccount(ctx: CoreContext, username: string): Promise<Account | null> {
   const rows = await ctx.db

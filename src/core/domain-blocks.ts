@@ -13,6 +13,8 @@ import { CoreError } from "./context.ts";
 import { removeFollow } from "./follows.ts";
 import { removeFromAllLists } from "./lists.ts";
 
+export { isDomainBlocked } from "./domain-block-check.ts";
+
 export type UserDomainBlock = typeof userDomainBlocks.$inferSelect;
 
 /**
@@ -74,20 +76,6 @@ export async function blockDomain(ctx: CoreContext, accountId: bigint, input: st
 export async function unblockDomain(ctx: CoreContext, accountId: bigint, input: string): Promise<void> {
   const domain = normalizeBlockedDomain(input);
   await ctx.db.delete(userDomainBlocks).where(and(eq(userDomainBlocks.accountId, accountId), eq(userDomainBlocks.domain, domain)));
-}
-
-/** Whether the account hides this domain (subdomains of a blocked domain included). */
-export async function isDomainBlocked(ctx: CoreContext, accountId: bigint, domain: string | null): Promise<boolean> {
-  if (domain == null) return false;
-  const host = domain.toLowerCase();
-  const labels = host.split(".");
-  const candidates = labels.map((_, i) => labels.slice(i).join(".")).filter((candidate) => candidate.includes(".") || candidate === host);
-  const rows = await ctx.db
-    .select({ domain: userDomainBlocks.domain })
-    .from(userDomainBlocks)
-    .where(and(eq(userDomainBlocks.accountId, accountId), inArray(userDomainBlocks.domain, candidates)))
-    .limit(1);
-  return rows.length > 0;
 }
 
 /** Every domain the account hides. */

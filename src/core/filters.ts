@@ -9,20 +9,23 @@
  * change emits `filters.changed`.
  */
 import { and, asc, eq, inArray, isNull, gt, or, sql } from "drizzle-orm";
-import {
-  serializeFilter,
-  type FilterKeywordRow,
-  type FilterRow,
-  type FilterStatusRow,
-  type MastodonFilterResult,
-} from "../api/entities/filter.ts";
 import { filterKeywords, filters, filterStatuses, mediaAttachments, polls, statuses } from "../db/schema.ts";
 import type { CoreContext } from "./context.ts";
 import { CoreError } from "./context.ts";
 import { newId } from "./ids.ts";
 
-export type { FilterKeywordRow, FilterRow, FilterStatusRow };
-export type FilterResultJson = MastodonFilterResult;
+export type FilterRow = typeof filters.$inferSelect;
+export type FilterKeywordRow = typeof filterKeywords.$inferSelect;
+export type FilterStatusRow = typeof filterStatuses.$inferSelect;
+
+/** Why a status matched one of the viewer's filters (Mastodon's FilterResult, before rendering). */
+export interface FilterMatch {
+  filter: FilterRow;
+  /** The filter's keywords found in the status, or null. */
+  keywordMatches: string[] | null;
+  /** The status ids (of the status or the boosted one) the filter names, or null. */
+  statusMatches: string[] | null;
+}
 
 type StatusRow = typeof statuses.$inferSelect;
 
@@ -484,8 +487,8 @@ export async function filterResults(
   accountId: bigint,
   context: FilterContext,
   rows: readonly StatusRow[],
-): Promise<Map<bigint, FilterResultJson[]>> {
-  const results = new Map<bigint, FilterResultJson[]>();
+): Promise<Map<bigint, FilterMatch[]>> {
+  const results = new Map<bigint, FilterMatch[]>();
   if (rows.length === 0) return results;
   const active = await activeFilters(ctx, accountId, context);
   if (active.length === 0) return results;
@@ -503,15 +506,15 @@ export async function filterResults(
   for (const row of rows) {
     const shown = proper(row);
     const text = texts.get(shown.id) ?? "";
-    const matches: FilterResultJson[] = [];
+    const matches: FilterMatch[] = [];
     for (const { filter, keywords, statusIds } of active) {
       const keywordMatches = keywords.filter((k) => k.pattern.test(text)).map((k) => k.keyword);
       const statusMatches = [row.id, row.reblogOfId].filter((id): id is bigint => id != null && statusIds.has(id)).map(String);
       if (keywordMatches.length === 0 && statusMatches.length === 0) continue;
       matches.push({
-        filter: serializeFilter(filter, null),
-        keyword_matches: keywordMatches.length === 0 ? null : keywordMatches,
-        status_matches: statusMatches.length === 0 ? null : statusMatches,
+        filter,
+        keywordMatches: keywordMatches.length === 0 ? null : keywordMatches,
+        statusMatches: statusMatches.length === 0 ? null : statusMatches,
       });
     }
     if (matches.length === 0) continue;
@@ -531,9 +534,9 @@ export async function applyFilters(
   accountId: bigint | null,
   context: FilterContext,
   rows: readonly StatusRow[],
-): Promise<{ visible: StatusRow[]; filtered: Map<bigint, FilterResultJson[]> }> {
+): Promise<{ visible: StatusRow[]; filtered: Map<bigint, FilterMatch[]> }> {
   if (accountId == null) return { visible: [...rows], filtered: new Map() };
   const filtered = await filterResults(ctx, accountId, context, rows);
-  const visible = rows.filter((row) => !(filtered.get(row.id) ?? []).some((result) => result.filter.filter_action === "hide"));
+  const visible = rows.filter((row) => !(filtered.get(row.id) ?? []).some((result) => result.filter.filterAction === "hide"));
   return { visible, filtered };
 }

@@ -7,7 +7,7 @@ import { accounts, blocks, follows } from "../db/schema.ts";
 import type { Account } from "./accounts.ts";
 import type { CoreContext } from "./context.ts";
 import { CoreError } from "./context.ts";
-import { isDomainBlocked } from "./domain-blocks.ts";
+import { isDomainBlocked } from "./domain-block-check.ts";
 import { newId } from "./ids.ts";
 import { removeFromAllLists } from "./lists.ts";
 

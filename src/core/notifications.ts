@@ -14,7 +14,7 @@ import { accounts, conversationMutes, follows, markers, mentions, notifications,
 import { findAccountById, getOwner, type Account } from "./accounts.ts";
 import type { CoreContext } from "./context.ts";
 import { CoreError } from "./context.ts";
-import { applyFilters } from "./filters.ts";
+import { applyFilters, type FilterMatch } from "./filters.ts";
 import { idPaging, type IdPage } from "./follows.ts";
 import { newId } from "./ids.ts";
 import { hidesNotificationsFrom } from "./relationships.ts";
@@ -266,7 +266,7 @@ export interface NotificationPage {
   /** The statuses they are about, by id. */
   statuses: Map<bigint, Status>;
   /** Filter results (context `notifications`, action warn or blur) by status id, for Status.filtered. */
-  filtered: Map<bigint, unknown[]>;
+  filtered: Map<bigint, FilterMatch[]>;
   /** The ids of every notification the page went over, shown or not: the cursors for Link. */
   cursorIds: bigint[];
 }
@@ -287,7 +287,7 @@ async function withStatuses(ctx: CoreContext, accountId: bigint, rows: Notificat
   return {
     notifications: rows.filter((row) => row.statusId == null || (byId.has(row.statusId) && !hidden.has(row.statusId))),
     statuses: byId,
-    filtered: filtered as Map<bigint, unknown[]>,
+    filtered,
   };
 }
 
@@ -413,7 +413,7 @@ export interface NotificationGroup {
 export interface NotificationGroupPage {
   groups: NotificationGroup[];
   statuses: Map<bigint, Status>;
-  filtered: Map<bigint, unknown[]>;
+  filtered: Map<bigint, FilterMatch[]>;
   /** The ids of every notification the page went over: the cursors for Link. */
   cursorIds: bigint[];
 }
@@ -436,7 +436,7 @@ export async function listNotificationGroups(
   const batchSize = 200;
   const members = new Map<string, NotificationRow[]>();
   const statusMap = new Map<bigint, Status>();
-  const filtered = new Map<bigint, unknown[]>();
+  const filtered = new Map<bigint, FilterMatch[]>();
   const cursorIds: bigint[] = [];
   let boundary: SQL | null = null;
   scan: for (;;) {

@@ -11,7 +11,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { and, eq, gt, isNull, lt } from "drizzle-orm";
 import { hashToken } from "./token-hash.ts";
-import { parseScopes, scopesWithin, unknownScopes } from "../api/scopes.ts";
+import { parseScopes, scopesWithin, unknownScopes } from "./scopes.ts";
 import { oauthApplications, oauthAuthorizationCodes, oauthTokens, users, webSessions } from "../db/schema.ts";
 import { getOwner, type Owner } from "./accounts.ts";
 import { CoreError, type CoreContext } from "./context.ts";
@@ -458,6 +458,27 @@ export async function exchangeAuthorizationCode(ctx: CoreContext, application: O
 export async function issueClientCredentialsToken(ctx: CoreContext, application: OAuthApplication, scope: string | undefined): Promise<IssuedToken> {
   const scopes = grantableScopes(application, scope);
   return await insertToken(ctx.db, application.id, null, scopes, new Date());
+}
+
+/** An access token as a request presents it: who and what it grants. */
+export interface TokenInfo {
+  tokenId: bigint;
+  applicationId: bigint;
+  /** The owner's account; null for a client-credentials token. */
+  accountId: bigint | null;
+  scopes: string[];
+}
+
+/** Looks an access token up; null when unknown or revoked. */
+export async function findToken(ctx: CoreContext, token: string): Promise<TokenInfo | null> {
+  const rows = await ctx.db
+    .select()
+    .from(oauthTokens)
+    .where(and(eq(oauthTokens.tokenHash, hashToken(token)), isNull(oauthTokens.revokedAt)))
+    .limit(1);
+  const row = rows[0];
+  if (row == null) return null;
+  return { tokenId: row.id, applicationId: row.applicationId, accountId: row.accountId, scopes: row.scopes.split(" ") };
 }
 
 /**

@@ -9,7 +9,7 @@
  * `["preferences", accountId]`. Pictures are stored through src/media.
  */
 import type { KvKey } from "@fedify/fedify";
-import { and, asc, desc, eq, exists, gt, isNull, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, exists, gt, isNull, lt, max, or, sql, type SQL } from "drizzle-orm";
 import { accounts, mediaAttachments, statusPins, statusTags, statuses, tags } from "../db/schema.ts";
 import { DatabaseKvStore } from "../db/kv-store.ts";
 import { MediaError, tooLargeMessage } from "../media/errors.ts";
@@ -19,7 +19,8 @@ import type { Account } from "./accounts.ts";
 import { findAccountById } from "./accounts.ts";
 import type { CoreContext } from "./context.ts";
 import { CoreError } from "./context.ts";
-import { htmlToPlainText } from "./filters.ts";
+import { htmlToPlainText, type FilterMatch } from "./filters.ts";
+import { countFollows } from "./follows.ts";
 import { statusVisibleTo } from "./search.ts";
 import type { UploadedFile } from "./media.ts";
 import { formatStatusText } from "./text.ts";
@@ -80,6 +81,34 @@ export async function getPreferences(ctx: CoreContext, accountId: bigint): Promi
   const merged: Preferences = { ...DEFAULT_PREFERENCES, ...(stored ?? {}) };
   if (!VISIBILITIES.includes(merged.privacy)) merged.privacy = "public";
   return merged;
+}
+
+/** What a local account shows beyond its row: live counts, and its preferences. */
+export interface LocalAccountStats {
+  statusesCount: number;
+  followersCount: number;
+  followingCount: number;
+  /** When its newest status was posted; null without any. */
+  lastStatusAt: Date | null;
+  preferences: Preferences;
+}
+
+/** Counts a local account's statuses and accepted follows, and reads its preferences. */
+export async function localAccountStats(ctx: CoreContext, accountId: bigint): Promise<LocalAccountStats> {
+  const [statusRows, followersCount, followingCount, preferences] = await Promise.all([
+    ctx.db.select({ n: count(), last: max(statuses.createdAt) }).from(statuses).where(eq(statuses.accountId, accountId)),
+    countFollows(ctx, accountId, "followers"),
+    countFollows(ctx, accountId, "following"),
+    getPreferences(ctx, accountId),
+  ]);
+  const last = statusRows[0]?.last;
+  return {
+    statusesCount: Number(statusRows[0]?.n ?? 0),
+    followersCount,
+    followingCount,
+    lastStatusAt: last == null ? null : new Date(last),
+    preferences,
+  };
 }
 
 async function savePreferences(ctx: CoreContext, accountId: bigint, preferences: Preferences): Promise<void> {
@@ -293,7 +322,7 @@ export async function listAccountStatuses(
   account: Account,
   viewerId: bigint | null,
   query: AccountStatusesQuery,
-): Promise<{ rows: StatusRow[]; filtered: Map<bigint, unknown[]> }> {
+): Promise<{ rows: StatusRow[]; filtered: Map<bigint, FilterMatch[]> }> {
   const conditions: (SQL | undefined)[] = [eq(statuses.accountId, account.id), statusVisibleTo(viewerId)];
   if (query.pinned) {
     conditions.push(exists(ctx.db.select({ one: sql`1` }).from(statusPins).where(and(
@@ -334,5 +363,5 @@ export async function listAccountStatuses(
   };
   const context = viewerId == null || viewerId === account.id ? null : "account";
   const { rows, filtered } = await loadFilteredPage(ctx, viewerId, context, query, load);
-  return { rows, filtered: filtered as Map<bigint, unknown[]> };
+  return { rows, filtered };
 }

@@ -18,6 +18,7 @@ export {
   type PreparedStatus,
 } from "./statuses/create.ts";
 export { deleteStatus } from "./statuses/delete.ts";
+export { loadStatusDetails, type StatusDetails, type StatusMarks } from "./statuses/details.ts";
 export {
   editStatus,
   mediaByIds,

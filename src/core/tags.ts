@@ -4,7 +4,7 @@
  */
 import { and, eq, gte, inArray, sql } from "drizzle-orm";
 import type { Db } from "../db/connect.ts";
-import { statuses, statusTags, tags } from "../db/schema.ts";
+import { featuredTags, statuses, statusTags, tagFollows, tags } from "../db/schema.ts";
 import type { CoreContext } from "./context.ts";
 import { newId } from "./ids.ts";
 
@@ -89,4 +89,18 @@ export async function tagHistory(ctx: CoreContext, tagIds: readonly bigint[], da
     result.set(tagId, history);
   }
   return result;
+}
+
+/** Which of the tags an account follows and features (on its profile). */
+export async function tagMarks(
+  ctx: CoreContext,
+  tagIds: readonly bigint[],
+  accountId: bigint,
+): Promise<{ following: Set<bigint>; featuring: Set<bigint> }> {
+  if (tagIds.length === 0) return { following: new Set(), featuring: new Set() };
+  const [followed, featured] = await Promise.all([
+    ctx.db.select({ id: tagFollows.tagId }).from(tagFollows).where(and(eq(tagFollows.accountId, accountId), inArray(tagFollows.tagId, [...tagIds]))),
+    ctx.db.select({ id: featuredTags.tagId }).from(featuredTags).where(and(eq(featuredTags.accountId, accountId), inArray(featuredTags.tagId, [...tagIds]))),
+  ]);
+  return { following: new Set(followed.map((row) => row.id)), featuring: new Set(featured.map((row) => row.id)) };
 }

@@ -24,7 +24,7 @@ import { and, asc, desc, eq, gt, inArray, lt, sql, type SQL } from "drizzle-orm"
 import { bookmarks, favourites, lists, statuses, tags } from "../db/schema.ts";
 import type { CoreContext } from "./context.ts";
 import { CoreError } from "./context.ts";
-import { applyFilters, type FilterContext, type FilterResultJson } from "./filters.ts";
+import { applyFilters, type FilterContext, type FilterMatch } from "./filters.ts";
 
 export type StatusRow = typeof statuses.$inferSelect;
 
@@ -306,7 +306,7 @@ export async function directTimeline(ctx: CoreContext, ownerId: bigint, page: Pa
 /** A page of statuses after the viewer's filters, with the results to show. */
 export interface FilteredPage {
   rows: StatusRow[];
-  filtered: Map<bigint, FilterResultJson[]>;
+  filtered: Map<bigint, FilterMatch[]>;
 }
 
 /** How many more pages are read to make up for statuses a `hide` filter took out. */
@@ -331,7 +331,7 @@ export async function loadFilteredPage(
   let batch = first;
   let cursor = page;
   const rows: StatusRow[] = [];
-  const filtered = new Map<bigint, FilterResultJson[]>();
+  const filtered = new Map<bigint, FilterMatch[]>();
   for (let round = 0; ; round++) {
     const result = await applyFilters(ctx, viewerId, context, batch);
     rows.push(...result.visible);

@@ -6,14 +6,14 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { sql } from "drizzle-orm";
 import { runDataMigrations } from "./data-migrations.ts";
+import type { Db } from "./db.ts";
 import { EMBEDDED_SOCKET, shareEmbeddedDatabase, type SharedDatabase } from "./embedded-socket.ts";
 import { DatabaseError } from "./errors.ts";
 import * as schema from "./schema.ts";
 
-export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+export type { Db };
 
 export type Unlisten = () => Promise<void>;
 

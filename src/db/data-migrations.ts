@@ -9,7 +9,7 @@
  * stays empty.
  */
 import { and, asc, eq, gt, isNotNull, sql, type SQL } from "drizzle-orm";
-import type { Db } from "./connect.ts";
+import type { Db } from "./db.ts";
 import { accounts, kvEntries, statusEdits, statuses, type ProfileField } from "./schema.ts";
 import { remoteWebUrl, sanitizeRemoteHtml } from "../text/sanitize-html.ts";
 

@@ -8,13 +8,14 @@ import type { CoreContext } from "../core/context.ts";
 import { instanceStats } from "../core/instance.ts";
 import { ISLET_VERSION } from "../version.ts";
 import { registerActor } from "./actors.ts";
-import { registerBackfill } from "./backfill.ts";
+import { fetchRepliesWithin, registerBackfill } from "./backfill.ts";
 import { registerCollections } from "./collections.ts";
 import { registerDelivery } from "./delivery.ts";
 import { recordDeliveryFailure } from "./domain-policy.ts";
 import { registerInbox } from "./inbox.ts";
 import { registerInboxVerification } from "./inbox-verify.ts";
 import { createLoaders } from "./loaders.ts";
+import { resolveAccount } from "./lookup.ts";
 import { guardFederationFetches } from "../net/dispatcher.ts";
 import { networkPolicy, type NetworkPolicy } from "../net/fetcher.ts";
 import { registerStatusDelivery } from "./status-delivery.ts";
@@ -58,6 +59,11 @@ export function createIsletFederation(core: CoreContext, setup: FederationSetup)
   registerInboxVerification(federation, setup.kv, keyLoader);
   registerActor(federation, core);
   registerCollections(federation, core);
+  // The look-ups the core asks for on a request's behalf (search, threads).
+  core.remote.connect({
+    resolveAccount: (query, options) => resolveAccount(federation, core, query, options),
+    fetchRepliesWithin: (uri, waitMs) => fetchRepliesWithin(federation, core, uri, waitMs),
+  });
   registerInbox(federation, core);
   registerDelivery(federation, core);
   registerStatusDelivery(federation, core);

@@ -4,7 +4,7 @@
  * header, the `access_token` parameter or, for WebSockets, the
  * Sec-WebSocket-Protocol header (browsers cannot set other headers).
  */
-import { findToken } from "../api/auth.ts";
+import { findToken } from "../core/oauth.ts";
 import type { CoreContext } from "../core/context.ts";
 import { StreamError, type StreamViewer } from "./streams.ts";
 

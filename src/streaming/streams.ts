@@ -4,7 +4,7 @@
  * the `tag` and `list` parameters, and that a list is the viewer's.
  */
 import { and, eq } from "drizzle-orm";
-import { scopeAllows } from "../api/scopes.ts";
+import { scopeAllows } from "../core/scopes.ts";
 import type { CoreContext } from "../core/context.ts";
 import { parseId } from "../core/ids.ts";
 import { lists } from "../db/schema.ts";

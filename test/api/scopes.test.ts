@@ -18,7 +18,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { eq } from "drizzle-orm";
 import { hashToken } from "../../src/core/token-hash.ts";
-import { scopeAllows } from "../../src/api/scopes.ts";
+import { scopeAllows } from "../../src/core/scopes.ts";
 import { oauthTokens } from "../../src/db/schema.ts";
 import { createApp } from "../../src/server.ts";
 import { api, ownerToken } from "../helpers/api.ts";

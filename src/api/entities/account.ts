@@ -1,10 +1,7 @@
 /** Account rows as Mastodon's Account entity. */
 import type { Account } from "../../core/accounts.ts";
 import type { CoreContext } from "../../core/context.ts";
-import { countFollows } from "../../core/follows.ts";
-import { and, count, eq, max } from "drizzle-orm";
-import { statuses } from "../../db/schema.ts";
-import { getPreferences } from "../../core/profile.ts";
+import { localAccountStats } from "../../core/profile.ts";
 import { profileImageUrl } from "../../media/profile-images.ts";
 
 export interface MastodonAccount {
@@ -58,20 +55,14 @@ export async function serializeAccount(ctx: CoreContext, account: Account): Prom
   let avatarStatic: string | null = null;
   let headerStatic: string | null = null;
   if (local) {
-    const [statusRows, followers, following, preferences] = await Promise.all([
-      ctx.db.select({ n: count(), last: max(statuses.createdAt) }).from(statuses).where(and(eq(statuses.accountId, account.id))),
-      countFollows(ctx, account.id, "followers"),
-      countFollows(ctx, account.id, "following"),
-      getPreferences(ctx, account.id),
-    ]);
-    hideCollections = preferences.hideCollections;
-    avatarStatic = preferences.avatarStaticUrl;
-    headerStatic = preferences.headerStaticUrl;
-    statusesCount = Number(statusRows[0]?.n ?? 0);
-    const last = statusRows[0]?.last;
-    lastStatusAt = last == null ? null : new Date(last).toISOString().slice(0, 10);
-    followersCount = followers;
-    followingCount = following;
+    const stats = await localAccountStats(ctx, account.id);
+    hideCollections = stats.preferences.hideCollections;
+    avatarStatic = stats.preferences.avatarStaticUrl;
+    headerStatic = stats.preferences.headerStaticUrl;
+    statusesCount = stats.statusesCount;
+    lastStatusAt = stats.lastStatusAt == null ? null : stats.lastStatusAt.toISOString().slice(0, 10);
+    followersCount = stats.followersCount;
+    followingCount = stats.followingCount;
   }
   return {
     id: account.id.toString(),

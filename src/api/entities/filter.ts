@@ -2,11 +2,9 @@
  * Filter rows as Mastodon's Filter, FilterKeyword, FilterStatus, FilterResult
  * and (for old clients) V1::Filter entities.
  */
-import type { filterKeywords, filters, filterStatuses } from "../../db/schema.ts";
+import type { FilterKeywordRow, FilterMatch, FilterRow, FilterStatusRow } from "../../core/filters.ts";
 
-export type FilterRow = typeof filters.$inferSelect;
-export type FilterKeywordRow = typeof filterKeywords.$inferSelect;
-export type FilterStatusRow = typeof filterStatuses.$inferSelect;
+export type { FilterKeywordRow, FilterRow, FilterStatusRow };
 
 export interface MastodonFilterKeyword {
   id: string;
@@ -75,6 +73,15 @@ export function serializeFilter(
     json.statuses = rules.statuses.map(serializeFilterStatus);
   }
   return json;
+}
+
+/** Why a status matched a filter, as Mastodon's FilterResult. */
+export function serializeFilterResult(match: FilterMatch): MastodonFilterResult {
+  return {
+    filter: serializeFilter(match.filter, null),
+    keyword_matches: match.keywordMatches,
+    status_matches: match.statusMatches,
+  };
 }
 
 /** One keyword seen through the v1 API: a filter of one phrase. */

@@ -2,8 +2,7 @@
  * Notifications as Mastodon's Notification entity (API v1), and notification
  * groups as GroupedNotificationsResults (API v2).
  */
-import { inArray } from "drizzle-orm";
-import type { Account } from "../../core/accounts.ts";
+import { accountsByIds } from "../../core/accounts.ts";
 import type { CoreContext } from "../../core/context.ts";
 import {
   STATUS_TYPES,
@@ -12,7 +11,6 @@ import {
   type NotificationPage,
 } from "../../core/notifications.ts";
 import { findReport } from "../../core/reports.ts";
-import { accounts } from "../../db/schema.ts";
 import { serializeAccounts, type MastodonAccount } from "./account.ts";
 import { profileImageUrl } from "../../media/profile-images.ts";
 import { serializeReport, type MastodonReport } from "./report.ts";
@@ -30,13 +28,6 @@ export interface MastodonNotification {
   status?: MastodonStatus;
   /** Only for `admin.report`. */
   report?: MastodonReport;
-}
-
-async function accountsById(ctx: CoreContext, ids: readonly bigint[]): Promise<Map<bigint, Account>> {
-  const unique = [...new Set(ids)];
-  if (unique.length === 0) return new Map();
-  const rows = await ctx.db.select().from(accounts).where(inArray(accounts.id, unique));
-  return new Map(rows.map((row) => [row.id, row]));
 }
 
 /** The statuses of a page, serialised for the viewer, by id (those that could not be are absent). */
@@ -59,7 +50,7 @@ async function statusesOf(
 export async function serializeNotifications(ctx: CoreContext, page: NotificationPage, viewerId: bigint): Promise<MastodonNotification[]> {
   const rows = page.notifications;
   const [accountRows, statuses] = await Promise.all([
-    accountsById(ctx, rows.map((row) => row.fromAccountId)),
+    accountsByIds(ctx, rows.map((row) => row.fromAccountId)),
     statusesOf(ctx, page, rows.flatMap((row) => (row.statusId == null ? [] : [row.statusId])), viewerId),
   ]);
   const senders = [...accountRows.values()];
@@ -82,7 +73,7 @@ export async function serializeNotifications(ctx: CoreContext, page: Notificatio
     }
     if (row.type === "admin.report") {
       const report = row.reportId == null ? null : await findReport(ctx, row.reportId);
-      const target = report == null ? undefined : accountRows.get(report.targetAccountId) ?? (await accountsById(ctx, [report.targetAccountId])).get(report.targetAccountId);
+      const target = report == null ? undefined : accountRows.get(report.targetAccountId) ?? (await accountsByIds(ctx, [report.targetAccountId])).get(report.targetAccountId);
       // Mastodon leaves out a report notification whose report is gone.
       if (report == null || target == null) continue;
       notification.report = await serializeReport(ctx, report, target);
@@ -149,7 +140,7 @@ export async function serializeNotificationGroups(
 ): Promise<MastodonGroupedNotificationsResults> {
   const statusIds = page.groups.flatMap((group) => (group.statusId != null && STATUS_TYPES.includes(group.type) ? [group.statusId] : []));
   const [accountRows, statuses] = await Promise.all([
-    accountsById(ctx, page.groups.flatMap((group) => group.sampleAccountIds)),
+    accountsByIds(ctx, page.groups.flatMap((group) => group.sampleAccountIds)),
     statusesOf(ctx, page, statusIds, viewerId),
   ]);
   const groups: MastodonNotificationGroup[] = [];

@@ -1,30 +1,15 @@
 /**
- * Status rows as Mastodon's Status entity, in batches: whatever the number
- * of statuses, a fixed number of queries fetch their accounts, media,
- * mentions, tags, polls, applications, the boosted originals and the
- * viewer's own marks (favourited, boosted, bookmarked, pinned, muted).
- * Also StatusEdit and StatusSource.
+ * Status rows as Mastodon's Status entity, in batches: the core loads what
+ * they are shown with in a fixed number of queries whatever their number
+ * (src/core/statuses/details.ts). Also StatusEdit and StatusSource.
  */
-import { and, asc, eq, inArray } from "drizzle-orm";
 import type { Account } from "../../core/accounts.ts";
+import { accountsByIds } from "../../core/accounts.ts";
 import type { CoreContext } from "../../core/context.ts";
-import { ownVotes, type PollRow } from "../../core/polls.ts";
-import { mediaByIds, type StatusRow, type StatusVersion } from "../../core/statuses.ts";
-import {
-  accounts,
-  bookmarks,
-  conversationMutes,
-  favourites,
-  mediaAttachments,
-  mentions,
-  oauthApplications,
-  polls,
-  statusPins,
-  statuses,
-  statusTags,
-  tags,
-} from "../../db/schema.ts";
+import type { FilterMatch } from "../../core/filters.ts";
+import { loadStatusDetails, mediaByIds, type StatusRow, type StatusVersion } from "../../core/statuses.ts";
 import { serializeAccounts, type MastodonAccount } from "./account.ts";
+import { serializeFilterResult, type MastodonFilterResult } from "./filter.ts";
 import { serializeMediaAttachment, type MastodonMediaAttachment, type MediaAttachmentRow } from "./media-attachment.ts";
 import { serializePoll, type MastodonPoll } from "./poll.ts";
 import { serializeStatusTag, type MastodonStatusTag } from "./tag.ts";
@@ -71,25 +56,14 @@ export interface MastodonStatus {
   muted?: boolean;
   bookmarked?: boolean;
   pinned?: boolean;
-  filtered?: unknown[];
+  filtered?: MastodonFilterResult[];
 }
 
 export interface SerializeStatusOptions {
-  /** Filter results per status id (FilterResult entities), from the filters code. */
-  filtered?: Map<bigint, unknown[]>;
+  /** Why each status (by id) matched the viewer's filters, from the filters code. */
+  filtered?: Map<bigint, readonly FilterMatch[]>;
   /** Include the source `text` (the answer to DELETE, for delete-and-redraft). */
   source?: boolean;
-}
-
-function byKey<T, K>(rows: readonly T[], key: (row: T) => K): Map<K, T[]> {
-  const map = new Map<K, T[]>();
-  for (const row of rows) {
-    const k = key(row);
-    let list = map.get(k);
-    if (list == null) map.set(k, (list = []));
-    list.push(row);
-  }
-  return map;
 }
 
 function acctOf(account: Pick<Account, "username" | "domain">): string {
@@ -109,87 +83,21 @@ export async function serializeStatuses(
   options: SerializeStatusOptions = {},
 ): Promise<MastodonStatus[]> {
   if (rows.length === 0) return [];
-  const all = new Map<bigint, StatusRow>(rows.map((row) => [row.id, row]));
-  const missing = [...new Set(rows.filter((row) => row.reblogOfId != null && !all.has(row.reblogOfId)).map((row) => row.reblogOfId!))];
-  if (missing.length > 0) {
-    for (const original of await ctx.db.select().from(statuses).where(inArray(statuses.id, missing))) all.set(original.id, original);
-  }
-  const list = [...all.values()];
-  const ids = list.map((row) => row.id);
-  const accountIds = [...new Set(list.map((row) => row.accountId))];
-  const applicationIds = [...new Set(list.map((row) => row.applicationId).filter((id) => id != null))];
-  const conversationIds = [...new Set(list.map((row) => row.conversationId ?? row.id))];
+  const details = await loadStatusDetails(ctx, rows, viewerId);
+  const all = details.statuses;
   const viewer = viewerId;
-
-  const [accountRows, mediaRows, mentionRows, tagRows, pollRows, applicationRows, favourited, reblogged, bookmarked, pinned, muted] = await Promise.all([
-    ctx.db.select().from(accounts).where(inArray(accounts.id, accountIds)),
-    ctx.db
-      .select()
-      .from(mediaAttachments)
-      .where(inArray(mediaAttachments.statusId, ids))
-      .orderBy(asc(mediaAttachments.position), asc(mediaAttachments.id)),
-    ctx.db
-      .select({ statusId: mentions.statusId, account: accounts })
-      .from(mentions)
-      .innerJoin(accounts, eq(accounts.id, mentions.accountId))
-      .where(inArray(mentions.statusId, ids))
-      .orderBy(asc(mentions.id)),
-    ctx.db
-      .select({ statusId: statusTags.statusId, tag: tags })
-      .from(statusTags)
-      .innerJoin(tags, eq(tags.id, statusTags.tagId))
-      .where(inArray(statusTags.statusId, ids))
-      .orderBy(asc(tags.name)),
-    ctx.db.select().from(polls).where(inArray(polls.statusId, ids)),
-    applicationIds.length === 0
-      ? Promise.resolve([])
-      : ctx.db
-        .select({ id: oauthApplications.id, name: oauthApplications.name, website: oauthApplications.website })
-        .from(oauthApplications)
-        .where(inArray(oauthApplications.id, applicationIds)),
-    viewer == null
-      ? Promise.resolve([])
-      : ctx.db.select({ id: favourites.statusId }).from(favourites).where(and(eq(favourites.accountId, viewer), inArray(favourites.statusId, ids))),
-    viewer == null
-      ? Promise.resolve([])
-      : ctx.db.select({ id: statuses.reblogOfId }).from(statuses).where(and(eq(statuses.accountId, viewer), inArray(statuses.reblogOfId, ids))),
-    viewer == null
-      ? Promise.resolve([])
-      : ctx.db.select({ id: bookmarks.statusId }).from(bookmarks).where(and(eq(bookmarks.accountId, viewer), inArray(bookmarks.statusId, ids))),
-    viewer == null
-      ? Promise.resolve([])
-      : ctx.db.select({ id: statusPins.statusId }).from(statusPins).where(and(eq(statusPins.accountId, viewer), inArray(statusPins.statusId, ids))),
-    viewer == null
-      ? Promise.resolve([])
-      : ctx.db
-        .select({ id: conversationMutes.conversationId })
-        .from(conversationMutes)
-        .where(and(eq(conversationMutes.accountId, viewer), inArray(conversationMutes.conversationId, conversationIds))),
-  ]);
-  const votes = viewer == null ? new Map<bigint, number[]>() : await ownVotes(ctx, pollRows.map((poll) => poll.id), viewer);
-
-  const accountById = new Map(accountRows.map((row) => [row.id, row]));
-  const accountJson = await serializeAccounts(ctx, accountRows);
-  const serializedAccounts = new Map<bigint, MastodonAccount>(accountRows.map((row, i) => [row.id, accountJson[i]]));
-  const mediaByStatus = byKey(mediaRows, (row) => row.statusId!);
-  const mentionsByStatus = byKey(mentionRows, (row) => row.statusId);
-  const tagsByStatus = byKey(tagRows, (row) => row.statusId);
-  const pollByStatus = new Map<bigint, PollRow>(pollRows.map((poll) => [poll.statusId, poll]));
-  const applicationById = new Map(applicationRows.map((row) => [row.id, row]));
-  const marks = {
-    favourited: new Set(favourited.map((row) => row.id)),
-    reblogged: new Set(reblogged.map((row) => row.id)),
-    bookmarked: new Set(bookmarked.map((row) => row.id)),
-    pinned: new Set(pinned.map((row) => row.id)),
-    muted: new Set(muted.map((row) => row.id)),
-  };
+  const votes = details.votes;
+  const accountById = new Map(details.accounts.map((row) => [row.id, row]));
+  const accountJson = await serializeAccounts(ctx, details.accounts);
+  const serializedAccounts = new Map<bigint, MastodonAccount>(details.accounts.map((row, i) => [row.id, accountJson[i]]));
+  const marks = details.marks;
   const origin = ctx.config.origin;
   const now = new Date();
 
   const one = (row: StatusRow, nested: boolean): MastodonStatus => {
     const author = accountById.get(row.accountId);
-    const application = row.applicationId == null || author?.domain != null ? undefined : applicationById.get(row.applicationId);
-    const poll = pollByStatus.get(row.id);
+    const application = row.applicationId == null || author?.domain != null ? undefined : details.applications.get(row.applicationId);
+    const poll = details.polls.get(row.id);
     const original = row.reblogOfId == null ? null : all.get(row.reblogOfId);
     const status: MastodonStatus = {
       id: row.id.toString(),
@@ -202,15 +110,15 @@ export async function serializeStatuses(
       visibility: row.visibility,
       sensitive: row.sensitive,
       spoiler_text: row.spoilerText,
-      media_attachments: (mediaByStatus.get(row.id) ?? []).map((media) => serializeMediaAttachment(origin, media)),
+      media_attachments: (details.media.get(row.id) ?? []).map((media) => serializeMediaAttachment(origin, media)),
       ...(application == null ? {} : { application: { name: application.name, website: application.website } }),
-      mentions: (mentionsByStatus.get(row.id) ?? []).map(({ account }) => ({
+      mentions: (details.mentions.get(row.id) ?? []).map((account) => ({
         id: account.id.toString(),
         username: account.username,
         url: account.url ?? account.uri,
         acct: acctOf(account),
       })),
-      tags: (tagsByStatus.get(row.id) ?? []).map(({ tag }) => serializeStatusTag(origin, tag)),
+      tags: (details.tags.get(row.id) ?? []).map((tag) => serializeStatusTag(origin, tag)),
       emojis: [],
       reblogs_count: row.reblogsCount,
       favourites_count: row.favouritesCount,
@@ -226,13 +134,13 @@ export async function serializeStatuses(
       language: row.language,
     };
     if (options.source && !nested) status.text = row.text ?? null;
-    if (viewer != null) {
+    if (viewer != null && marks != null) {
       status.favourited = marks.favourited.has(row.id);
       status.reblogged = marks.reblogged.has(row.id);
       status.muted = marks.muted.has(row.conversationId ?? row.id);
       status.bookmarked = marks.bookmarked.has(row.id);
       if (row.accountId === viewer && row.reblogOfId == null && row.visibility !== "direct") status.pinned = marks.pinned.has(row.id);
-      status.filtered = options.filtered?.get(row.id) ?? [];
+      status.filtered = (options.filtered?.get(row.id) ?? []).map(serializeFilterResult);
     }
     return status;
   };
@@ -262,8 +170,7 @@ export interface MastodonStatusEdit {
 
 /** Serialises a status's versions (from statusHistory) as StatusEdit entities. */
 export async function serializeStatusEdits(ctx: CoreContext, versions: readonly StatusVersion[]): Promise<MastodonStatusEdit[]> {
-  const accountIds = [...new Set(versions.map((version) => version.accountId))];
-  const accountRows = accountIds.length === 0 ? [] : await ctx.db.select().from(accounts).where(inArray(accounts.id, accountIds));
+  const accountRows = [...(await accountsByIds(ctx, versions.map((version) => version.accountId))).values()];
   const accountJson = await serializeAccounts(ctx, accountRows);
   const serializedAccounts = new Map<bigint, MastodonAccount>(accountRows.map((row, i) => [row.id, accountJson[i]]));
   const media = await mediaByIds(ctx, versions.flatMap((version) => version.mediaAttachmentIds.map((id) => BigInt(id))));

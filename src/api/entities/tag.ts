@@ -1,8 +1,6 @@
 /** Tag rows as Mastodon's Tag entity (with a week of use), and a status's tags. */
-import { and, eq, inArray } from "drizzle-orm";
 import type { CoreContext } from "../../core/context.ts";
-import { tagHistory, type Tag, type TagDay } from "../../core/tags.ts";
-import { featuredTags, tagFollows } from "../../db/schema.ts";
+import { tagHistory, tagMarks, type Tag, type TagDay } from "../../core/tags.ts";
 
 export interface MastodonTag {
   id: string;
@@ -31,17 +29,10 @@ export function serializeStatusTag(origin: string, tag: Tag): MastodonStatusTag 
 export async function serializeTags(ctx: CoreContext, tags: readonly Tag[], viewerId: bigint | null): Promise<MastodonTag[]> {
   if (tags.length === 0) return [];
   const ids = tags.map((tag) => tag.id);
-  const [history, followed, featured] = await Promise.all([
+  const [history, { following, featuring }] = await Promise.all([
     tagHistory(ctx, ids),
-    viewerId == null
-      ? Promise.resolve([])
-      : ctx.db.select({ id: tagFollows.tagId }).from(tagFollows).where(and(eq(tagFollows.accountId, viewerId), inArray(tagFollows.tagId, ids))),
-    viewerId == null
-      ? Promise.resolve([])
-      : ctx.db.select({ id: featuredTags.tagId }).from(featuredTags).where(and(eq(featuredTags.accountId, viewerId), inArray(featuredTags.tagId, ids))),
+    viewerId == null ? { following: new Set<bigint>(), featuring: new Set<bigint>() } : tagMarks(ctx, ids, viewerId),
   ]);
-  const following = new Set(followed.map((row) => row.id));
-  const featuring = new Set(featured.map((row) => row.id));
   return tags.map((tag) => ({
     id: tag.id.toString(),
     name: tag.displayName,
