@@ -14,6 +14,7 @@ import { DocumentCache } from "./federation/document-cache.ts";
 import { withRemoteContexts } from "./federation/contexts.ts";
 import { guardInboxRequest, isInboxPost } from "./federation/inbox-limit.ts";
 import { verifyInboxRequest } from "./federation/inbox-verify.ts";
+import { remoteResolver } from "./federation/lookup.ts";
 import { contentNegotiation } from "./federation/negotiation.ts";
 import { statusDocumentRoutes } from "./federation/status-documents.ts";
 import type { Logger } from "./log.ts";
@@ -21,6 +22,7 @@ import type { Islet } from "./islet.ts";
 import { DEFAULT_SLOW_REQUEST_LIMITS, limitSlowBodies, slowRequestServerOptions, type SlowRequestLimits } from "./slow-requests.ts";
 import { createStreaming, type Streaming } from "./streaming/streaming.ts";
 import { removeStaleSocket } from "./unix-socket.ts";
+import { authorizeInteractionRoutes } from "./web/authorize-interaction.ts";
 import { webRoutes } from "./web/profile.ts";
 import { htmlSecurityHeaders } from "./web/security-headers.ts";
 
@@ -154,6 +156,7 @@ export function createApp(islet: Islet): Hono {
   app.route("/", streaming.routes);
   app.route("/", apiRoutes({ core, federation: islet.federation }));
   app.route("/", statusDocumentRoutes(islet.federation, core));
+  app.route("/", authorizeInteractionRoutes(core, remoteResolver(islet.federation, core)));
   app.route("/", webRoutes(core));
 
   app.notFound((c) => {

@@ -20,8 +20,27 @@ import { isUrlSuspended } from "../core/server-domain-blocks.ts";
 import { mayFetch } from "./authorized-fetch.ts";
 import { guardedLoader } from "./domain-policy.ts";
 
+/**
+ * Links in the owner's WebFinger answer where another server sends the
+ * owner to interact with something it shows: OStatus' remote follow
+ * (`{uri}`, as Mastodon publishes it) and the FEP-3b86 Activity Intents,
+ * all answered by the `/authorize_interaction` page.
+ */
+export function interactionLinks(origin: string): { rel: string; template: string }[] {
+  const page = `${origin}/authorize_interaction`;
+  const back = "&on-success={on-success}&on-cancel={on-cancel}";
+  return [
+    { rel: "http://ostatus.org/schema/1.0/subscribe", template: `${page}?uri={uri}` },
+    { rel: "https://w3id.org/fep/3b86/Follow", template: `${page}?intent=follow&uri={object}${back}` },
+    { rel: "https://w3id.org/fep/3b86/Like", template: `${page}?intent=favourite&uri={object}${back}` },
+    { rel: "https://w3id.org/fep/3b86/Announce", template: `${page}?intent=boost&uri={object}${back}` },
+    { rel: "https://w3id.org/fep/3b86/Create", template: `${page}?intent=create&uri={inReplyTo}&text={content}${back}` },
+  ];
+}
+
 /** Registers the owner's actor, its key pairs and its handle. */
 export function registerActor(federation: Federation<void>, core: CoreContext): void {
+  federation.setWebFingerLinksDispatcher(() => interactionLinks(core.config.origin));
   federation
     .setActorDispatcher("/users/{identifier}", async (ctx, identifier) => {
       const account = await findLocalAccount(core, identifier);

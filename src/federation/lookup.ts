@@ -5,6 +5,7 @@ import { findAccountByUri, type Account } from "../core/accounts.ts";
 import type { CoreContext } from "../core/context.ts";
 import { CoreError } from "../core/context.ts";
 import { isDomainSuspended, isUrlSuspended } from "../core/server-domain-blocks.ts";
+import type { RemoteResolver } from "../core/remote-interaction.ts";
 import { findStatusByUri } from "../core/remote-statuses.ts";
 import type { statuses } from "../db/schema.ts";
 import { persistActor } from "./actors.ts";
@@ -89,4 +90,12 @@ export async function resolveUrl(federation: Federation<void>, core: CoreContext
   if (author == null) return null;
   const stored = await storePost(ctx, core, author, object, 0, true);
   return stored == null ? null : { kind: "status", status: stored };
+}
+
+/** What the core's remote interaction page uses to find what a link names. */
+export function remoteResolver(federation: Federation<void>, core: CoreContext): RemoteResolver {
+  return {
+    resolveUrl: (url) => resolveUrl(federation, core, url),
+    resolveHandle: (handle) => resolveAccount(federation, core, handle).catch(() => null),
+  };
 }
