@@ -58,11 +58,12 @@ export type ResolvedUrl =
  * What an `https://` URL names, as Mastodon's search resolves a pasted
  * link: the document is fetched as ActivityPub (a profile or post page
  * answers with its actor or post, whose id may differ from the URL). An
- * object whose id lives on another origin than the URL is fetched again
- * from its id, and trusted only as that answers. An actor is stored as an
- * account; a post (Note, Article, Page, Question) is stored with its author
- * when it comes from the author's own origin. Null when nothing usable is
- * there.
+ * object whose id differs from the URL is fetched again from its id, and
+ * taken only as that answers (so a copy on another origin is never
+ * trusted, and a reduced document served at a page URL is completed). An
+ * actor is stored as an account; a post (Note, Article, Page, Question) is
+ * stored with its author when it comes from the author's own origin. Null
+ * when nothing usable is there.
  */
 export async function resolveUrl(federation: Federation<void>, core: CoreContext, url: string): Promise<ResolvedUrl> {
   if (!/^https?:\/\//i.test(url) || (await isUrlSuspended(core, url))) return null;
@@ -70,7 +71,9 @@ export async function resolveUrl(federation: Federation<void>, core: CoreContext
   const loaders = await freshFetchOptions(core, ctx);
   let object = await ctx.lookupObject(url, { ...loaders, crossOrigin: "trust" }).catch(() => null);
   if (object?.id == null) return null;
-  if (object.id.origin !== new URL(url).origin) {
+  // As Mastodon: a document found at another address than its id (a page
+  // URL, a copy elsewhere) is taken as its id answers, on the id's origin.
+  if (object.id.href !== new URL(url).href) {
     if (await isUrlSuspended(core, object.id.href)) return null;
     object = await ctx.lookupObject(object.id, loaders).catch(() => null);
     if (object?.id == null) return null;

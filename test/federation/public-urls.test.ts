@@ -9,8 +9,9 @@ import { after, before, describe, test } from "node:test";
 import { createStatus } from "../../src/core/statuses.ts";
 import { api, ownerToken } from "../helpers/api.ts";
 import { databaseKinds } from "../helpers/database.ts";
-import { startDocumentServer, type DocumentServer } from "../helpers/federation.ts";
+import { activityGet, startDocumentServer, type DocumentServer } from "../helpers/federation.ts";
 import { startInstance, type TestInstance } from "../helpers/instance.ts";
+import { startRemote, type RemoteServer } from "../helpers/remote.ts";
 
 const ACTIVITY = "application/activity+json";
 const LD = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"';
@@ -158,6 +159,44 @@ for (const kind of databaseKinds()) {
       });
       const ghost = await api(b, "GET", `/api/v2/search?q=${encodeURIComponent(`${docs.origin}/ghost`)}&resolve=true`, { token: bToken });
       assert.deepEqual(ghost.body.statuses, []);
+    });
+  });
+
+  describe(`page URLs under AUTHORIZED_FETCH (${kind})`, () => {
+    let secure: TestInstance;
+    let reader: TestInstance;
+    let remote: RemoteServer;
+    let readerToken: string;
+    before(async () => {
+      [secure, reader, remote] = await Promise.all([
+        startInstance(kind, { username: "alice", env: { AUTHORIZED_FETCH: "true" } }),
+        startInstance(kind, { username: "bob" }),
+        startRemote("fetcher"),
+      ]);
+      readerToken = await ownerToken(reader);
+    });
+    after(async () => {
+      await Promise.all([secure?.close(), reader?.close(), remote?.close()]);
+    });
+
+    test("a post's page URL is read with a signature made for that URL, and refused without one", async () => {
+      const status = await createStatus(secure.islet.core, secure.owner!.account, { text: "for signed readers" });
+      const url = status.url!.replace(secure.origin, secure.url);
+      assert.equal((await activityGet(null, url)).status, 401);
+      const signed = await activityGet(remote, url);
+      assert.equal(signed.status, 200);
+      assert.equal((await signed.json() as Record<string, unknown>).id, status.uri);
+    });
+
+    test("another Islet resolves the secure instance's post and profile by their page URLs", async () => {
+      const status = await createStatus(secure.islet.core, secure.owner!.account, { text: "searched securely" });
+      const found = await api(reader, "GET", `/api/v2/search?q=${encodeURIComponent(status.url!)}&resolve=true`, { token: readerToken });
+      assert.equal(found.body.statuses[0]?.uri, status.uri, JSON.stringify(found.body));
+      // The profile page hands unsigned readers the reduced actor; the
+      // reader fetches the actor again at its id, signed, and gets all of it.
+      const profile = await api(reader, "GET", `/api/v2/search?q=${encodeURIComponent(`${secure.origin}/@alice`)}&resolve=true&type=accounts`, { token: readerToken });
+      assert.equal(profile.body.accounts.length, 1, JSON.stringify(profile.body));
+      assert.equal(profile.body.accounts[0].url, `${secure.origin}/@alice`);
     });
   });
 }
