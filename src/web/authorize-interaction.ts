@@ -367,6 +367,12 @@ export function authorizeInteractionRoutes(core: CoreContext, resolver: RemoteRe
     return await render(c, fields, current.id, owner);
   });
 
+  // The older remote follow address, still in some servers' links.
+  app.get("/authorize_follow", (c) => {
+    const acct = c.req.query("acct") ?? c.req.query("uri") ?? "";
+    return c.redirect(acct === "" ? PATH : `${PATH}?${new URLSearchParams({ uri: acct, intent: "follow" })}`, 301);
+  });
+
   app.post(PATH, bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.text("The form is too large", 413) }), async (c) => {
     if (crossSite(c, core.config.origin)) {
       return html(c, errorPage("Request not accepted", "The form was not sent from this site, so nothing was done."), 403);

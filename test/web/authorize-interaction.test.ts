@@ -189,6 +189,13 @@ for (const kind of databaseKinds()) {
       assert.match(missing.text, /No account or post could be found/);
       const none = await browser.get("/authorize_interaction");
       assert.equal(none.response.status, 400);
+      const legacy = await browser.get(`/authorize_follow?acct=${encodeURIComponent(`remote@${new URL(there.origin).host}`)}`);
+      assert.equal(legacy.response.status, 301);
+      assert.equal(legacy.response.headers.get("Location"), `/authorize_interaction?uri=${encodeURIComponent(`remote@${new URL(there.origin).host}`)}&intent=follow`);
+      // A handle it already knows (the OStatus link's {uri} is one).
+      const known = await browser.get(`/authorize_interaction?uri=${encodeURIComponent(`acct:remote@${new URL(there.origin).host}`)}`);
+      assert.equal(known.response.status, 200);
+      assert.match(known.text, /You follow this account\./);
       const handle = await browser.get(`/authorize_interaction?uri=${encodeURIComponent("acct:owner@" + new URL(home.origin).host)}`);
       assert.equal(handle.response.status, 200);
       assert.match(handle.text, /This is your own account\./);
