@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { createStatus } from "../../src/core/statuses.ts";
+import { prefersActivityJson } from "../../src/federation/activity-accept.ts";
 import { api, ownerToken } from "../helpers/api.ts";
 import { databaseKinds } from "../helpers/database.ts";
 import { activityGet, startDocumentServer, type DocumentServer } from "../helpers/federation.ts";
@@ -20,6 +21,23 @@ const BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8
 async function get(url: string, accept: string): Promise<Response> {
   return await fetch(url, { headers: { Accept: accept }, redirect: "manual" });
 }
+
+describe("telling ActivityPub requests from browsers", () => {
+  test("ActivityStreams types win unless text/html weighs more", () => {
+    assert.equal(prefersActivityJson(ACTIVITY), true);
+    assert.equal(prefersActivityJson(LD), true);
+    assert.equal(prefersActivityJson("application/ld+json"), true);
+    assert.equal(prefersActivityJson(`${ACTIVITY}, ${LD}`), true);
+    assert.equal(prefersActivityJson(`text/html;q=0.5, ${ACTIVITY}`), true);
+    assert.equal(prefersActivityJson(BROWSER), false);
+    assert.equal(prefersActivityJson(`text/html, ${ACTIVITY};q=0.9`), false);
+    assert.equal(prefersActivityJson(`${ACTIVITY};q=0`), false);
+    assert.equal(prefersActivityJson("*/*"), false);
+    assert.equal(prefersActivityJson("application/json"), false);
+    assert.equal(prefersActivityJson(""), false);
+    assert.equal(prefersActivityJson(null), false);
+  });
+});
 
 for (const kind of databaseKinds()) {
   describe(`public URLs answer ActivityPub and resolve elsewhere (${kind})`, () => {
