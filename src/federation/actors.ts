@@ -46,8 +46,7 @@ export function registerActor(federation: Federation<void>, core: CoreContext): 
       const account = await findLocalAccount(core, identifier);
       if (account == null || account.username !== identifier) return null;
       if (core.config.authorizedFetch && !(await mayFetch(core, ctx))) return await reducedPerson(ctx, account);
-      const moved = account.movedToAccountId == null ? null : await findAccountById(core, account.movedToAccountId);
-      return await personFromAccount(ctx, account, moved?.uri ?? null);
+      return await ownerPerson(core, ctx, account);
     })
     .setKeyPairsDispatcher(async (_ctx, identifier) => {
       const account = await findLocalAccount(core, identifier);
@@ -91,6 +90,12 @@ async function reducedPerson(ctx: Context<void>, account: Account): Promise<Pers
     publicKey: keys[0]?.cryptographicKey,
     assertionMethods: keys.map((key) => key.multikey),
   });
+}
+
+/** The owner's whole actor document, naming the account it moved to, if it did. */
+export async function ownerPerson(core: CoreContext, ctx: Context<void>, account: Account): Promise<Person> {
+  const moved = account.movedToAccountId == null ? null : await findAccountById(core, account.movedToAccountId);
+  return await personFromAccount(ctx, account, moved?.uri ?? null);
 }
 
 /** The owner as a Person; `movedToUri` is the account it moved to, if it did. */

@@ -12,6 +12,8 @@ import type { MiddlewareHandler } from "hono";
 import { findLocalAccount } from "../core/accounts.ts";
 import type { CoreContext } from "../core/context.ts";
 import { prefersActivityJson } from "./activity-accept.ts";
+import { ownerPerson } from "./actors.ts";
+import { mayFetch } from "./authorized-fetch.ts";
 import { statusDocument } from "./status-documents.ts";
 
 const PROFILE_PATH = /^\/@([^/@]+)$/;
@@ -36,8 +38,9 @@ function varyOnAccept(response: Response): Response {
  * The middleware: ActivityPub requests for `/@owner/ID` get the post's
  * document (checked as at its IRI: 404 unless public or unlisted), those
  * for `/@owner` the actor, fetched through `dispatch` (the whole app) at
- * `/users/owner` so its caching and AUTHORIZED_FETCH rules apply. Other
- * requests pass on to the pages.
+ * `/users/owner` so its caching applies; under AUTHORIZED_FETCH a request
+ * signed for `/@owner` gets the whole actor, others the reduced one, as at
+ * the actor's id. Other requests pass on to the pages.
  */
 export function contentNegotiation(
   core: CoreContext,
@@ -66,6 +69,17 @@ export function contentNegotiation(
     }
     if (status != null) return await statusDocument(federation, core, c.req.raw, account.username, status[2]);
     const url = new URL(c.req.url);
+    if (core.config.authorizedFetch) {
+      // A signature covers the address it was made for: checked here, on
+      // this URL, so a signed reader gets the whole actor as at its id.
+      const signed = new Request(new URL(`${url.pathname}${url.search}`, core.config.origin), { method: c.req.method, headers: c.req.raw.headers });
+      const ctx = federation.createContext(signed, undefined);
+      if (await mayFetch(core, ctx)) {
+        const person = await ownerPerson(core, ctx, account);
+        const json = await person.toJsonLd({ contextLoader: ctx.contextLoader, format: "compact" });
+        return new Response(JSON.stringify(json), { status: 200, headers: { "Content-Type": "application/activity+json", Vary: "Accept" } });
+      }
+    }
     const actor = new Request(new URL(`/users/${encodeURIComponent(account.username)}${url.search}`, url), {
       method: c.req.method,
       headers: c.req.raw.headers,

@@ -206,6 +206,19 @@ for (const kind of databaseKinds()) {
       assert.equal((await signed.json() as Record<string, unknown>).id, status.uri);
     });
 
+    test("the profile URL answers as the actor's id does: reduced unsigned, whole to a signature made for it", async () => {
+      const unsigned = await (await activityGet(null, `${secure.url}/@alice`)).json() as Record<string, unknown>;
+      assert.equal(unsigned.id, `${secure.origin}/users/alice`);
+      assert.equal(unsigned.outbox, undefined);
+      const response = await activityGet(remote, `${secure.url}/@alice`);
+      assert.equal(response.status, 200);
+      assert.match(response.headers.get("Vary") ?? "", /Accept/);
+      const signed = await response.json() as Record<string, unknown>;
+      assert.equal(signed.outbox, `${secure.origin}/users/alice/outbox`);
+      const atId = await (await activityGet(remote, `${secure.url}/users/alice`)).json();
+      assert.deepEqual(signed, atId);
+    });
+
     test("another Islet resolves the secure instance's post and profile by their page URLs", async () => {
       const status = await createStatus(secure.islet.core, secure.owner!.account, { text: "searched securely" });
       const found = await api(reader, "GET", `/api/v2/search?q=${encodeURIComponent(status.url!)}&resolve=true`, { token: readerToken });
