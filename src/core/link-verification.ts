@@ -3,7 +3,8 @@
  * whole value is a link is marked verified (`verified_at`) when the page
  * it links to links back to the owner's profile with `rel="me"` (an
  * `<a rel="me">` or `<link rel="me">` whose href is the profile URL
- * `/@owner` or the actor id).
+ * `/@owner` or the actor id, or, as Mastodon allows, whose first such
+ * link redirects there, as a short link does).
  *
  * Saving the profile emits `account.updated`; the reaction here queues a
  * check on the durable "link_verification" queue when a field waits for
@@ -21,7 +22,7 @@ import type { Database } from "../db/connect.ts";
 import { createJobQueue, type JobQueue, type JobQueueOptions } from "../db/job-queue.ts";
 import type { DatabaseMessageQueue } from "../db/message-queue.ts";
 import { accounts, type ProfileField } from "../db/schema.ts";
-import { GuardedFetchError, guardedFetch, networkPolicy, type NetworkPolicy } from "../net/fetcher.ts";
+import { GuardedFetchError, guardedFetch, networkPolicy, openGuarded, type NetworkPolicy } from "../net/fetcher.ts";
 import { findAccountById } from "./accounts.ts";
 import type { CoreContext } from "./context.ts";
 import { fieldValueToHtml, getPreferences } from "./profile.ts";
@@ -162,8 +163,9 @@ export interface LinkCheckOptions {
  * `targets`. Throws a GuardedFetchError when the page could not be read.
  */
 export async function linksBack(ctx: CoreContext, link: string, targets: readonly string[], options: LinkCheckOptions = {}): Promise<boolean> {
+  const policy = options.policy ?? networkPolicy(ctx.config.allowPrivateAddress);
   const fetched = await guardedFetch(link, {
-    policy: options.policy ?? networkPolicy(ctx.config.allowPrivateAddress),
+    policy,
     timeoutMs: options.timeoutMs ?? LINK_VERIFICATION_TIMEOUT_MS,
     maxBytes: LINK_VERIFICATION_MAX_BYTES,
     headers: { Accept: "text/html", "User-Agent": `Islet (+${ctx.config.origin}/)` },
@@ -173,7 +175,39 @@ export async function linksBack(ctx: CoreContext, link: string, targets: readonl
   if (!/^\s*(text\/html|application\/xhtml\+xml)\b/i.test(type)) return false;
   const html = new TextDecoder().decode(fetched.body);
   const wanted = new Set(targets.map(comparable));
-  return relMeLinks(html, fetched.url).some((href) => wanted.has(comparable(href)));
+  const links = relMeLinks(html, fetched.url);
+  if (links.some((href) => wanted.has(comparable(href)))) return true;
+  // As Mastodon: the first rel=me link may be a short link that redirects to the profile.
+  if (links.length === 0) return false;
+  const location = await redirectTarget(links[0], policy, options.timeoutMs ?? LINK_VERIFICATION_TIMEOUT_MS).catch(() => null);
+  return location != null && wanted.has(comparable(location));
+}
+
+/**
+ * Where `link` redirects to, without going there: the first redirect's
+ * target is captured as the fetcher checks it, and refused, so no
+ * connection is made to it. Null when `link` does not redirect.
+ */
+async function redirectTarget(link: string, policy: NetworkPolicy, timeoutMs: number): Promise<string | null> {
+  let requested = 0;
+  let target: string | null = null;
+  try {
+    const opened = await openGuarded(link, {
+      policy,
+      timeoutMs,
+      maxRedirects: 1,
+      refuseUrl: async (url) => {
+        if (requested++ === 0) return false;
+        target = url.href;
+        return true;
+      },
+    });
+    opened.response.destroy();
+    return null;
+  } catch (error) {
+    if (target != null) return target;
+    throw error;
+  }
 }
 
 /**

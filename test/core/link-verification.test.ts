@@ -48,7 +48,7 @@ for (const kind of databaseKinds()) {
     let token: string;
     let site: Server;
     let siteOrigin: string;
-    const pages = new Map<string, { type?: string; body: string }>();
+    const pages = new Map<string, { type?: string; body: string; location?: string }>();
     const requested: string[] = [];
 
     before(async () => {
@@ -59,6 +59,10 @@ for (const kind of databaseKinds()) {
         const page = pages.get(req.url ?? "");
         if (page == null) {
           res.writeHead(404).end();
+          return;
+        }
+        if (page.location != null) {
+          res.writeHead(302, { Location: page.location }).end();
           return;
         }
         res.writeHead(200, { "Content-Type": page.type ?? "text/html; charset=utf-8" });
@@ -152,6 +156,25 @@ for (const kind of databaseKinds()) {
       const checked = await eventually(async () => (await fields())[0].verified_at ?? undefined, "the changed field verified");
       assert.notEqual(checked, verifiedAt);
       assert.ok(requested.includes("/moved"));
+    });
+
+    test("a rel=me link that redirects to the profile counts, as a short link does; only the first is tried", async () => {
+      pages.set("/s/profile", { body: "", location: profileUrl() });
+      pages.set("/s/elsewhere", { body: "", location: "https://elsewhere.example/" });
+      pages.set("/short", { body: `<a rel="me" href="/s/profile">me</a>` });
+      pages.set("/second", { body: `<a rel="me" href="/s/elsewhere">a</a><a rel="me" href="/s/profile">b</a>` });
+      const saved = await save([
+        { name: "Second", value: `${siteOrigin}/second` },
+        { name: "Short", value: `${siteOrigin}/short` },
+      ]);
+      assert.equal(saved.fields[1].verified_at, null);
+      const now = await eventually(async () => {
+        const current = await fields();
+        return current[1].verified_at != null ? current : undefined;
+      }, "the Short field verified");
+      assert.equal(now[0].verified_at, null);
+      // The first rel=me link of each page was asked where it leads.
+      assert.ok(requested.includes("/s/profile") && requested.includes("/s/elsewhere"));
     });
   });
 }
