@@ -21,6 +21,7 @@ import { announceExpiredPolls } from "./core/polls.ts";
 import { createPushQueue, registerWebPush, startPushWorker } from "./push/delivery.ts";
 import { registerStreamingRelay } from "./streaming/events.ts";
 import { pruneExpiredRemoteMedia } from "./core/media-cache.ts";
+import { createLinkVerificationQueue, registerLinkVerification, startLinkVerificationWorker } from "./core/link-verification.ts";
 import { createRemoteMediaQueue, registerRemoteMediaCache, startRemoteMediaWorker } from "./media/remote-cache.ts";
 
 export interface Islet {
@@ -97,11 +98,15 @@ export async function openIslet(config: Config, options: OpenIsletOptions = {}):
   // Remote media cache: received posts' files are downloaded on their own queue ("remote_media").
   const remoteMediaQueue = createRemoteMediaQueue(database, { log });
   registerRemoteMediaCache(core, remoteMediaQueue);
+  // Profile links: a saved field with a link is checked for rel="me" on its own queue ("link_verification").
+  const linkVerificationQueue = createLinkVerificationQueue(database, { log });
+  registerLinkVerification(core, linkVerificationQueue);
   const stop = new AbortController();
   let worker: Promise<void> | null = null;
   let mailWorker: Promise<void> | null = null;
   let pushWorker: Promise<void> | null = null;
   let remoteMediaWorker: Promise<void> | null = null;
+  let linkVerificationWorker: Promise<void> | null = null;
   return {
     config,
     core,
@@ -114,6 +119,7 @@ export async function openIslet(config: Config, options: OpenIsletOptions = {}):
       mailWorker = mailer.start(stop.signal);
       pushWorker = startPushWorker(core, pushQueue, stop.signal);
       remoteMediaWorker = startRemoteMediaWorker(core, remoteMediaQueue, stop.signal);
+      linkVerificationWorker = startLinkVerificationWorker(core, linkVerificationQueue, stop.signal);
       // Expired cache entries (fetched documents, keys) are dropped hourly.
       const sweep = setInterval(() => {
         kv.deleteExpired().catch((error) => log.warn("could not delete expired cache entries", error));
@@ -143,7 +149,7 @@ export async function openIslet(config: Config, options: OpenIsletOptions = {}):
     },
     async close() {
       stop.abort();
-      await Promise.all([worker, mailWorker, pushWorker, remoteMediaWorker]);
+      await Promise.all([worker, mailWorker, pushWorker, remoteMediaWorker, linkVerificationWorker]);
       await database.close();
     },
   };

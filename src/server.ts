@@ -14,12 +14,14 @@ import { DocumentCache } from "./federation/document-cache.ts";
 import { withRemoteContexts } from "./federation/contexts.ts";
 import { guardInboxRequest, isInboxPost } from "./federation/inbox-limit.ts";
 import { verifyInboxRequest } from "./federation/inbox-verify.ts";
+import { contentNegotiation } from "./federation/negotiation.ts";
 import { statusDocumentRoutes } from "./federation/status-documents.ts";
 import type { Logger } from "./log.ts";
 import type { Islet } from "./islet.ts";
 import { DEFAULT_SLOW_REQUEST_LIMITS, limitSlowBodies, slowRequestServerOptions, type SlowRequestLimits } from "./slow-requests.ts";
 import { createStreaming, type Streaming } from "./streaming/streaming.ts";
 import { removeStaleSocket } from "./unix-socket.ts";
+import { authorizeInteractionRoutes } from "./web/authorize-interaction.ts";
 import { webRoutes } from "./web/profile.ts";
 import { htmlSecurityHeaders } from "./web/security-headers.ts";
 
@@ -143,6 +145,8 @@ export function createApp(islet: Islet): Hono {
   app.use("/oauth/*", cors({ origin: "*" }));
   app.use(htmlSecurityHeaders());
   app.use(federationMiddleware(islet));
+  // `/@owner` and `/@owner/ID` answer ActivityPub requests too, before the pages.
+  app.use(contentNegotiation(core, islet.federation, (request) => app.fetch(request)));
 
   healthRoute(app, islet);
   app.get("/.well-known/host-meta", (c) => c.body(hostMeta(core.config.origin), 200, { "Content-Type": "application/xrd+xml; charset=utf-8" }));
@@ -151,6 +155,7 @@ export function createApp(islet: Islet): Hono {
   app.route("/", streaming.routes);
   app.route("/", apiRoutes({ core }));
   app.route("/", statusDocumentRoutes(islet.federation, core));
+  app.route("/", authorizeInteractionRoutes(core));
   app.route("/", webRoutes(core));
 
   app.notFound((c) => {

@@ -2,7 +2,8 @@
  * Mastodon API: search (`/api/v2/search`). Accounts by handle or name,
  * statuses by their text among those the viewer may see, hashtags by name.
  * With `resolve=true` a remote handle or actor URL is looked up through
- * federation first; a status URL is found only when already stored.
+ * federation first, and so is any other URL (a profile or post page, as
+ * Mastodon's search resolves a pasted link).
  * Without a token, as on Mastodon: accounts and hashtags only, no resolve,
  * no offset.
  */
@@ -59,15 +60,17 @@ export function searchRoutes(deps: ApiDeps): Hono<ApiEnv> {
     if (query !== "") {
       const url = /^https?:\/\//i.test(query) ? query : null;
       if (url != null) {
-        // A URL names one thing: an account or a status, known or (accounts) resolved.
-        if (wants("accounts")) {
-          let account = await findAccountByUrl(core, url);
-          if (account == null && resolve && viewerId != null) account = await core.remote.resolveAccount(url).catch(() => null);
-          if (account != null && offset === 0) accounts = [account];
+        // A URL names one thing: an account or a status, known or resolved.
+        let account = wants("accounts") ? await findAccountByUrl(core, url) : null;
+        let status = wants("statuses") && viewerId != null ? await findStatusByUrl(core, url, viewerId) : null;
+        if (account == null && status == null && resolve && viewerId != null) {
+          const found = await core.remote.resolveUrl(url).catch(() => null);
+          if (found?.kind === "account") account = found.account;
+          else if (found?.kind === "status") status = await findStatusByUrl(core, found.status.uri, viewerId);
         }
-        if (wants("statuses") && viewerId != null && offset === 0) {
-          const status = await findStatusByUrl(core, url, viewerId);
-          if (status != null) statuses = [status];
+        if (offset === 0) {
+          if (account != null && wants("accounts")) accounts = [account];
+          if (status != null && wants("statuses")) statuses = [status];
         }
       } else {
         if (wants("accounts")) {

@@ -4,7 +4,7 @@
  */
 import type { Config } from "../config.ts";
 import type { Database, Db } from "../db/connect.ts";
-import type { accounts } from "../db/schema.ts";
+import type { accounts, statuses } from "../db/schema.ts";
 import type { Logger } from "../log.ts";
 import type { EventBus } from "./events.ts";
 
@@ -38,7 +38,19 @@ export interface RemoteLookup {
   resolveAccount(query: string, options?: { refresh?: boolean }): Promise<typeof accounts.$inferSelect>;
   /** Fetches the replies of a remote post (its IRI), waiting at most `waitMs`. */
   fetchRepliesWithin(uri: string, waitMs?: number): Promise<void>;
+  /**
+   * What an `https://` URL (a profile or post page, an actor or object id)
+   * names, fetched and stored as Mastodon's search resolves a pasted link;
+   * null when nothing usable is there.
+   */
+  resolveUrl(url: string): Promise<ResolvedUrl>;
 }
+
+/** What a resolved URL turned out to name. */
+export type ResolvedUrl =
+  | { kind: "account"; account: typeof accounts.$inferSelect }
+  | { kind: "status"; status: typeof statuses.$inferSelect }
+  | null;
 
 /**
  * The core's {@link RemoteLookup}: federation connects its implementation
@@ -59,5 +71,9 @@ export class RemoteLookups implements RemoteLookup {
 
   async fetchRepliesWithin(uri: string, waitMs?: number): Promise<void> {
     await this.#lookup?.fetchRepliesWithin(uri, waitMs);
+  }
+
+  async resolveUrl(url: string): Promise<ResolvedUrl> {
+    return this.#lookup == null ? null : await this.#lookup.resolveUrl(url);
   }
 }

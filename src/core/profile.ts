@@ -224,7 +224,12 @@ export async function updateProfile(ctx: CoreContext, accountId: bigint, update:
     fieldsSource = update.fields
       .map((field) => ({ name: field.name.trim(), value: field.value.trim() }))
       .filter((field) => field.name !== "" || field.value !== "");
-    values.fields = fieldsSource.map((field) => ({ name: field.name, value: fieldValueToHtml(field.value) }));
+    // A field whose value stays the same keeps its verification (link-verification.ts checks the others).
+    values.fields = fieldsSource.map((field) => {
+      const value = fieldValueToHtml(field.value);
+      const verifiedAt = account.fields.find((old) => old.value === value && old.verifiedAt != null)?.verifiedAt;
+      return verifiedAt == null ? { name: field.name, value } : { name: field.name, value, verifiedAt };
+    });
   }
 
   const preferences = await getPreferences(ctx, accountId);

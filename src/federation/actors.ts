@@ -20,15 +20,33 @@ import { isUrlSuspended } from "../core/server-domain-blocks.ts";
 import { mayFetch } from "./authorized-fetch.ts";
 import { guardedLoader } from "./domain-policy.ts";
 
+/**
+ * Links in the owner's WebFinger answer where another server sends the
+ * owner to interact with something it shows: OStatus' remote follow
+ * (`{uri}`, as Mastodon publishes it) and the FEP-3b86 Activity Intents,
+ * all answered by the `/authorize_interaction` page.
+ */
+export function interactionLinks(origin: string): { rel: string; template: string }[] {
+  const page = `${origin}/authorize_interaction`;
+  const back = "&on-success={on-success}&on-cancel={on-cancel}";
+  return [
+    { rel: "http://ostatus.org/schema/1.0/subscribe", template: `${page}?uri={uri}` },
+    { rel: "https://w3id.org/fep/3b86/Follow", template: `${page}?intent=follow&uri={object}${back}` },
+    { rel: "https://w3id.org/fep/3b86/Like", template: `${page}?intent=favourite&uri={object}${back}` },
+    { rel: "https://w3id.org/fep/3b86/Announce", template: `${page}?intent=boost&uri={object}${back}` },
+    { rel: "https://w3id.org/fep/3b86/Create", template: `${page}?intent=create&uri={inReplyTo}&text={content}${back}` },
+  ];
+}
+
 /** Registers the owner's actor, its key pairs and its handle. */
 export function registerActor(federation: Federation<void>, core: CoreContext): void {
+  federation.setWebFingerLinksDispatcher(() => interactionLinks(core.config.origin));
   federation
     .setActorDispatcher("/users/{identifier}", async (ctx, identifier) => {
       const account = await findLocalAccount(core, identifier);
       if (account == null || account.username !== identifier) return null;
       if (core.config.authorizedFetch && !(await mayFetch(core, ctx))) return await reducedPerson(ctx, account);
-      const moved = account.movedToAccountId == null ? null : await findAccountById(core, account.movedToAccountId);
-      return await personFromAccount(ctx, account, moved?.uri ?? null);
+      return await ownerPerson(core, ctx, account);
     })
     .setKeyPairsDispatcher(async (_ctx, identifier) => {
       const account = await findLocalAccount(core, identifier);
@@ -72,6 +90,12 @@ async function reducedPerson(ctx: Context<void>, account: Account): Promise<Pers
     publicKey: keys[0]?.cryptographicKey,
     assertionMethods: keys.map((key) => key.multikey),
   });
+}
+
+/** The owner's whole actor document, naming the account it moved to, if it did. */
+export async function ownerPerson(core: CoreContext, ctx: Context<void>, account: Account): Promise<Person> {
+  const moved = account.movedToAccountId == null ? null : await findAccountById(core, account.movedToAccountId);
+  return await personFromAccount(ctx, account, moved?.uri ?? null);
 }
 
 /** The owner as a Person; `movedToUri` is the account it moved to, if it did. */

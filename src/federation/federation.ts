@@ -15,7 +15,7 @@ import { recordDeliveryFailure } from "./domain-policy.ts";
 import { registerInbox } from "./inbox.ts";
 import { registerInboxVerification } from "./inbox-verify.ts";
 import { createLoaders } from "./loaders.ts";
-import { resolveAccount } from "./lookup.ts";
+import { resolveAccount, resolveUrl } from "./lookup.ts";
 import { guardFederationFetches } from "../net/dispatcher.ts";
 import { networkPolicy, type NetworkPolicy } from "../net/fetcher.ts";
 import { registerStatusDelivery } from "./status-delivery.ts";
@@ -63,6 +63,7 @@ export function createIsletFederation(core: CoreContext, setup: FederationSetup)
   core.remote.connect({
     resolveAccount: (query, options) => resolveAccount(federation, core, query, options),
     fetchRepliesWithin: (uri, waitMs) => fetchRepliesWithin(federation, core, uri, waitMs),
+    resolveUrl: (url) => resolveUrl(federation, core, url),
   });
   registerInbox(federation, core);
   registerDelivery(federation, core);
