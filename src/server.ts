@@ -20,6 +20,7 @@ import type { Islet } from "./islet.ts";
 import { DEFAULT_SLOW_REQUEST_LIMITS, limitSlowBodies, slowRequestServerOptions, type SlowRequestLimits } from "./slow-requests.ts";
 import { createStreaming, type Streaming } from "./streaming/streaming.ts";
 import { removeStaleSocket } from "./unix-socket.ts";
+import { PUBLIC_CORS_PATHS, publicCors } from "./web/cors.ts";
 import { webRoutes } from "./web/profile.ts";
 import { htmlSecurityHeaders } from "./web/security-headers.ts";
 
@@ -141,6 +142,7 @@ export function createApp(islet: Islet): Hono {
 
   app.use("/api/*", cors({ origin: "*", exposeHeaders: ["Link", "X-RateLimit-Reset", "X-RateLimit-Limit", "X-RateLimit-Remaining"] }));
   app.use("/oauth/*", cors({ origin: "*" }));
+  for (const path of PUBLIC_CORS_PATHS) app.use(path, publicCors());
   app.use(htmlSecurityHeaders());
   app.use(federationMiddleware(islet));
 
