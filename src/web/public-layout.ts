@@ -74,8 +74,9 @@ ol.statuses > li { margin: .75rem .5rem; }
 .byline { display: flex; gap: .75rem; align-items: flex-start; }
 .byline .author { display: flex; gap: .75rem; align-items: center; text-decoration: none; color: inherit; min-width: 0; flex: 1; }
 .byline img { width: 48px; height: 48px; border-radius: 10px; flex: none; background: var(--line); }
-.byline .name { font-weight: 700; display: block; }
-.byline .acct { color: var(--muted); font-size: .9rem; display: block; }
+.byline .author > span { min-width: 0; }
+.byline .name { font-weight: 700; display: block; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.byline .acct { color: var(--muted); font-size: .9rem; display: block; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .byline .permalink { color: var(--muted); font-size: .85rem; text-decoration: none; white-space: nowrap; }
 .byline .permalink:hover { text-decoration: underline; }
 .content { margin-top: .5rem; }
@@ -85,6 +86,7 @@ ol.statuses > li { margin: .75rem .5rem; }
 details.cw { margin-top: .5rem; }
 details.cw > summary { cursor: pointer; padding: .5rem .75rem; border-radius: 8px; background: var(--accent-bg); list-style-position: inside; }
 details.cw > summary .toggle { color: var(--accent); font-size: .85rem; font-weight: 600; margin-left: .5rem; }
+details.cw[open] > summary .toggle .more, details.cw:not([open]) > summary .toggle .less { display: none; }
 details.sensitive > summary { cursor: pointer; padding: 2rem 1rem; text-align: center; border-radius: 8px; background: var(--line); margin-top: .75rem; font-weight: 600; }
 .media { display: grid; gap: 4px; margin-top: .75rem; border-radius: 10px; overflow: hidden; }
 .media.n2, .media.n3, .media.n4 { grid-template-columns: 1fr 1fr; }
@@ -103,7 +105,7 @@ details.sensitive > summary { cursor: pointer; padding: 2rem 1rem; text-align: c
 .poll li.leading .label { font-weight: 700; }
 .poll p { color: var(--muted); font-size: .9rem; margin: .35rem 0 0; }
 .meta { display: flex; flex-wrap: wrap; gap: .25rem 1rem; color: var(--muted); font-size: .9rem; margin: .75rem 0 0; padding: 0; list-style: none; }
-.tags-line { margin: .5rem 0 0; font-size: .9rem; }
+.status.focus .meta li:first-child { flex-basis: 100%; }
 .pager { text-align: center; margin: 1.5rem .5rem; }
 .pager a { display: inline-block; padding: .5rem 1.25rem; border-radius: 999px; background: var(--card); border: 1px solid var(--line); text-decoration: none; font-weight: 600; }
 .empty-list { text-align: center; color: var(--muted); padding: 2rem 1rem; }

@@ -20,6 +20,7 @@ export function nameOf(account: PublicStatus["author"]): string {
 }
 
 const DATE_FORMAT = new Intl.DateTimeFormat("en", { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" });
+const DAY_FORMAT = new Intl.DateTimeFormat("en", { dateStyle: "medium", timeZone: "UTC" });
 
 /** A date as the pages print it: "Dec 7, 2026, 10:19 PM UTC". */
 export function formatDate(date: Date): string {
@@ -116,15 +117,18 @@ export function statusHtml(view: PublicStatus, options: StatusHtmlOptions): stri
   if (view.reblog != null) context.push(`${escapeHtml(nameOf(view.author))} boosted`);
   const contextLine = context.length === 0 ? "" : `<p class="context">${context.join(" · ")}</p>`;
   const authorUrl = author.url ?? author.uri;
+  const permalink = (text: string) =>
+    `<a class="permalink" href="${escapeHtml(url)}"${author.domain == null ? "" : ` rel="nofollow noopener"`}><time datetime="${status.createdAt.toISOString()}" title="${escapeHtml(formatDate(status.createdAt))}">${escapeHtml(text)}</time></a>`;
   const byline = `<header class="byline">
 <a class="author" href="${escapeHtml(authorUrl)}"${author.domain == null ? "" : ` rel="nofollow noopener"`}><img src="${escapeHtml(shown.avatarUrl)}" alt="" width="48" height="48" loading="lazy"><span><span class="name">${escapeHtml(nameOf(author))}</span><span class="acct">${escapeHtml(handleOf(author, options.localDomain))}</span></span></a>
-<a class="permalink" href="${escapeHtml(url)}"${author.domain == null ? "" : ` rel="nofollow noopener"`}><time datetime="${status.createdAt.toISOString()}">${escapeHtml(formatDate(status.createdAt))}</time></a>
+${options.focus ? "" : permalink(DAY_FORMAT.format(status.createdAt))}
 </header>`;
   const body = `<div class="content"${status.language == null ? "" : ` lang="${escapeHtml(status.language)}"`}>${status.content}</div>${mediaHtml(shown)}${pollHtml(shown, now)}`;
   const main = status.spoilerText === ""
     ? body
-    : `<details class="cw"><summary><span class="spoiler">${escapeHtml(status.spoilerText)}</span><span class="toggle">Show more</span></summary>${body}</details>`;
+    : `<details class="cw"><summary><span class="spoiler">${escapeHtml(status.spoilerText)}</span><span class="toggle"><span class="more">Show more</span><span class="less">Show less</span></span></summary>${body}</details>`;
   const meta: string[] = [
+    ...(options.focus ? [`<li>${permalink(formatDate(status.createdAt))}</li>`] : []),
     `<li>${plural(status.repliesCount, "reply", "replies")}</li>`,
     `<li>${plural(status.reblogsCount, "boost", "boosts")}</li>`,
     `<li>${plural(status.favouritesCount, "favourite", "favourites")}</li>`,
