@@ -7,7 +7,7 @@
  * of it (author, media, mentions, tags, poll), loaded in a fixed number of
  * queries whatever the number of posts.
  */
-import { and, asc, desc, eq, exists, inArray, isNull, lt, max, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, exists, inArray, isNull, lt, max, not, or, sql, type SQL } from "drizzle-orm";
 import { accounts, mediaAttachments, mentions, polls, statusPins, statuses, statusTags, tags } from "../db/schema.ts";
 import { profileImageUrl } from "../media/profile-images.ts";
 import type { Account } from "./accounts.ts";
@@ -186,17 +186,19 @@ export interface PublicStatusPage {
   nextMaxId: bigint | null;
 }
 
-async function pinnedIdsOf(ctx: CoreContext, accountId: bigint): Promise<bigint[]> {
+/** The account's pinned public posts, the latest pinned first. */
+async function pinnedRows(ctx: CoreContext, accountId: bigint): Promise<StatusRow[]> {
   const rows = await ctx.db
-    .select({ id: statusPins.statusId })
+    .select({ status: statuses })
     .from(statusPins)
     .innerJoin(statuses, eq(statuses.id, statusPins.statusId))
-    .where(and(eq(statusPins.accountId, accountId), LISTED))
+    .where(and(eq(statusPins.accountId, accountId), eq(statuses.accountId, accountId), LISTED))
     .orderBy(desc(statusPins.id));
-  return rows.map((row) => row.id);
+  return rows.map((row) => row.status);
 }
 
-async function pageOf(ctx: CoreContext, conditions: (SQL | undefined)[], query: PublicPageQuery, pinned: ReadonlySet<bigint> = new Set()): Promise<PublicStatusPage> {
+/** One page of rows under `conditions`, newest first, boosts of posts that are not public left out. */
+async function pageRows(ctx: CoreContext, conditions: (SQL | undefined)[], query: PublicPageQuery): Promise<{ rows: StatusRow[]; nextMaxId: bigint | null }> {
   const where = [...conditions];
   if (query.maxId != null) where.push(lt(statuses.id, query.maxId));
   const rows = await ctx.db
@@ -210,11 +212,15 @@ async function pageOf(ctx: CoreContext, conditions: (SQL | undefined)[], query: 
   // A boost is listed only when its original is public too.
   const originals = await findStatuses(ctx, page.filter((row) => row.reblogOfId != null).map((row) => row.reblogOfId!));
   const publicOriginals = new Set(originals.filter((row) => row.visibility === "public").map((row) => row.id));
-  const listed = page.filter((row) => row.reblogOfId == null || publicOriginals.has(row.reblogOfId));
   return {
-    statuses: await loadPublicStatuses(ctx, listed, pinned),
+    rows: page.filter((row) => row.reblogOfId == null || publicOriginals.has(row.reblogOfId)),
     nextMaxId: more ? page[page.length - 1].id : null,
   };
+}
+
+async function pageOf(ctx: CoreContext, conditions: (SQL | undefined)[], query: PublicPageQuery): Promise<PublicStatusPage> {
+  const { rows, nextMaxId } = await pageRows(ctx, conditions, query);
+  return { statuses: await loadPublicStatuses(ctx, rows), nextMaxId };
 }
 
 /**
@@ -233,13 +239,16 @@ export async function listPublicProfileStatuses(ctx: CoreContext, account: Accou
     conditions.push(exists(ctx.db.select({ one: sql`1` }).from(mediaAttachments).where(eq(mediaAttachments.statusId, statuses.id))));
     return await pageOf(ctx, conditions, query);
   }
-  const pinnedIds = await pinnedIdsOf(ctx, account.id);
-  if (pinnedIds.length > 0) conditions.push(sql`${statuses.id} not in (${sql.join(pinnedIds.map((id) => sql`${id}`), sql`, `)})`);
-  const pinnedSet = new Set(pinnedIds);
-  const page = await pageOf(ctx, conditions, query);
-  if (query.maxId != null || pinnedIds.length === 0) return page;
-  const pinned = await loadPublicStatuses(ctx, await findStatuses(ctx, pinnedIds), pinnedSet);
-  return { statuses: [...pinned, ...page.statuses], nextMaxId: page.nextMaxId };
+  conditions.push(not(exists(ctx.db.select({ one: sql`1` }).from(statusPins).where(and(
+    eq(statusPins.statusId, statuses.id),
+    eq(statusPins.accountId, account.id),
+  )))));
+  const [pinned, page] = await Promise.all([
+    query.maxId == null ? pinnedRows(ctx, account.id) : Promise.resolve([]),
+    pageRows(ctx, conditions, query),
+  ]);
+  const pinnedIds = new Set(pinned.map((row) => row.id));
+  return { statuses: await loadPublicStatuses(ctx, [...pinned, ...page.rows], pinnedIds), nextMaxId: page.nextMaxId };
 }
 
 /**
