@@ -166,6 +166,7 @@ export function webRoutes(ctx: CoreContext): Hono {
       origin,
       localDomain,
       ownerName: nameOf(account),
+      ownerUrl: account.url ?? `${origin}/@${account.username}`,
       icon,
       page: found.page,
       later: maxIdOf(c) != null,

@@ -10,6 +10,8 @@ export interface TagPageOptions {
   origin: string;
   localDomain: string;
   ownerName: string;
+  /** The owner's profile page. */
+  ownerUrl: string;
   icon: string;
   page: PublicStatusPage;
   later: boolean;
@@ -37,7 +39,7 @@ export function tagPage(tag: Tag, options: TagPageOptions): string {
   ].join("\n");
   const body = `<header class="page-head card">
 <h1>#${escapeHtml(tag.displayName)}</h1>
-<p>Public posts by ${escapeHtml(options.ownerName)} · <a href="${escapeHtml(feed)}">RSS feed</a></p>
+<p>Public posts by <a href="${escapeHtml(options.ownerUrl)}">${escapeHtml(options.ownerName)}</a> · <a href="${escapeHtml(feed)}">RSS feed</a></p>
 </header>
 <h2 class="visually-hidden">Posts</h2>
 ${statusListHtml(options.page.statuses, options.localDomain, "No public posts with this hashtag.")}
