@@ -94,7 +94,7 @@ export function profilePage(profile: PublicProfile, options: ProfilePageOptions)
       description,
       url: profileUrl,
       siteName: options.localDomain,
-      image: { url: profile.avatarUrl, alt: name, width: 400, height: 400 },
+      image: { url: profile.avatarUrl, alt: name },
       extra: { "profile:username": `${account.username}@${options.localDomain}` },
     }),
   ].join("\n");

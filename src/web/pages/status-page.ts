@@ -49,7 +49,7 @@ export function statusPage(thread: PublicThread, options: StatusPageOptions): st
       siteName: options.localDomain,
       image: picture != null && !status.sensitive
         ? { url: picture.previewUrl ?? picture.url!, alt: picture.description ?? "", width: picture.width, height: picture.height }
-        : { url: view.avatarUrl, alt: name, width: 400, height: 400 },
+        : { url: view.avatarUrl, alt: name },
       largeImage: picture != null && !status.sensitive,
       extra: {
         "article:published_time": status.createdAt.toISOString(),
