@@ -20,6 +20,7 @@ import { getPreferences } from "./profile.ts";
 import { findStatuses, findStatusWithAuthor, type StatusRow } from "./statuses/rows.ts";
 import { statusContext } from "./statuses/thread.ts";
 import { normalizeTagName, type Tag } from "./tags.ts";
+import { hiddenAuthorIds } from "./visibility.ts";
 
 /** A media file as a page shows it: where to load it and its preview. */
 export interface PublicMedia {
@@ -154,7 +155,8 @@ export interface PublicThread {
 }
 
 /**
- * The owner's post `id` as the public sees it, with its thread; null when
+ * The owner's post `id` as the public sees it, with its thread (leaving
+ * out the accounts the owner blocks or mutes); null when
  * there is no such post of `username` here, or it is followers-only,
  * direct, or a boost. Unlisted posts are found: they are only not listed.
  */
@@ -164,8 +166,10 @@ export async function findPublicThread(ctx: CoreContext, username: string, id: b
   const { status, author } = found;
   if (author.domain != null || author.username.toLowerCase() !== username.toLowerCase()) return null;
   if (status.reblogOfId != null || (status.visibility !== "public" && status.visibility !== "unlisted")) return null;
-  const thread = await statusContext(ctx, status, null);
-  const views = await loadPublicStatuses(ctx, [...thread.ancestors, status, ...thread.descendants]);
+  // The public's view of the thread, without the accounts the owner blocks or mutes.
+  const [thread, hidden] = await Promise.all([statusContext(ctx, status, null), hiddenAuthorIds(ctx, author.id)]);
+  const shown = (row: StatusRow) => !hidden.has(row.accountId);
+  const views = await loadPublicStatuses(ctx, [...thread.ancestors.filter(shown), status, ...thread.descendants.filter(shown)]);
   const index = views.findIndex((view) => view.status.id === status.id);
   if (index < 0) return null;
   return { status: views[index], ancestors: views.slice(0, index), descendants: views.slice(index + 1) };

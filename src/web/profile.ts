@@ -59,11 +59,18 @@ function maxIdOf(c: Context): bigint | undefined {
   return parseId(c.req.query("max_id")) ?? undefined;
 }
 
-/** The local account a `@name` (or `@name@domain`) path segment names. */
+/** The username a `@name` (or `@name@this-domain`) path segment names; null for another server's handle. */
+function usernameOf(ctx: CoreContext, handle: string): string | null {
+  const [username, domain, ...rest] = handle.slice(1).split("@");
+  if (username === "" || rest.length > 0) return null;
+  if (domain != null && domain.toLowerCase() !== ctx.config.localDomain.toLowerCase() && domain.toLowerCase() !== new URL(ctx.config.origin).host) return null;
+  return username;
+}
+
+/** The local account a `@name` (or `@name@this-domain`) path segment names. */
 async function accountOf(ctx: CoreContext, handle: string): Promise<Account | null> {
-  const username = handle.slice(1).split("@")[0];
-  if (username === "") return null;
-  return await findLocalAccount(ctx, username);
+  const username = usernameOf(ctx, handle);
+  return username == null ? null : await findLocalAccount(ctx, username);
 }
 
 export function webRoutes(ctx: CoreContext): Hono {
@@ -126,8 +133,8 @@ export function webRoutes(ctx: CoreContext): Hono {
 
   const status = (embed: boolean) => async (c: Context) => {
     const id = parseId(c.req.param("id"));
-    const username = c.req.param("handle")!.slice(1).split("@")[0];
-    const thread = id == null ? null : await findPublicThread(ctx, username, id);
+    const username = usernameOf(ctx, c.req.param("handle")!);
+    const thread = id == null || username == null ? null : await findPublicThread(ctx, username, id);
     if (thread == null) return notFoundPage(c);
     const options = { origin, localDomain, icon: thread.status.avatarUrl };
     if (!embed) return conditional.respond(c, statusPage(thread, options), PAGE_HEADERS);

@@ -81,6 +81,11 @@ for (const kind of databaseKinds()) {
   describe(`public pages (${kind})`, () => {
     let instance: TestInstance;
     let f: PublicFixture;
+    const remoteId = async () => {
+      const found = await api(instance, "GET", "/api/v1/accounts/lookup?acct=friend@remote.example", { token: f.token });
+      assert.equal(found.status, 200, JSON.stringify(found.body));
+      return found.body.id as string;
+    };
 
     before(async () => {
       instance = await startInstance(kind, { username: "owner" });
@@ -134,6 +139,27 @@ for (const kind of databaseKinds()) {
       assert.match(reply, /Earlier in the thread/);
       assert.match(reply, /class="status card focus" id="status-(\d+)"/);
       assert.equal(/class="status card focus" id="status-(\d+)"/.exec(reply)?.[1], f.ownReply.id);
+    });
+
+    test("replies by accounts the owner blocks are left out of the thread", async () => {
+      const block = await api(instance, "POST", `/api/v1/accounts/${(await remoteId())}/block`, { token: f.token });
+      assert.equal(block.status, 200, JSON.stringify(block.body));
+      try {
+        assert.deepEqual(shownIds(await page(instance, pathOf(f.root.url))), [f.root.id, f.ownReply.id]);
+      } finally {
+        assert.equal((await api(instance, "POST", `/api/v1/accounts/${(await remoteId())}/unblock`, { token: f.token })).status, 200);
+      }
+      assert.deepEqual(shownIds(await page(instance, pathOf(f.root.url))), [f.root.id, f.remoteReplyId.toString(), f.ownReply.id]);
+    });
+
+    test("another server's handle is not this profile", async () => {
+      const local = await get(instance, `/@owner@${new URL(instance.origin).host}`);
+      assert.equal(local.response.status, 301, "the full handle of this server leads to the profile");
+      assert.equal(local.response.headers.get("location"), "/@owner");
+      for (const path of ["/@owner@elsewhere.example", `/@owner@elsewhere.example/${f.picture.id}`, "/@owner@a@b"]) {
+        const { response } = await get(instance, path);
+        assert.equal(response.status, 404, path);
+      }
     });
 
     test("followers-only and direct posts are 404, also embedded and through oEmbed; unlisted ones have a page", async () => {
