@@ -27,8 +27,15 @@ export function formatDate(date: Date): string {
   return `${DATE_FORMAT.format(date)} UTC`;
 }
 
+const COUNT_FORMAT = new Intl.NumberFormat("en");
+
+/** A count as the pages print it: "1,234". */
+export function formatCount(n: number): string {
+  return COUNT_FORMAT.format(n);
+}
+
 function plural(n: number, one: string, many: string): string {
-  return `${n.toLocaleString("en")} ${n === 1 ? one : many}`;
+  return `${formatCount(n)} ${n === 1 ? one : many}`;
 }
 
 /** The post's web page: its own `url`, else its IRI. */

@@ -9,7 +9,7 @@ import type { ProfileTab, PublicProfile, PublicStatusPage } from "../../core/pub
 import { escapeHtml } from "../../text/escape-html.ts";
 import { excerpt, previewMeta } from "../previews.ts";
 import { publicPage } from "../public-layout.ts";
-import { formatDate, nameOf, statusListHtml } from "../status-html.ts";
+import { formatCount, formatDate, nameOf, statusListHtml } from "../status-html.ts";
 
 const TABS: { tab: ProfileTab; path: string; label: string }[] = [
   { tab: "posts", path: "", label: "Posts" },
@@ -41,10 +41,10 @@ function fieldsHtml(profile: PublicProfile): string {
 }
 
 function countsHtml(profile: PublicProfile): string {
-  const items = [`<li><strong>${profile.statusesCount.toLocaleString("en")}</strong> ${profile.statusesCount === 1 ? "post" : "posts"}</li>`];
-  if (profile.followingCount != null) items.push(`<li><strong>${profile.followingCount.toLocaleString("en")}</strong> following</li>`);
+  const items = [`<li><strong>${formatCount(profile.statusesCount)}</strong> ${profile.statusesCount === 1 ? "post" : "posts"}</li>`];
+  if (profile.followingCount != null) items.push(`<li><strong>${formatCount(profile.followingCount)}</strong> following</li>`);
   if (profile.followersCount != null) {
-    items.push(`<li><strong>${profile.followersCount.toLocaleString("en")}</strong> ${profile.followersCount === 1 ? "follower" : "followers"}</li>`);
+    items.push(`<li><strong>${formatCount(profile.followersCount)}</strong> ${profile.followersCount === 1 ? "follower" : "followers"}</li>`);
   }
   return `<ul class="counts">${items.join("")}</ul>`;
 }
@@ -52,7 +52,7 @@ function countsHtml(profile: PublicProfile): string {
 function featuredHtml(profile: PublicProfile, origin: string): string {
   if (profile.featuredTags.length === 0) return "";
   const tags = profile.featuredTags.map((tag) =>
-    `<li><a href="${escapeHtml(`${origin}/tags/${encodeURIComponent(tag.name)}`)}">#${escapeHtml(tag.displayName)} <small>${tag.statusesCount.toLocaleString("en")}</small></a></li>`
+    `<li><a href="${escapeHtml(`${origin}/tags/${encodeURIComponent(tag.name)}`)}">#${escapeHtml(tag.displayName)} <small>${formatCount(tag.statusesCount)}</small></a></li>`
   ).join("");
   return `<section class="featured" aria-labelledby="featured-tags"><h2 id="featured-tags">Featured hashtags</h2><ul>${tags}</ul></section>`;
 }
