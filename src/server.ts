@@ -22,6 +22,7 @@ import { DEFAULT_SLOW_REQUEST_LIMITS, limitSlowBodies, slowRequestServerOptions,
 import { createStreaming, type Streaming } from "./streaming/streaming.ts";
 import { removeStaleSocket } from "./unix-socket.ts";
 import { authorizeInteractionRoutes } from "./web/authorize-interaction.ts";
+import { PUBLIC_CORS_PATHS, publicCors } from "./web/cors.ts";
 import { webRoutes } from "./web/profile.ts";
 import { htmlSecurityHeaders } from "./web/security-headers.ts";
 
@@ -143,6 +144,7 @@ export function createApp(islet: Islet): Hono {
 
   app.use("/api/*", cors({ origin: "*", exposeHeaders: ["Link", "X-RateLimit-Reset", "X-RateLimit-Limit", "X-RateLimit-Remaining"] }));
   app.use("/oauth/*", cors({ origin: "*" }));
+  for (const path of PUBLIC_CORS_PATHS) app.use(path, publicCors());
   app.use(htmlSecurityHeaders());
   app.use(federationMiddleware(islet));
   // `/@owner` and `/@owner/ID` answer ActivityPub requests too, before the pages.

@@ -14,6 +14,7 @@ import { idleMemory } from "./idle-memory.ts";
 import { inboxIngest } from "./inbox-ingest.ts";
 import { loopbackBaseline } from "./loopback-baseline.ts";
 import { peakMemory } from "./peak-memory.ts";
+import { publicPages } from "./public-pages.ts";
 import { rsa } from "./rsa.ts";
 import { seedTimeline } from "./seed.ts";
 import { statusCreation } from "./status-creation.ts";
@@ -30,7 +31,7 @@ export const processBenches: ProcessBench[] = [coldStart, seedTimeline, delivery
 /** The home timeline runs before status creation, which adds the owner's own posts to it. */
 // Streaming right after start: its memory per connection is read off RSS,
 // which after the heavier loads has room to spare and would not grow.
-export const serverBenches: ServerBench[] = [idleMemory, streamingFanOut, federationReads, homeTimeline, statusCreation, inboxIngest, peakMemory];
+export const serverBenches: ServerBench[] = [idleMemory, streamingFanOut, federationReads, homeTimeline, statusCreation, publicPages, inboxIngest, peakMemory];
 
 /** Run last, once every server has stopped. */
 export const machineBenches: MachineBench[] = [loopbackBaseline, rsa];

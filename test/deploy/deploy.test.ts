@@ -435,6 +435,11 @@ describe("nginx", { skip: skipUnless("nginx", "openssl") }, () => {
     assert.equal(finger.headers.location, "https://social.example.com/.well-known/webfinger?resource=acct:owner@example.com");
     const hostMeta = await httpsGet(setup.https, "example.com", "/.well-known/host-meta");
     assert.equal(hostMeta.headers.location, "https://social.example.com/.well-known/host-meta");
+    for (const path of ["/.well-known/webfinger?resource=acct:owner@example.com", "/.well-known/host-meta", "/.well-known/nodeinfo"]) {
+      const redirected = await httpsGet(setup.https, "example.com", path, { headers: { origin: "https://client.example" } });
+      assert.equal(redirected.status, 301, path);
+      assert.equal(redirected.headers["access-control-allow-origin"], "*", `${path}: a web client may follow the redirect`);
+    }
   });
 });
 
@@ -444,14 +449,19 @@ function caddyEnv(dir: string): NodeJS.ProcessEnv {
   return { ...process.env, HOME: dir, XDG_DATA_HOME: join(dir, "data"), XDG_CONFIG_HOME: join(dir, "config") };
 }
 
-/** The shipped Caddyfile with its handle-domain block uncommented. */
-function withHandleDomain(text: string): string {
+/** The Caddyfile with its handle-domain block (example.com) uncommented. */
+function uncommentHandleDomain(text: string): string {
   const lines = text.split("\n");
   const begin = lines.indexOf("# BEGIN handle-domain");
   const end = lines.indexOf("# END handle-domain");
   assert.ok(begin >= 0 && end > begin, "the Caddyfile marks its handle-domain block");
   for (let i = begin + 1; i < end; i++) lines[i] = lines[i].replace(/^# ?/, "");
-  return replaceAll(lines.join("\n"), /^example\.com \{/m, "social.example.com {", "the site address");
+  return lines.join("\n");
+}
+
+/** The shipped Caddyfile with its handle-domain block uncommented. */
+function withHandleDomain(text: string): string {
+  return replaceAll(uncommentHandleDomain(text), /^example\.com \{/m, "social.example.com {", "the site address");
 }
 
 describe("Caddy", { skip: skipUnless("caddy") }, () => {
@@ -484,6 +494,7 @@ describe("Caddy", { skip: skipUnless("caddy") }, () => {
     text = replaceAll(text, "127.0.0.1:3000", `127.0.0.1:${web.port}`, "the upstream address");
     text = replaceAll(text, "root * /var/lib/islet/media", `root * ${media}`, "the media root");
     text = replaceAll(text, /^example\.com \{/m, "social.example.com {", "the site address");
+    text = uncommentHandleDomain(text);
     // Local certificates instead of ACME, high ports, nothing outside `dir`.
     const global = `{\n\tadmin off\n\tlocal_certs\n\tskip_install_trust\n\thttp_port ${http}\n\thttps_port ${https}\n\tstorage file_system ${join(dir, "storage")}\n}\n\n`;
     const file = join(dir, "Caddyfile");
@@ -522,6 +533,20 @@ describe("Caddy", { skip: skipUnless("caddy") }, () => {
     const redirect = await httpGet(http, host, "/@owner");
     assert.equal(redirect.status, 308);
     assert.match(String(redirect.headers.location), /^https:\/\/social\.example\.com(:\d+)?\/@owner$/);
+
+    // The handle domain's redirects carry CORS, so web clients can follow them.
+    for (const path of ["/.well-known/webfinger?resource=acct:owner@example.com", "/.well-known/host-meta", "/.well-known/nodeinfo"]) {
+      // Caddy may still be getting example.com's local certificate.
+      let redirected = await httpsGet(https, "example.com", path, { headers: { origin: "https://client.example" } }).catch(() => null);
+      for (let attempt = 0; redirected?.status !== 301 && attempt < 50; attempt++) {
+        await new Promise((done) => setTimeout(done, 200));
+        redirected = await httpsGet(https, "example.com", path, { headers: { origin: "https://client.example" } }).catch(() => null);
+      }
+      assert.ok(redirected != null, `${path} on the handle domain answers`);
+      assert.equal(redirected.status, 301, path);
+      assert.match(String(redirected.headers.location), new RegExp(`^https://social\\.example\\.com${path.replace(/[.?]/g, "\\$&")}$`));
+      assert.equal(redirected.headers["access-control-allow-origin"], "*", path);
+    }
   });
 });
 
