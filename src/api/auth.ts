@@ -4,6 +4,7 @@
  */
 import { and, eq, isNull } from "drizzle-orm";
 import type { Context, MiddlewareHandler } from "hono";
+import { noteTokenUsed } from "../core/authorized-apps.ts";
 import type { CoreContext } from "../core/context.ts";
 import { oauthTokens } from "../db/schema.ts";
 import { hashToken } from "../core/token-hash.ts";
@@ -30,7 +31,7 @@ export function bearerToken(c: Context): string | null {
   return c.req.query("access_token") ?? null;
 }
 
-/** Looks a token up; null when unknown or revoked. */
+/** Looks a token up (noting that it was used); null when unknown or revoked. */
 export async function findToken(core: CoreContext, token: string): Promise<TokenInfo | null> {
   const rows = await core.db
     .select()
@@ -39,6 +40,7 @@ export async function findToken(core: CoreContext, token: string): Promise<Token
     .limit(1);
   const row = rows[0];
   if (row == null) return null;
+  await noteTokenUsed(core, row.id, row.lastUsedAt);
   return { tokenId: row.id, applicationId: row.applicationId, accountId: row.accountId, scopes: row.scopes.split(" ") };
 }
 

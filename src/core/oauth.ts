@@ -602,6 +602,7 @@ export async function signIn(
 export interface WebSession {
   accountId: bigint;
   expiresAt: Date;
+  lastUsedAt: Date | null;
 }
 
 /** Starts a browser session for the owner; returns the secret id for the cookie. */
@@ -627,7 +628,7 @@ export async function createWebSession(
 export async function findWebSession(ctx: CoreContext, id: string | null | undefined): Promise<WebSession | null> {
   if (id == null || id === "" || id.length > 200) return null;
   const rows = await ctx.db
-    .select({ accountId: webSessions.accountId, expiresAt: webSessions.expiresAt })
+    .select({ accountId: webSessions.accountId, expiresAt: webSessions.expiresAt, lastUsedAt: webSessions.lastUsedAt })
     .from(webSessions)
     .innerJoin(users, eq(users.accountId, webSessions.accountId))
     .where(and(eq(webSessions.idHash, hashToken(id)), gt(webSessions.expiresAt, new Date())))
