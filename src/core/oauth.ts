@@ -18,6 +18,7 @@ import { CoreError, type CoreContext } from "./context.ts";
 import { newId } from "./ids.ts";
 import { MAX_PASSWORD_LENGTH, verifyPassword } from "./passwords.ts";
 import { admitSignInAttempt, signInAttemptFailed, signInAttemptSucceeded } from "./sign-in-limits.ts";
+import { requiresTwoFactor } from "./two-factor.ts";
 
 export type OAuthApplication = typeof oauthApplications.$inferSelect;
 
@@ -560,7 +561,8 @@ function loginMatches(ctx: CoreContext, owner: Owner, login: string): boolean {
 }
 
 export type SignInResult =
-  | { ok: true; owner: Owner }
+  /** `secondFactor`: the password was right, and a code is needed too (src/core/two-factor.ts). */
+  | { ok: true; owner: Owner; secondFactor: boolean }
   | { ok: false; reason: "invalid" }
   | { ok: false; reason: "throttled"; limit: "address" | "account"; retryAfterSeconds: number };
 
@@ -569,7 +571,8 @@ export type SignInResult =
  * checking while `clientKey` has too many recent failures, or while the
  * owner's account is locked after failures from anywhere (see
  * src/core/sign-in-limits.ts); `ip` is what the owner is told the
- * failures came from.
+ * failures came from. With two-factor sign-in on, a right password is
+ * only the first step (see src/core/two-factor.ts).
  */
 export async function signIn(
   ctx: CoreContext,
@@ -592,8 +595,10 @@ export async function signIn(
     await signInAttemptFailed(ctx, admission.attempt);
     return { ok: false, reason: "invalid" };
   }
+  // With two factors the attempt stays counted until the code is right too.
+  if (requiresTwoFactor(owner)) return { ok: true, owner, secondFactor: true };
   await signInAttemptSucceeded(ctx, admission.attempt);
-  return { ok: true, owner };
+  return { ok: true, owner, secondFactor: false };
 }
 
 // ---------------------------------------------------------------------------

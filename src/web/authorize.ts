@@ -96,6 +96,30 @@ ${hidden({ authenticity_token: options.csrfToken, return_to: options.returnTo })
 <p class="muted"><a href="${escapeHtml(options.passwordResetPath ?? "/auth/password/new")}">Forgot your password?</a></p>`);
 }
 
+export interface TwoFactorPageOptions {
+  action: string;
+  returnTo: string;
+  csrfToken: string;
+  /** The challenge of this sign-in, issued when the password was right. */
+  challenge: string;
+  error?: string | null;
+}
+
+/** The second step of signing in: the code from the authenticator app, or a recovery code. */
+export function twoFactorPage(options: TwoFactorPageOptions): string {
+  const error = options.error == null ? "" : `<p class="error" role="alert">${escapeHtml(options.error)}</p>`;
+  return layout("Two-factor sign-in", `<h1>Two-factor sign-in</h1>
+<p>Enter the six-digit code your authenticator app shows for this account, or one of your recovery codes.</p>
+${error}
+<form method="post" action="${escapeHtml(options.action)}">
+${hidden({ authenticity_token: options.csrfToken, return_to: options.returnTo, challenge: options.challenge })}
+<label for="otp_attempt">Code</label>
+<input type="text" id="otp_attempt" name="otp_attempt" autocomplete="one-time-code" autocapitalize="none" spellcheck="false" maxlength="20" required autofocus>
+<button type="submit" class="primary">Sign in</button>
+</form>
+<p class="muted">Lost your device and your recovery codes? On the server, <code>islet account 2fa disable</code> turns this step off.</p>`);
+}
+
 const SCOPE_NOUNS: Record<string, string> = {
   accounts: "account information",
   blocks: "blocks",
