@@ -21,6 +21,7 @@ import { DEFAULT_SLOW_REQUEST_LIMITS, limitSlowBodies, slowRequestServerOptions,
 import { createStreaming, type Streaming } from "./streaming/streaming.ts";
 import { removeStaleSocket } from "./unix-socket.ts";
 import { webRoutes } from "./web/profile.ts";
+import { settingsRoutes } from "./web/settings/index.ts";
 import { htmlSecurityHeaders } from "./web/security-headers.ts";
 
 /** Paths Fedify answers: WebFinger, NodeInfo, actors, inboxes, collections. */
@@ -151,6 +152,7 @@ export function createApp(islet: Islet): Hono {
   app.route("/", streaming.routes);
   app.route("/", apiRoutes({ core, federation: islet.federation }));
   app.route("/", statusDocumentRoutes(islet.federation, core));
+  app.route("/", settingsRoutes(core));
   app.route("/", webRoutes(core));
 
   app.notFound((c) => {

@@ -10,6 +10,7 @@ import { countFollows } from "../core/follows.ts";
 import { escapeHtml } from "../text/escape-html.ts";
 import { passwordResetRoutes } from "./password-reset.ts";
 import { placeholders } from "./placeholder.ts";
+import { settingsLink } from "./settings/index.ts";
 
 function page(title: string, body: string, head = ""): string {
   return `<!doctype html>
@@ -34,7 +35,7 @@ ${body}
 `;
 }
 
-async function profilePage(ctx: CoreContext, account: Account): Promise<string> {
+async function profilePage(ctx: CoreContext, account: Account, extra = ""): Promise<string> {
   const handle = `@${account.username}@${ctx.config.localDomain}`;
   const name = account.displayName || account.username;
   const [followers, following] = await Promise.all([
@@ -58,7 +59,7 @@ async function profilePage(ctx: CoreContext, account: Account): Promise<string> 
 <section class="note">${account.note}</section>
 ${fields}
 <p class="counts"><span><strong>${following}</strong> following</span><span><strong>${followers}</strong> followers</span></p>
-`, head);
+${extra}`, head);
 }
 
 export function webRoutes(ctx: CoreContext): Hono {
@@ -80,7 +81,7 @@ export function webRoutes(ctx: CoreContext): Hono {
     const account = await findLocalAccount(ctx, username);
     if (account == null) return c.html(page("Not found", "<h1>No such account here</h1>"), 404);
     if (account.username !== username) return c.redirect(`/@${account.username}`, 301);
-    return c.html(await profilePage(ctx, account));
+    return c.html(await profilePage(ctx, account, await settingsLink(ctx, c)));
   });
 
   // An actor URL opened in a browser (Fedify answers ActivityPub requests).
