@@ -3,6 +3,9 @@
  * sign in), the form guard (a CSRF token bound to the session, and a
  * same-origin check on the Origin and Sec-Fetch-Site headers), reading a
  * form, and the page frame with its navigation, in the sign-in pages' look.
+ * The pages' Referrer-Policy is `same-origin` (not the sign-in pages'
+ * `no-referrer`, under which browsers send `Origin: null` with a form), so
+ * that a form sent from them names this origin, and other sites learn nothing.
  */
 import type { Context } from "hono";
 import { getOwner, type Owner } from "../../core/accounts.ts";
@@ -21,6 +24,7 @@ import type { BrowserState } from "../browser.ts";
 export const SETTINGS_PAGE_HEADERS: Readonly<Record<string, string>> = {
   ...AUTH_PAGE_HEADERS,
   "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' data: blob:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  "Referrer-Policy": "same-origin",
 };
 
 const SECTIONS = [
