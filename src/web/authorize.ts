@@ -72,7 +72,7 @@ ul.plain > li button { margin-top: 0.5rem; }
 button.danger { border-color: #a30000; color: #a30000; background: #fff; }
 img.qr { display: block; width: 240px; height: 240px; margin: 0.5rem 0; image-rendering: pixelated; }
 ol.codes { font: 1rem ui-monospace, monospace; columns: 2; background: #f2f2f2; border-radius: 6px; padding: 0.75rem 0.75rem 0.75rem 2.2rem; }
-@media (min-width: 36rem) { .images { grid-template-columns: 1fr 2fr; } }
+@media (min-width: 36rem) { .images { grid-template-columns: auto 1fr; align-items: start; } }
 </style>
 </head>
 <body${options.wide ? ` class="wide"` : ""}>

@@ -134,6 +134,7 @@ for (const kind of databaseKinds()) {
       // Both, and a field, a header and a flag.
       await page.fill("#display_name", "Both Changed");
       await page.setInputFiles("#avatar", await picture(dir, "avatar2.png", 300, 300, { r: 40, g: 120, b: 200 }));
+      await page.fill("#avatar_description", "A blue square");
       await page.setInputFiles("#header", await picture(dir, "header.png", 900, 300, { r: 30, g: 160, b: 90 }));
       await page.fill("#header_description", "A green band");
       await page.fill("input[name=field_name_0]", "Website");
@@ -144,6 +145,7 @@ for (const kind of databaseKinds()) {
       account = await credentials(token);
       assert.equal(account.display_name, "Both Changed");
       assert.notEqual(account.avatar, firstAvatar);
+      assert.equal(account.avatar_description, "A blue square");
       assert.equal(account.header_description, "A green band");
       assert.equal(account.locked, true);
       assert.equal(account.fields[0].name, "Website");
