@@ -85,7 +85,7 @@ export async function changeAlias(islet: Islet, action: "add" | "remove", query:
 
 export const accountCommand: Command = {
   name: "account",
-  summary: "show the owner account, set its password, turn two-factor sign-in off, or move it",
+  summary: "show the owner account, set its password, or move it",
   async run(argv) {
     const split = subcommand(argv, ["show", "password", "2fa", "move", "alias"], HELP);
     if (split == null) return;
