@@ -233,7 +233,7 @@ export function consentPage(options: ConsentPageOptions): string {
 <ul class="scopes">
 ${scopes}
 </ul>
-<p class="muted">Only authorize apps you trust. You can revoke this later by signing out of the app.</p>
+<p class="muted">Only authorize apps you trust. You can revoke this later under <a href="/settings/apps">Settings, Apps and sessions</a>.</p>
 <form method="post" action="${escapeHtml(options.action)}">
 ${hidden({ ...options.fields, authenticity_token: options.csrfToken })}
 <div class="actions">
