@@ -227,6 +227,10 @@ for (const kind of databaseKinds()) {
       const action = `/settings/apps/${tokenRow.applicationId}/revoke`;
       assert.match(apps.text, /Test client/);
       assert.match(apps.text, /last used <time/);
+      // An id past the largest is nobody's app: nothing happens, and no error.
+      const tooLarge = await browser.post("/settings/apps/9999999999999999999/revoke", formFields(apps.text, action));
+      assert.equal(tooLarge.response.status, 303);
+      assert.equal((await api(instance, "GET", "/api/v1/accounts/verify_credentials", { token })).status, 200);
       const revoked = await submit(browser, apps, action);
       assert.equal(revoked.response.status, 303);
       assert.equal((await api(instance, "GET", "/api/v1/accounts/verify_credentials", { token })).status, 401);

@@ -10,7 +10,7 @@ import type { CoreContext } from "../../core/context.ts";
 import { escapeHtml } from "../../text/escape-html.ts";
 import { describeScope } from "../authorize.ts";
 import type { BrowserState } from "../browser.ts";
-import { csrfField, formAccepted, NOTICES, readForm, refused, settingsPage, settingsViewer, signInRedirect, when, type SettingsViewer } from "./page.ts";
+import { csrfField, formAccepted, NOTICES, pathId, readForm, refused, settingsPage, settingsViewer, signInRedirect, when, type SettingsViewer } from "./page.ts";
 
 /** A user agent in a few words: the browser and the system, when recognisable. */
 export function describeUserAgent(userAgent: string | null): string {
@@ -77,7 +77,8 @@ export function appsSettingsRoutes(ctx: CoreContext, browser: BrowserState): Hon
     if (viewer == null) return signInRedirect(c);
     const fields = await readForm(c);
     if (!formAccepted(ctx, browser, c, viewer, fields)) return refused(c);
-    await revokeAuthorizedApp(ctx, viewer.owner.account.id, BigInt(c.req.param("id")));
+    const id = pathId(c.req.param("id"));
+    if (id != null) await revokeAuthorizedApp(ctx, viewer.owner.account.id, id);
     return c.redirect("/settings/apps?notice=app_revoked", 303);
   });
 

@@ -176,3 +176,12 @@ export function when(date: Date | null): string {
   const iso = date.toISOString();
   return `<time datetime="${iso}">${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC</time>`;
 }
+
+const MAX_ID = 9223372036854775807n;
+
+/** An id from a path (digits only, as the route pattern has it); null past the largest id. */
+export function pathId(text: string): bigint | null {
+  if (!/^\d{1,19}$/.test(text)) return null;
+  const id = BigInt(text);
+  return id > MAX_ID ? null : id;
+}

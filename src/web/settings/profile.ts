@@ -20,6 +20,7 @@ import {
   csrfField,
   formAccepted,
   NOTICES,
+  pathId,
   readForm,
   refused,
   settingsPage,
@@ -212,8 +213,9 @@ export function profileSettingsRoutes(ctx: CoreContext, browser: BrowserState): 
     if (viewer == null) return signInRedirect(c);
     const fields = await readForm(c);
     if (!formAccepted(ctx, browser, c, viewer, fields)) return refused(c);
+    const id = pathId(c.req.param("id"));
     try {
-      await unfeatureTag(ctx, viewer.owner.account.id, BigInt(c.req.param("id")));
+      if (id != null) await unfeatureTag(ctx, viewer.owner.account.id, id);
     } catch (error) {
       if (!(error instanceof CoreError)) throw error;
     }
