@@ -22,6 +22,7 @@ const COMMANDS: CommandEntry[] = [
   { name: "config", summary: "print the resolved configuration (secrets masked)", load: async () => (await import("./cli/config.ts")).configCommand },
   { name: "migrate", summary: "apply pending database migrations", load: async () => (await import("./cli/migrate.ts")).migrateCommand },
   { name: "account", summary: "show the owner account, set its password, or move it", load: async () => (await import("./cli/account.ts")).accountCommand },
+  { name: "apps", summary: "list the apps that hold access to the account, or revoke one", load: async () => (await import("./cli/apps.ts")).appsCommand },
   { name: "accounts", summary: "refresh remote accounts", load: async () => (await import("./cli/accounts.ts")).accountsCommand },
   { name: "mail", summary: "send a test message to check the SMTP settings", load: async () => (await import("./cli/mail.ts")).mailCommand },
   { name: "domain", summary: "block, unblock or list blocked domains", load: async () => (await import("./cli/domain.ts")).domainCommand },

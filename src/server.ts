@@ -24,6 +24,7 @@ import { removeStaleSocket } from "./unix-socket.ts";
 import { authorizeInteractionRoutes } from "./web/authorize-interaction.ts";
 import { PUBLIC_CORS_PATHS, publicCors } from "./web/cors.ts";
 import { webRoutes } from "./web/profile.ts";
+import { settingsRoutes } from "./web/settings/index.ts";
 import { htmlSecurityHeaders } from "./web/security-headers.ts";
 
 /** Paths Fedify answers: WebFinger, NodeInfo, actors, inboxes, collections. */
@@ -158,6 +159,7 @@ export function createApp(islet: Islet): Hono {
   app.route("/", apiRoutes({ core }));
   app.route("/", statusDocumentRoutes(islet.federation, core));
   app.route("/", authorizeInteractionRoutes(core));
+  app.route("/", settingsRoutes(core));
   app.route("/", webRoutes(core));
 
   app.notFound((c) => {

@@ -144,6 +144,8 @@ export function accountsRoutes(deps: ApiDeps): Hono<ApiEnv> {
         discoverable: read.boolean(params, "discoverable"),
         indexable: read.boolean(params, "indexable"),
         hideCollections: read.boolean(params, "hide_collections"),
+        avatarDescription: read.string(params, "avatar_description"),
+        headerDescription: read.string(params, "header_description"),
         fields: readFields(params),
         privacy: read.string(source, "privacy"),
         sensitive: read.boolean(source, "sensitive"),

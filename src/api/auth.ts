@@ -3,6 +3,7 @@
  * checks. Tokens are stored as SHA-256 hashes.
  */
 import type { Context, MiddlewareHandler } from "hono";
+import { noteTokenUsed } from "../core/authorized-apps.ts";
 import type { CoreContext } from "../core/context.ts";
 import { findToken, type TokenInfo } from "../core/oauth.ts";
 import { ApiError } from "./errors.ts";

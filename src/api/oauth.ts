@@ -14,7 +14,8 @@
  */
 import { Hono, type Context } from "hono";
 import { getCookie } from "hono/cookie";
-import { findAccountById, getOwner } from "../core/accounts.ts";
+import { findAccountById, getOwner, type Owner } from "../core/accounts.ts";
+import { completeTwoFactorSignIn, createTwoFactorChallenge } from "../core/two-factor.ts";
 import {
   applicationRegistrationWait,
   applicationScopes,
@@ -50,6 +51,7 @@ import {
   errorPage,
   signInPage,
   tooManyAttemptsPage,
+  twoFactorPage,
 } from "../web/authorize.ts";
 import { bearerToken, findToken, type ApiEnv } from "./auth.ts";
 import type { ApiDeps } from "./deps.ts";
@@ -397,17 +399,42 @@ export function oauthRoutes(deps: ApiDeps): Hono<ApiEnv> {
       });
     }
     const ip = clientIp(c, core.config.trustedProxyIps);
-    const result = await signIn(core, { login: form.login ?? "", password: form.password ?? "", clientKey: rateLimitKey(ip), ip });
-    if (!result.ok) {
-      if (result.reason === "throttled") {
-        return html(c, tooManyAttemptsPage(result.retryAfterSeconds, result.limit), 429, { "Retry-After": String(result.retryAfterSeconds) });
+    const showCode = (challenge: string, error: string | null, status: 200 | 422) => html(c, twoFactorPage({
+      action: "/auth/sign_in",
+      returnTo,
+      csrfToken: browser.csrfToken(c, "sign_in", null),
+      challenge,
+      error,
+    }), status);
+    let owner: Owner;
+    if (form.challenge != null) {
+      // The second step: the code for a sign-in whose password was right.
+      const second = await completeTwoFactorSignIn(core, { challenge: form.challenge, code: form.otp_attempt ?? "", clientKey: rateLimitKey(ip), ip });
+      if (!second.ok) {
+        if (second.reason === "throttled") {
+          return html(c, tooManyAttemptsPage(second.retryAfterSeconds, second.limit), 429, { "Retry-After": String(second.retryAfterSeconds) });
+        }
+        if (second.reason === "expired") {
+          return await showSignIn(c, { returnTo, error: "That took too long. Sign in again.", status: 422 });
+        }
+        return showCode(form.challenge, "Wrong or already used code.", 422);
       }
-      return await showSignIn(c, { returnTo, login: form.login, error: "Wrong email, username or password.", status: 422 });
+      owner = second.owner;
+    } else {
+      const result = await signIn(core, { login: form.login ?? "", password: form.password ?? "", clientKey: rateLimitKey(ip), ip });
+      if (!result.ok) {
+        if (result.reason === "throttled") {
+          return html(c, tooManyAttemptsPage(result.retryAfterSeconds, result.limit), 429, { "Retry-After": String(result.retryAfterSeconds) });
+        }
+        return await showSignIn(c, { returnTo, login: form.login, error: "Wrong email, username or password.", status: 422 });
+      }
+      if (result.secondFactor) return showCode(await createTwoFactorChallenge(core, result.owner), null, 200);
+      owner = result.owner;
     }
     // A new session id at every sign-in: a planted cookie is never promoted.
     await endWebSession(core, getCookie(c, browser.sessionCookie));
     const session = await createWebSession(core, {
-      accountId: result.owner.account.id,
+      accountId: owner.account.id,
       userAgent: c.req.header("User-Agent") ?? null,
       ip,
     });

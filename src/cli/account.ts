@@ -1,19 +1,23 @@
-/** `islet account show|password|move|alias`: the owner account. */
+/** `islet account show|password|2fa|move|alias`: the owner account. */
 import { findAccountByUri, requireOwner, setOwnerPassword } from "../core/accounts.ts";
 import { CoreError } from "../core/context.ts";
 import { countFollows } from "../core/follows.ts";
 import { addAlias, moveOwner, movedTo, removeAlias, undoOwnerMove } from "../core/moves.ts";
+import { disableTwoFactor, twoFactorStatus } from "../core/two-factor.ts";
 import { resolveAccount } from "../federation/lookup.ts";
 import { openIslet, type Islet } from "../islet.ts";
 import { createLogger } from "../log.ts";
 import { CliError, cliConfig, parseOptions, readPassword, withIslet, subcommand, type Command } from "./command.ts";
 
 const HELP = `
-Usage: islet account <show|password|move|alias> [options]
+Usage: islet account <show|password|2fa|move|alias> [options]
 
   show                            print the owner account
   password [--password-file PATH] set a new password ("-" reads stdin;
                                   on a terminal it asks)
+  2fa status                      whether two-factor sign-in is on
+  2fa disable                     turn two-factor sign-in off (the way back
+                                  in without the device or recovery codes)
   move --to ACCOUNT               move to ACCOUNT (@user@host or actor URL),
                                   which must list this account among its
                                   aliases; followers are sent a Move
@@ -83,7 +87,7 @@ export const accountCommand: Command = {
   name: "account",
   summary: "show the owner account, set its password, or move it",
   async run(argv) {
-    const split = subcommand(argv, ["show", "password", "move", "alias"], HELP);
+    const split = subcommand(argv, ["show", "password", "2fa", "move", "alias"], HELP);
     if (split == null) return;
     const [sub, rest] = split;
     if (sub === "show") {
@@ -117,6 +121,26 @@ export const accountCommand: Command = {
         const password = await readPassword(parsed.values["password-file"], `New password for @${account.username}`);
         await setOwnerPassword(core, password);
         process.stdout.write(`The password of @${account.username} is changed.\n`);
+      });
+      return;
+    }
+    if (sub === "2fa") {
+      const [action, ...args] = rest;
+      if (action !== "disable" && action !== "status") throw new CliError("expected 2fa status or 2fa disable");
+      if (parseOptions(args, {}, HELP) == null) return;
+      await withIslet(async ({ core }) => {
+        const owner = await requireOwner(core);
+        if (action === "status") {
+          const status = twoFactorStatus(owner);
+          process.stdout.write(status.enabled
+            ? `Two-factor sign-in is on (since ${status.enabledAt?.toISOString()}); ${status.recoveryCodesLeft} recovery codes left.\n`
+            : "Two-factor sign-in is off.\n");
+          return;
+        }
+        const wasOn = await disableTwoFactor(core);
+        process.stdout.write(wasOn
+          ? `Two-factor sign-in of @${owner.account.username} is off: the password alone signs in now.\n`
+          : `Two-factor sign-in of @${owner.account.username} was already off.\n`);
       });
       return;
     }

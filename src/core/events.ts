@@ -72,6 +72,11 @@ export interface IsletEvents {
    */
   "password_reset.requested": { accountId: bigint; token: string; expiresAt: Date };
   /**
+   * The owner asked to change their address to `email`, which gets a
+   * confirmation link; `token` is its secret (only the hash is stored).
+   */
+  "email_change.requested": { accountId: bigint; email: string; token: string; expiresAt: Date };
+  /**
    * Too many sign-ins failed in a row: signing in to the account is refused
    * until `lockedUntil`. Emitted once per lock-out; `addresses` are the
    * latest few the failures came from.

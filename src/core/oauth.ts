@@ -13,11 +13,13 @@ import { and, eq, gt, isNull, lt } from "drizzle-orm";
 import { hashToken } from "./token-hash.ts";
 import { parseScopes, scopesWithin, unknownScopes } from "./scopes.ts";
 import { oauthApplications, oauthAuthorizationCodes, oauthTokens, users, webSessions } from "../db/schema.ts";
+import { noteTokenUsed } from "./authorized-apps.ts";
 import { getOwner, type Owner } from "./accounts.ts";
 import { CoreError, type CoreContext } from "./context.ts";
 import { newId } from "./ids.ts";
 import { MAX_PASSWORD_LENGTH, verifyPassword } from "./passwords.ts";
 import { admitSignInAttempt, signInAttemptFailed, signInAttemptSucceeded } from "./sign-in-limits.ts";
+import { requiresTwoFactor } from "./two-factor.ts";
 
 export type OAuthApplication = typeof oauthApplications.$inferSelect;
 
@@ -478,6 +480,7 @@ export async function findToken(ctx: CoreContext, token: string): Promise<TokenI
     .limit(1);
   const row = rows[0];
   if (row == null) return null;
+  await noteTokenUsed(ctx, row.id, row.lastUsedAt);
   return { tokenId: row.id, applicationId: row.applicationId, accountId: row.accountId, scopes: row.scopes.split(" ") };
 }
 
@@ -581,7 +584,8 @@ function loginMatches(ctx: CoreContext, owner: Owner, login: string): boolean {
 }
 
 export type SignInResult =
-  | { ok: true; owner: Owner }
+  /** `secondFactor`: the password was right, and a code is needed too (src/core/two-factor.ts). */
+  | { ok: true; owner: Owner; secondFactor: boolean }
   | { ok: false; reason: "invalid" }
   | { ok: false; reason: "throttled"; limit: "address" | "account"; retryAfterSeconds: number };
 
@@ -590,7 +594,8 @@ export type SignInResult =
  * checking while `clientKey` has too many recent failures, or while the
  * owner's account is locked after failures from anywhere (see
  * src/core/sign-in-limits.ts); `ip` is what the owner is told the
- * failures came from.
+ * failures came from. With two-factor sign-in on, a right password is
+ * only the first step (see src/core/two-factor.ts).
  */
 export async function signIn(
   ctx: CoreContext,
@@ -613,8 +618,10 @@ export async function signIn(
     await signInAttemptFailed(ctx, admission.attempt);
     return { ok: false, reason: "invalid" };
   }
+  // With two factors the attempt stays counted until the code is right too.
+  if (requiresTwoFactor(owner)) return { ok: true, owner, secondFactor: true };
   await signInAttemptSucceeded(ctx, admission.attempt);
-  return { ok: true, owner };
+  return { ok: true, owner, secondFactor: false };
 }
 
 // ---------------------------------------------------------------------------
@@ -623,6 +630,7 @@ export async function signIn(
 export interface WebSession {
   accountId: bigint;
   expiresAt: Date;
+  lastUsedAt: Date | null;
 }
 
 /** Starts a browser session for the owner; returns the secret id for the cookie. */
@@ -648,7 +656,7 @@ export async function createWebSession(
 export async function findWebSession(ctx: CoreContext, id: string | null | undefined): Promise<WebSession | null> {
   if (id == null || id === "" || id.length > 200) return null;
   const rows = await ctx.db
-    .select({ accountId: webSessions.accountId, expiresAt: webSessions.expiresAt })
+    .select({ accountId: webSessions.accountId, expiresAt: webSessions.expiresAt, lastUsedAt: webSessions.lastUsedAt })
     .from(webSessions)
     .innerJoin(users, eq(users.accountId, webSessions.accountId))
     .where(and(eq(webSessions.idHash, hashToken(id)), gt(webSessions.expiresAt, new Date())))

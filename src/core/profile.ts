@@ -37,6 +37,7 @@ export const PROFILE_LIMITS = {
   fields: 4,
   fieldName: 255,
   fieldValue: 255,
+  imageDescription: 1500,
 } as const;
 
 /** Defaults for new posts, and what the profile keeps besides its columns. */
@@ -135,6 +136,9 @@ export interface ProfileUpdate {
   avatar?: UploadedFile | null;
   /** A new header (any image; cropped to 3:1, at most 1500x500); null removes it. */
   header?: UploadedFile | null;
+  /** Alt text of the avatar and the header ("" clears it). */
+  avatarDescription?: string;
+  headerDescription?: string;
 }
 
 const length = (text: string) => [...text].length;
@@ -146,6 +150,11 @@ export function profileUpdateProblem(update: ProfileUpdate): string | null {
   }
   if (update.note != null && length(update.note) > PROFILE_LIMITS.note) {
     return `Note is too long (maximum is ${PROFILE_LIMITS.note} characters)`;
+  }
+  for (const description of [update.avatarDescription, update.headerDescription]) {
+    if (description != null && length(description) > PROFILE_LIMITS.imageDescription) {
+      return `Description is too long (maximum is ${PROFILE_LIMITS.imageDescription} characters)`;
+    }
   }
   if (update.fields != null) {
     const kept = update.fields.filter((field) => field.name.trim() !== "" || field.value.trim() !== "");
@@ -219,6 +228,8 @@ export async function updateProfile(ctx: CoreContext, accountId: bigint, update:
   if (update.bot != null) values.bot = update.bot;
   if (update.discoverable != null) values.discoverable = update.discoverable;
   if (update.indexable != null) values.indexable = update.indexable;
+  if (update.avatarDescription != null) values.avatarDescription = update.avatarDescription.trim();
+  if (update.headerDescription != null) values.headerDescription = update.headerDescription.trim();
   let fieldsSource: { name: string; value: string }[] | undefined;
   if (update.fields != null) {
     fieldsSource = update.fields
@@ -253,6 +264,7 @@ export async function updateProfile(ctx: CoreContext, accountId: bigint, update:
       replaced.push(account[column], preferences[staticKey]);
       if (file === null) {
         values[column] = null;
+        values[kind === "avatar" ? "avatarDescription" : "headerDescription"] = "";
         next[staticKey] = null;
         continue;
       }

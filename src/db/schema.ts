@@ -49,6 +49,9 @@ export const accounts = pgTable(
     /** The owner's: a `/system/` URL here. A remote account's: the picture on its server, never shown to clients as such. */
     avatarUrl: text("avatar_url"),
     headerUrl: text("header_url"),
+    /** Alt text of the avatar and the header (Mastodon's `avatar_description`, `header_description`). */
+    avatarDescription: text("avatar_description").notNull().default(""),
+    headerDescription: text("header_description").notNull().default(""),
     /**
      * A remote account's avatar in the media cache (src/media/profile-cache.ts):
      * the processed picture's key, a still of an animated one (null when the
@@ -106,6 +109,20 @@ export const users = pgTable(
     /** A pending password reset: the hash of the emailed token, and when it was sent. */
     resetPasswordTokenHash: text("reset_password_token_hash"),
     resetPasswordSentAt: timestamp("reset_password_sent_at", { withTimezone: true }),
+    /** A new address waiting for its confirmation link to be followed: the address, the link's token hash, when it was sent. */
+    unconfirmedEmail: text("unconfirmed_email"),
+    confirmationTokenHash: text("confirmation_token_hash"),
+    confirmationSentAt: timestamp("confirmation_sent_at", { withTimezone: true }),
+    /**
+     * Two-factor sign-in (TOTP, RFC 6238): the secret sealed under a key
+     * from SECRET_KEY_BASE (set while being set up, before `otpEnabledAt`),
+     * the last time step a code was accepted for (no replay), and the
+     * SHA-256 hashes of the unused recovery codes.
+     */
+    otpSecret: text("otp_secret"),
+    otpEnabledAt: timestamp("otp_enabled_at", { withTimezone: true }),
+    otpLastTimeStep: bigint("otp_last_time_step", { mode: "number" }),
+    otpRecoveryCodeHashes: text("otp_recovery_code_hashes").array().notNull().default(sql`'{}'::text[]`),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -273,6 +290,8 @@ export const webSessions = pgTable("web_sessions", {
   userAgent: text("user_agent"),
   ip: text("ip"),
   createdAt: createdAt(),
+  /** Updated at most once a minute while the session is used. */
+  lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
   expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
 });
 

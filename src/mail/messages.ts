@@ -272,6 +272,25 @@ export function passwordResetMessage(config: MailConfig, input: PasswordResetMai
   ], ACCOUNT_FOOTER);
 }
 
+export interface EmailConfirmationMail {
+  to: string;
+  username: string;
+  token: string;
+}
+
+/** The link in an address confirmation mail. */
+export function emailConfirmationUrl(origin: string, token: string): string {
+  return `${origin}/settings/account/confirm_email?confirmation_token=${encodeURIComponent(token)}`;
+}
+
+export function emailConfirmationMessage(config: MailConfig, input: EmailConfirmationMail): MailMessage {
+  return render(config, input.to, "Confirm your new e-mail address", [
+    { kind: "paragraph", text: `This address was given as the new e-mail address of @${input.username}@${config.localDomain}.` },
+    { kind: "link", label: "Confirm the address", href: emailConfirmationUrl(config.origin, input.token) },
+    { kind: "note", text: "The link works for 24 hours. Until it is followed, mail keeps going to the old address. If you did not ask for this, ignore this mail." },
+  ], ACCOUNT_FOOTER);
+}
+
 export interface SignInLockedMail {
   to: string;
   username: string;

@@ -27,6 +27,7 @@ import {
   followRequestMessage,
   mentionMessage,
   passwordResetMessage,
+  emailConfirmationMessage,
   reportMessage,
   signInLockedMessage,
   type MailAccount,
@@ -201,6 +202,12 @@ export function registerMailNotifications(core: CoreContext, mailer: Mailer): ()
         token,
         validForMinutes: minutes,
       }));
+    }),
+
+    core.events.on("email_change.requested", async ({ accountId, email, token }) => {
+      const owner = await getOwner(core);
+      if (owner == null || owner.account.id !== accountId) return;
+      await mailer.send(emailConfirmationMessage(core.config, { to: email, username: owner.account.username, token }));
     }),
 
     core.events.on("sign_in.locked", async ({ accountId, failures, addresses, moreAddresses, lockedAt, lockedUntil }) => {

@@ -25,7 +25,7 @@ import { keptAccessToken } from "./access-tokens.ts";
 import { ForbiddenEndpointError, postToPushService } from "./endpoint.ts";
 import { profileImageUrl } from "../media/profile-images.ts";
 import { buildPushPayload, serializePushPayload } from "./payload.ts";
-import { alertsOf, removePushSubscription, type PushAlertType, type PushSubscription } from "./subscriptions.ts";
+import { alertsOf, removePushSubscription, unsubscribe, type PushAlertType, type PushSubscription } from "./subscriptions.ts";
 import { vapidSubject } from "./vapid.ts";
 
 /** The queue's name in `queue_messages`. */
@@ -139,8 +139,13 @@ export function registerWebPush(ctx: CoreContext, queue: Pick<PushQueue, "enqueu
   const off = ctx.events.on("notification.created", async ({ notificationId }) => {
     await enqueuePushes(ctx, queue, notificationId);
   });
+  // A revoked token's subscription goes with it.
+  const offRevoked = ctx.events.on("oauth.tokens_revoked", async ({ tokenIds }) => {
+    for (const tokenId of tokenIds) await unsubscribe(ctx, tokenId);
+  });
   return () => {
     off();
+    offRevoked();
     registered.delete(ctx);
   };
 }

@@ -15,8 +15,12 @@ export const AUTH_PAGE_HEADERS: Readonly<Record<string, string>> = {
   "X-Content-Type-Options": "nosniff",
 };
 
-/** A whole page of the sign-in family: a small card with `body` (HTML) in it. */
-export function layout(title: string, body: string): string {
+/**
+ * A whole page of the sign-in family: a small card with `body` (HTML) in
+ * it; the settings pages use a wider card (`wide`) with their navigation
+ * (`nav`, HTML) above it.
+ */
+export function layout(title: string, body: string, options: { wide?: boolean; nav?: string } = {}): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -40,10 +44,39 @@ ul.scopes code { font-size: 0.85rem; color: #555; }
 .actions { display: flex; gap: 0.75rem; }
 form.inline { display: inline; }
 form.inline button { margin: 0; padding: 0; border: 0; background: none; color: #2b5fd9; text-decoration: underline; font-size: 0.9rem; }
+a { color: #2b5fd9; }
+body.wide { max-width: 44rem; margin-top: 1.5rem; }
+nav.settings { display: flex; flex-wrap: wrap; gap: 0.25rem 1rem; margin: 0 0 1rem; padding: 0 0.25rem; }
+nav.settings a { text-decoration: none; padding: 0.3rem 0; }
+nav.settings a[aria-current=page] { font-weight: 600; color: #222; border-bottom: 2px solid #2b5fd9; }
+h2 { font-size: 1.1rem; margin: 1.8rem 0 0.5rem; padding-top: 1rem; border-top: 1px solid #eee; }
+textarea, select, input[type=file], input[type=url] { width: 100%; box-sizing: border-box; padding: 0.5rem; font: inherit; border: 1px solid #aaa; border-radius: 6px; }
+input[type=file] { padding: 0.35rem; background: #fafafa; }
+textarea { min-height: 6rem; resize: vertical; }
+label.check { display: flex; gap: 0.6rem; align-items: flex-start; font-weight: normal; margin: 0.75rem 0 0; }
+label.check input { margin-top: 0.35rem; flex: none; }
+label.check span small { display: block; color: #666; font-size: 0.85rem; }
+.notice { color: #11561f; background: #effaf1; border: 1px solid #a9d8b2; border-radius: 6px; padding: 0.5rem 0.75rem; }
+.field-row { display: grid; grid-template-columns: 1fr 2fr; gap: 0.5rem; margin-top: 0.5rem; }
+.field-row input { width: 100%; box-sizing: border-box; }
+.verified { color: #11561f; font-size: 0.85rem; }
+.images { display: grid; grid-template-columns: 1fr; gap: 1rem; }
+img.avatar-preview { width: 96px; height: 96px; border-radius: 12px; object-fit: cover; border: 1px solid #ddd; background: #eee; }
+img.header-preview { width: 100%; aspect-ratio: 3 / 1; object-fit: cover; border-radius: 8px; border: 1px solid #ddd; background: #eee; }
+ul.plain { list-style: none; padding: 0; margin: 0; }
+ul.plain > li { border: 1px solid #e3e3e3; border-radius: 8px; padding: 0.75rem; margin: 0.6rem 0; overflow-wrap: anywhere; }
+ul.plain > li form { margin: 0; }
+ul.plain > li button { margin-top: 0.5rem; }
+.tags li { display: flex; justify-content: space-between; align-items: center; gap: 0.5rem; }
+.tags li button { margin-top: 0; }
+button.danger { border-color: #a30000; color: #a30000; background: #fff; }
+img.qr { display: block; width: 240px; height: 240px; margin: 0.5rem 0; image-rendering: pixelated; }
+ol.codes { font: 1rem ui-monospace, monospace; columns: 2; background: #f2f2f2; border-radius: 6px; padding: 0.75rem 0.75rem 0.75rem 2.2rem; }
+@media (min-width: 36rem) { .images { grid-template-columns: auto 1fr; align-items: start; } }
 </style>
 </head>
-<body>
-<main>
+<body${options.wide ? ` class="wide"` : ""}>
+${options.nav ?? ""}<main>
 ${body}
 </main>
 </body>
@@ -94,6 +127,30 @@ ${hidden({ authenticity_token: options.csrfToken, return_to: options.returnTo })
 <button type="submit" class="primary">Sign in</button>
 </form>
 <p class="muted"><a href="${escapeHtml(options.passwordResetPath ?? "/auth/password/new")}">Forgot your password?</a></p>`);
+}
+
+export interface TwoFactorPageOptions {
+  action: string;
+  returnTo: string;
+  csrfToken: string;
+  /** The challenge of this sign-in, issued when the password was right. */
+  challenge: string;
+  error?: string | null;
+}
+
+/** The second step of signing in: the code from the authenticator app, or a recovery code. */
+export function twoFactorPage(options: TwoFactorPageOptions): string {
+  const error = options.error == null ? "" : `<p class="error" role="alert">${escapeHtml(options.error)}</p>`;
+  return layout("Two-factor sign-in", `<h1>Two-factor sign-in</h1>
+<p>Enter the six-digit code your authenticator app shows for this account, or one of your recovery codes.</p>
+${error}
+<form method="post" action="${escapeHtml(options.action)}">
+${hidden({ authenticity_token: options.csrfToken, return_to: options.returnTo, challenge: options.challenge })}
+<label for="otp_attempt">Code</label>
+<input type="text" id="otp_attempt" name="otp_attempt" autocomplete="one-time-code" autocapitalize="none" spellcheck="false" maxlength="20" required autofocus>
+<button type="submit" class="primary">Sign in</button>
+</form>
+<p class="muted">Lost your device and your recovery codes? On the server, <code>islet account 2fa disable</code> turns this step off.</p>`);
 }
 
 const SCOPE_NOUNS: Record<string, string> = {
@@ -176,7 +233,7 @@ export function consentPage(options: ConsentPageOptions): string {
 <ul class="scopes">
 ${scopes}
 </ul>
-<p class="muted">Only authorize apps you trust. You can revoke this later by signing out of the app.</p>
+<p class="muted">Only authorize apps you trust. You can revoke this later under <a href="/settings/apps">Settings, Apps and sessions</a>.</p>
 <form method="post" action="${escapeHtml(options.action)}">
 ${hidden({ ...options.fields, authenticity_token: options.csrfToken })}
 <div class="actions">

@@ -13,7 +13,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { CoreContext } from "../core/context.ts";
 import { findWebSession, randomSecret, SESSION_LIFETIME_MS, type WebSession } from "../core/oauth.ts";
 
-export type CsrfPurpose = "sign_in" | "authorize" | "sign_out" | "password_reset" | "password_edit" | "interaction";
+export type CsrfPurpose = "sign_in" | "authorize" | "sign_out" | "password_reset" | "password_edit" | "interaction" | "settings";
 
 export class BrowserState {
   readonly core: CoreContext;

@@ -132,7 +132,7 @@ ${robots}${icon}${options.head ?? ""}
 <main id="main">
 ${options.body}
 </main>
-<footer class="site"><p>Powered by Islet</p></footer>
+<footer class="site"><p>Powered by Islet · <a href="/settings/profile">Settings</a></p></footer>
 </body>
 </html>
 `;

@@ -14,8 +14,11 @@ export interface MastodonAccount {
   note: string;
   avatar: string;
   avatar_static: string;
+  /** Alt text of the avatar (Mastodon 4.6). */
+  avatar_description: string;
   header: string;
   header_static: string;
+  header_description: string;
   locked: boolean;
   fields: { name: string; value: string; verified_at: string | null }[];
   emojis: unknown[];
@@ -74,8 +77,10 @@ export async function serializeAccount(ctx: CoreContext, account: Account): Prom
     note: account.note,
     avatar: profileImageUrl(origin, account, "avatar", "original"),
     avatar_static: (account.avatarUrl == null ? null : avatarStatic) ?? profileImageUrl(origin, account, "avatar", "static"),
+    avatar_description: account.avatarDescription,
     header: profileImageUrl(origin, account, "header", "original"),
     header_static: (account.headerUrl == null ? null : headerStatic) ?? profileImageUrl(origin, account, "header", "static"),
+    header_description: account.headerDescription,
     locked: account.locked,
     fields: account.fields.map((field) => ({ name: field.name, value: field.value, verified_at: field.verifiedAt ?? null })),
     emojis: [],
