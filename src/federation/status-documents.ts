@@ -15,10 +15,13 @@ const ACTIVITY_TYPES = /application\/(activity\+json|ld\+json)/;
 
 export function statusDocumentRoutes(federation: Federation<void>, core: CoreContext): Hono {
   const app = new Hono();
-  const serve = (activity: boolean) => async (c: import("hono").Context) => {
+  const serve = (activity: boolean, page = false) => async (c: import("hono").Context, next: () => Promise<void>) => {
+    const username = (page ? c.req.param("handle")?.slice(1) : c.req.param("username")) ?? "";
     if (!ACTIVITY_TYPES.test(c.req.header("Accept") ?? "")) {
+      // The post's page is someone else's to answer.
+      if (page) return await next();
       const id = c.req.param("id");
-      return c.redirect(`/@${c.req.param("username")}/${id}`, 302);
+      return c.redirect(`/@${username}/${id}`, 302);
     }
     // Under AUTHORIZED_FETCH only signed requests read posts; the signature
     // covers the URL as the sender addressed it, on the canonical origin.
@@ -30,7 +33,7 @@ export function statusDocumentRoutes(federation: Federation<void>, core: CoreCon
     const id = parseId(c.req.param("id"));
     const data = id == null ? null : await loadFederatedStatus(core, id);
     if (
-      data == null || data.author.domain != null || data.author.username !== c.req.param("username") ||
+      data == null || data.author.domain != null || data.author.username !== username ||
       data.status.reblogOfId != null || (data.status.visibility !== "public" && data.status.visibility !== "unlisted")
     ) {
       return c.json({ error: "Record not found" }, 404);
@@ -43,5 +46,8 @@ export function statusDocumentRoutes(federation: Federation<void>, core: CoreCon
   };
   app.get("/users/:username/statuses/:id", serve(false));
   app.get("/users/:username/statuses/:id/activity", serve(true));
+  // Mastodon answers its post pages' URLs with the post too when asked for
+  // ActivityPub, and other servers look posts up by those URLs.
+  app.get("/:handle{@[^/]+}/:id{[0-9]+}", serve(false, true));
   return app;
 }
