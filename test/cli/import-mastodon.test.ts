@@ -17,9 +17,9 @@ import { takeOverMastodonAccount, type TakeoverReport } from "../../src/core/tak
 import { idPartition } from "../../src/core/takeover/paperclip.ts";
 import { api, ownerToken } from "../helpers/api.ts";
 import { runIslet } from "../helpers/cli.ts";
-import { databaseKinds } from "../helpers/database.ts";
+import { createTestDatabase, databaseKinds, type TestDatabase } from "../helpers/database.ts";
 import { createMastodonDatabase, mastodonKeyPair, snowflake, writePaperclipFile, type MastodonDatabase } from "../helpers/mastodon-database.ts";
-import { eventually, startInstance, type TestInstance } from "../helpers/instance.ts";
+import { eventually, freePort, startInstance, type TestInstance } from "../helpers/instance.ts";
 import { startRemote, type Received, type RemoteServer } from "../helpers/remote.ts";
 
 const STATUSES = 300;
@@ -171,6 +171,7 @@ async function fillMastodon(m: MastodonDatabase, origin: string, a: RemoteServer
   await sql`INSERT INTO tags (name, display_name) VALUES ('fediverse', 'Fediverse') ON CONFLICT DO NOTHING`;
   await sql`INSERT INTO tag_follows (account_id, tag_id) SELECT ${ownerId.toString()}, id FROM tags WHERE name = 'fediverse'`;
   await sql`INSERT INTO featured_tags (account_id, tag_id) SELECT ${ownerId.toString()}, id FROM tags WHERE name = 'islet'`;
+  await sql`INSERT INTO domain_blocks (domain, severity, private_comment) VALUES ('bad.example', 1, 'spam'), ('loud.example', 0, null), ('pics.example', 2, null)`;
   await sql`INSERT INTO notifications (activity_id, activity_type, account_id, from_account_id) VALUES (1, 'Follow', ${ownerId.toString()}, ${alice.toString()})`;
   return {
     ownerId, keys, statusIds, mediaStatusId, mediaFile, mediaBytes: image, pollStatusId, editedStatusId, threadIds, boostedUri, ownPosts,
@@ -250,6 +251,7 @@ for (const kind of databaseKinds()) {
       assert.ok((report.counts["media files copied"] ?? 0) >= 9);
       assert.equal(report.skipped["other local accounts of the Mastodon (they do not move with this one)"], 1);
       assert.equal(report.skipped.notifications, 1);
+      assert.equal(report.counts["server domain blocks"], 2);
       instance.owner = await getOwner(instance.islet.core);
       token = await ownerToken(instance);
     });
@@ -259,6 +261,21 @@ for (const kind of databaseKinds()) {
         takeOverMastodonAccount(instance.islet.core, { databaseUrl: mastodon.url, mediaDir: mastodon.mediaDir, username: "cyplo" }),
         /taken over from Mastodon already/,
       );
+    });
+
+    test("an Islet that is not empty is refused", async () => {
+      // Without the record of the finished takeover, what stands in the way is the owner.
+      const { sql } = await import("drizzle-orm");
+      const saved = await instance.islet.core.database.query<{ value: string }>(sql`SELECT value::text AS value FROM kv_entries WHERE key = ARRAY['takeover', 'mastodon']::text[]`);
+      await instance.islet.core.database.query(sql`DELETE FROM kv_entries WHERE key = ARRAY['takeover', 'mastodon']::text[]`);
+      try {
+        await assert.rejects(
+          takeOverMastodonAccount(instance.islet.core, { databaseUrl: mastodon.url, mediaDir: mastodon.mediaDir, username: "cyplo" }),
+          /already has an owner \(@cyplo\); a Mastodon takeover needs an empty Islet/,
+        );
+      } finally {
+        await instance.islet.core.database.query(sql`INSERT INTO kv_entries (key, value) VALUES (ARRAY['takeover', 'mastodon']::text[], ${saved[0]!.value}::jsonb)`);
+      }
     });
 
     test("the actor keeps its username, IRI and public key", async () => {
@@ -371,6 +388,55 @@ for (const kind of databaseKinds()) {
       for (const received of [...toA, ...toB]) {
         assert.equal(await verifyWithCachedKey(received, actorUri, fixture.keys.publicPem), `${actorUri}#main-key`);
       }
+    });
+  });
+}
+
+for (const kind of databaseKinds()) {
+  describe(`islet import mastodon from the command line (${kind})`, { skip: needsPostgres }, () => {
+    let database: TestDatabase;
+    let mastodon: MastodonDatabase;
+    let a: RemoteServer;
+    let b: RemoteServer;
+    let env: Record<string, string | undefined>;
+    let args: string[];
+
+    before(async () => {
+      database = await createTestDatabase(kind);
+      const port = await freePort();
+      env = { DATA_DIR: database.dataDir, DATABASE_URL: database.databaseUrl ?? undefined, PORT: String(port), LOG_LEVEL: "warning" };
+      a = await startRemote("alice");
+      b = await startRemote("bob");
+      mastodon = await createMastodonDatabase();
+      await fillMastodon(mastodon, `http://localhost:${port}`, a, b);
+      args = ["import", "mastodon", "--database", mastodon.url, "--media", mastodon.mediaDir, "--account", "@cyplo", "--password-file", "-"];
+    });
+
+    after(async () => {
+      await mastodon?.drop();
+      await database?.drop();
+      await a?.close();
+      await b?.close();
+    });
+
+    test("another domain than the Mastodon's is refused before anything is written", async () => {
+      const result = await runIslet(args, { env: { ...env, LOCAL_DOMAIN: "elsewhere.example" }, input: "a long new password\n" });
+      assert.notEqual(result.code, 0);
+      assert.match(result.stderr, /^islet: this Mastodon's posts live at http:\/\/localhost:\d+, but Islet is configured for https:\/\/elsewhere\.example: set LOCAL_DOMAIN/);
+      assert.equal(result.stderr.trim().split("\n").length, 1);
+    });
+
+    test("takes the account over and reports what came along and what did not; a second run refuses", async () => {
+      const result = await runIslet(args, { env, input: "a long new password\n" });
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /Islet is now @cyplo \(http:\/\/localhost:\d+\/users\/cyplo\)/);
+      assert.match(result.stdout, new RegExp(`\\n  posts: ${STATUSES}\\n`));
+      assert.match(result.stdout, /Not carried over:\n(.*\n)*  notifications: 1\n/);
+      const again = await runIslet(args, { env, input: "a long new password\n" });
+      assert.notEqual(again.code, 0);
+      assert.match(again.stderr, /^islet: @cyplo was taken over from Mastodon already/);
+      const show = await runIslet(["account", "show"], { env });
+      assert.match(show.stdout, /cyplo/);
     });
   });
 }

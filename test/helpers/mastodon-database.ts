@@ -89,6 +89,8 @@ CREATE TABLE account_notes (id bigserial PRIMARY KEY, account_id bigint NOT NULL
   created_at timestamp NOT NULL DEFAULT now(), updated_at timestamp NOT NULL DEFAULT now());
 CREATE TABLE account_aliases (id bigserial PRIMARY KEY, account_id bigint NOT NULL, acct varchar NOT NULL DEFAULT '', uri varchar NOT NULL DEFAULT '',
   created_at timestamp NOT NULL DEFAULT now(), updated_at timestamp NOT NULL DEFAULT now());
+CREATE TABLE domain_blocks (id bigserial PRIMARY KEY, domain varchar NOT NULL DEFAULT '', created_at timestamp NOT NULL DEFAULT now(),
+  updated_at timestamp NOT NULL DEFAULT now(), severity integer DEFAULT 0, reject_media boolean NOT NULL DEFAULT false, private_comment text);
 CREATE TABLE notifications (id bigserial PRIMARY KEY, activity_id bigint NOT NULL, activity_type varchar NOT NULL, account_id bigint NOT NULL,
   from_account_id bigint NOT NULL, type varchar, created_at timestamp NOT NULL DEFAULT now(), updated_at timestamp NOT NULL DEFAULT now());
 `;
@@ -101,8 +103,8 @@ export interface MastodonDatabase {
   drop(): Promise<void>;
 }
 
-export async function createMastodonDatabase(): Promise<MastodonDatabase> {
-  const adminUrl = process.env.TEST_DATABASE_URL;
+/** A new Mastodon database on the server of `adminUrl` (default TEST_DATABASE_URL). */
+export async function createMastodonDatabase(adminUrl = process.env.TEST_DATABASE_URL): Promise<MastodonDatabase> {
   if (!adminUrl) throw new Error("TEST_DATABASE_URL is not set");
   const name = `mastodon_test_${randomBytes(6).toString("hex")}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });

@@ -41,6 +41,8 @@ export interface MastodonSource {
   featuredTags: Row[];
   accountNotes: Row[];
   aliases: Row[];
+  /** The server's own domain blocks (Mastodon's admin blocks). */
+  serverDomainBlocks: Row[];
   /** Things there that Islet does not take over, counted: `{ "scheduled posts": 2 }`. */
   leftBehind: Record<string, number>;
 }
@@ -171,6 +173,8 @@ export async function readMastodon(databaseUrl: string, username: string): Promi
       `SELECT ft.id, t.name, ${col("tags", "t", "display_name")}, ft.created_at FROM featured_tags ft JOIN tags t ON t.id = ft.tag_id WHERE ft.account_id = $1`, [ownerId]) : [];
     const accountNotes = await all("account_notes", `SELECT target_account_id, comment, updated_at FROM account_notes WHERE account_id = $1`, [ownerId]);
     const aliases = await all("account_aliases", `SELECT uri FROM account_aliases WHERE account_id = $1`, [ownerId]);
+    const serverDomainBlocks = await all("domain_blocks",
+      `SELECT domain, severity, ${col("domain_blocks", "domain_blocks", "private_comment")}, created_at FROM domain_blocks ORDER BY id`);
 
     // Every account something above points at.
     const accountIds = new Set<string>();
@@ -205,6 +209,7 @@ export async function readMastodon(databaseUrl: string, username: string): Promi
     await count("conversation mutes", "conversation_mutes", "account_id = $1");
     await count("favourites of the owner's posts by others", "favourites", "status_id IN (SELECT id FROM statuses WHERE account_id = $1) AND account_id <> $1");
     await count("boosts of the owner's posts by others", "statuses", "reblog_of_id IN (SELECT id FROM statuses WHERE account_id = $1) AND account_id <> $1");
+    await count("quote links of posts (their text stays)", "quotes", "account_id = $1");
     await count("poll votes", "poll_votes", "poll_id IN (SELECT id FROM polls WHERE account_id = $1)");
 
     return {
@@ -235,6 +240,7 @@ export async function readMastodon(databaseUrl: string, username: string): Promi
       featuredTags,
       accountNotes,
       aliases,
+      serverDomainBlocks,
       leftBehind,
     };
   } finally {

@@ -22,6 +22,7 @@ import {
   accounts,
   blocks,
   bookmarks,
+  domainBlocks as serverDomainBlocks,
   favourites,
   featuredTags,
   filterKeywords,
@@ -805,5 +806,16 @@ class Plan {
       await tx.insert(featuredTags).values(featured.map((tag) => ({ id: newId(), accountId: ownerId, tagId: tag.id }))).onConflictDoNothing();
     }
     counts["featured hashtags"] = featured.length;
+
+    // Mastodon's severities: silence 0, suspend 1, noop 2 (nothing to keep).
+    const blocked = source.serverDomainBlocks.filter((r) => Number(r.severity) === 0 || Number(r.severity) === 1).map((r) => ({
+      domain: str(r.domain).toLowerCase(),
+      severity: Number(r.severity) === 1 ? "suspend" as const : "silence" as const,
+      comment: strOrNull(r.private_comment),
+      createdAt: date(r.created_at),
+    }));
+    skip("server domain blocks that only reject media or reports", source.serverDomainBlocks.length - blocked.length);
+    await insertAll(blocked, (slice) => tx.insert(serverDomainBlocks).values(slice).onConflictDoNothing());
+    counts["server domain blocks"] = blocked.length;
   }
 }
