@@ -14,6 +14,7 @@ import { verifyRequest } from "@fedify/fedify";
 import sharp from "sharp";
 import { getOwner } from "../../src/core/accounts.ts";
 import { takeOverMastodonAccount, type TakeoverReport } from "../../src/core/takeover/mastodon.ts";
+import { readMastodon } from "../../src/core/takeover/mastodon-source.ts";
 import { idPartition } from "../../src/core/takeover/paperclip.ts";
 import { api, ownerToken } from "../helpers/api.ts";
 import { runIslet } from "../helpers/cli.ts";
@@ -440,6 +441,32 @@ for (const kind of databaseKinds()) {
     });
   });
 }
+
+test("columns that older Mastodon versions lack are read as their defaults", { skip: needsPostgres }, async () => {
+  const mastodon = await createMastodonDatabase();
+  try {
+    const stand = (port: number) => ({ origin: `http://127.0.0.1:${port}` }) as RemoteServer;
+    await fillMastodon(mastodon, "http://localhost:1", stand(2), stand(3));
+    await mastodon.sql.unsafe(`
+      ALTER TABLE accounts DROP COLUMN following_url, DROP COLUMN indexable, DROP COLUMN hide_collections;
+      ALTER TABLE users DROP COLUMN settings;
+      ALTER TABLE lists DROP COLUMN exclusive;
+      ALTER TABLE custom_filters DROP COLUMN action;
+      ALTER TABLE status_edits DROP COLUMN sensitive;
+      ALTER TABLE follows DROP COLUMN languages;
+      DROP TABLE status_stats, domain_blocks, account_aliases;`);
+    const source = await readMastodon(mastodon.url, "cyplo");
+    assert.equal(source.statuses.length, STATUSES + 1);
+    assert.equal(source.statuses[0]!.favourites_count, 0);
+    assert.equal(source.lists[0]!.exclusive, false);
+    assert.equal(source.filters[0]!.action, 0);
+    assert.equal(source.owner.indexable, false);
+    assert.deepEqual(source.serverDomainBlocks, []);
+    await assert.rejects(readMastodon(mastodon.url, "nobody"), /no local account @nobody in this Mastodon database/);
+  } finally {
+    await mastodon.drop();
+  }
+});
 
 test("islet import: plain failures for missing options and unknown kinds", async () => {
   const missing = await runIslet(["import", "mastodon", "--account", "x"]);
