@@ -7,8 +7,9 @@
  *
  * A process bench with its own empty Islet beside the target's (the import
  * refuses an Islet that has an owner): a fresh DATA_DIR, and on PostgreSQL a
- * throwaway database on the target's server. The Mastodon database is
- * always PostgreSQL, on BENCH_DATABASE_URL's server.
+ * throwaway database on the target's server, migrated by `islet migrate`
+ * before the clock starts (as a running Islet's would be). The Mastodon
+ * database is always PostgreSQL, on BENCH_DATABASE_URL's server.
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -53,6 +54,11 @@ export const mastodonTakeover: ProcessBench = {
         url.pathname = `/${name}`;
         env.DATABASE_URL = url.toString();
       }
+      // Islet is installed and started before the import (the guide's first
+      // step): its database exists and is migrated, outside the clock.
+      const migrate = startNode(["bin/islet.js", "migrate"], env);
+      const migrated = await migrate.exited;
+      if (migrated.code !== 0) throw new Error(`islet migrate failed:\n${migrate.output()}`);
       context.progress(`  filling a Mastodon database with ${STATUSES.toLocaleString("en")} statuses`);
       await fillMastodon(mastodon, origin);
 
@@ -100,7 +106,7 @@ export const mastodonTakeover: ProcessBench = {
 };
 
 /** The owner `bench` with STATUSES posts a minute apart, written with generate_series. */
-async function fillMastodon(m: Awaited<ReturnType<typeof createMastodonDatabase>>, origin: string): Promise<void> {
+export async function fillMastodon(m: Awaited<ReturnType<typeof createMastodonDatabase>>, origin: string): Promise<void> {
   const sql = m.sql;
   const keys = mastodonKeyPair();
   const startMs = Date.now() - (STATUSES + 10) * 60_000;

@@ -122,9 +122,10 @@ const VISIBILITY = ["public", "unlisted", "private", "direct"] as const;
 const MEDIA_TYPES = ["image", "gifv", "video", "unknown", "audio"] as const;
 const FILTER_ACTIONS = ["warn", "hide", "blur"] as const;
 const REPLIES_POLICIES = ["list", "followed", "none"] as const;
+const COPY_CONCURRENCY = 8;
 
 /** Inserts in slices, so that no statement carries too many parameters. */
-async function insertAll<T>(rows: T[], insert: (slice: T[]) => Promise<unknown>, size = 500): Promise<void> {
+async function insertAll<T>(rows: T[], insert: (slice: T[]) => Promise<unknown>, size = 1000): Promise<void> {
   for (let i = 0; i < rows.length; i += size) await insert(rows.slice(i, i + size));
 }
 
@@ -536,6 +537,7 @@ class Plan {
       if (Array.isArray(s.ordered_media_attachment_ids)) orderOf.set(String(s.id), (s.ordered_media_attachment_ids as unknown[]).map(String));
     }
     let copied = 0;
+    const copies: (() => Promise<void>)[] = [];
     for (const m of source.media) {
       const statusId = String(m.status_id);
       if (!kept.has(statusId)) continue;
@@ -579,29 +581,35 @@ class Plan {
         skip("media attachments without a file");
         continue;
       }
-      const original = paperclipPath("media_attachments", "files", String(m.id), "original", fileName);
-      const ext = /\.[A-Za-z0-9]+$/.exec(fileName)?.[0] ?? "";
-      const fileKey = this.#key(original, `${attachmentFolder(id)}/original${ext}`);
-      if (!(await this.#copy(original, fileKey))) {
-        skip("media files missing from the media folder");
-        continue;
-      }
-      copied++;
-      // The preview Mastodon made (`small`), whatever its extension.
-      let previewKey: string | null = null;
-      const smallFolder = dirname(paperclipPath("media_attachments", "files", String(m.id), "small", fileName));
-      try {
-        const names = await readdir(join(this.#mediaRoot, smallFolder));
-        if (names.length > 0) {
-          const relative = `${smallFolder}/${names[0]}`;
-          const key = this.#key(relative, `${attachmentFolder(id)}/small${/\.[A-Za-z0-9]+$/.exec(names[0])?.[0] ?? ""}`);
-          if (await this.#copy(relative, key)) previewKey = key;
+      copies.push(async () => {
+        const original = paperclipPath("media_attachments", "files", String(m.id), "original", fileName);
+        const ext = /\.[A-Za-z0-9]+$/.exec(fileName)?.[0] ?? "";
+        const fileKey = this.#key(original, `${attachmentFolder(id)}/original${ext}`);
+        if (!(await this.#copy(original, fileKey))) {
+          skip("media files missing from the media folder");
+          return;
         }
-      } catch {
-        // no preview: the original serves
-      }
-      if (previewKey == null && type === "image") previewKey = fileKey;
-      mediaRows.push({ ...common, fileKey, previewKey, fileSize: m.file_file_size == null ? null : Number(m.file_file_size), remoteUrl: null });
+        copied++;
+        // The preview Mastodon made (`small`), whatever its extension.
+        let previewKey: string | null = null;
+        const smallFolder = dirname(paperclipPath("media_attachments", "files", String(m.id), "small", fileName));
+        try {
+          const names = await readdir(join(this.#mediaRoot, smallFolder));
+          if (names.length > 0) {
+            const relative = `${smallFolder}/${names[0]}`;
+            const key = this.#key(relative, `${attachmentFolder(id)}/small${/\.[A-Za-z0-9]+$/.exec(names[0])?.[0] ?? ""}`);
+            if (await this.#copy(relative, key)) previewKey = key;
+          }
+        } catch {
+          // no preview: the original serves
+        }
+        if (previewKey == null && type === "image") previewKey = fileKey;
+        mediaRows.push({ ...common, fileKey, previewKey, fileSize: m.file_file_size == null ? null : Number(m.file_file_size), remoteUrl: null });
+      });
+    }
+    // Several files at a time: copying is mostly waiting on the disk.
+    for (let i = 0; i < copies.length; i += COPY_CONCURRENCY) {
+      await Promise.all(copies.slice(i, i + COPY_CONCURRENCY).map((copy) => copy()));
     }
     await insertAll(mediaRows, (slice) => tx.insert(mediaAttachments).values(slice).onConflictDoNothing());
     counts["media files copied"] = copied;
