@@ -29,6 +29,7 @@ const COMMANDS: CommandEntry[] = [
   { name: "media", summary: "show media disk use, or prune the remote media cache", load: async () => (await import("./cli/media.ts")).mediaCommand },
   { name: "backup", summary: "write the database, keys and media to one archive", load: async () => (await import("./cli/backup.ts")).backupCommand },
   { name: "restore", summary: "fill an empty DATA_DIR and database from a backup", load: async () => (await import("./cli/restore.ts")).restoreCommand },
+  { name: "import", summary: "take over a Mastodon account in place (import mastodon)", load: async () => (await import("./cli/import-mastodon.ts")).importCommand },
   { name: "reset", summary: "delete all data and start from scratch", load: async () => (await import("./cli/reset.ts")).resetCommand },
   { name: "doctor", summary: "check configuration, database, DATA_DIR, clock, mail and reachability", load: async () => (await import("./cli/doctor.ts")).doctorCommand },
 ];

@@ -13,6 +13,7 @@ import { homeTimeline } from "./home-timeline.ts";
 import { idleMemory } from "./idle-memory.ts";
 import { inboxIngest } from "./inbox-ingest.ts";
 import { loopbackBaseline } from "./loopback-baseline.ts";
+import { mastodonTakeover } from "./mastodon-takeover.ts";
 import { peakMemory } from "./peak-memory.ts";
 import { publicPages } from "./public-pages.ts";
 import { rsa } from "./rsa.ts";
@@ -26,7 +27,7 @@ import { streamingFanOut } from "./streaming.ts";
  * timeline rows need the seeded rows and token. The delivery fan-out needs
  * that token too, and removes the followers it adds before the server rows.
  */
-export const processBenches: ProcessBench[] = [coldStart, seedTimeline, deliveryFanout];
+export const processBenches: ProcessBench[] = [coldStart, seedTimeline, deliveryFanout, mastodonTakeover];
 
 /** The home timeline runs before status creation, which adds the owner's own posts to it. */
 // Streaming right after start: its memory per connection is read off RSS,
