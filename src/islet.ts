@@ -22,6 +22,8 @@ import { createPushQueue, registerWebPush, startPushWorker } from "./push/delive
 import { registerStreamingRelay } from "./streaming/events.ts";
 import { pruneExpiredRemoteMedia } from "./core/media-cache.ts";
 import { createRemoteMediaQueue, registerRemoteMediaCache, startRemoteMediaWorker } from "./media/remote-cache.ts";
+import { createImportQueue, startImportWorker } from "./core/imports/bulk-imports.ts";
+import { createImportResolvers } from "./federation/imports.ts";
 
 export interface Islet {
   readonly config: Config;
@@ -102,6 +104,7 @@ export async function openIslet(config: Config, options: OpenIsletOptions = {}):
   let mailWorker: Promise<void> | null = null;
   let pushWorker: Promise<void> | null = null;
   let remoteMediaWorker: Promise<void> | null = null;
+  let importWorker: Promise<void> | null = null;
   return {
     config,
     core,
@@ -114,6 +117,8 @@ export async function openIslet(config: Config, options: OpenIsletOptions = {}):
       mailWorker = mailer.start(stop.signal);
       pushWorker = startPushWorker(core, pushQueue, stop.signal);
       remoteMediaWorker = startRemoteMediaWorker(core, remoteMediaQueue, stop.signal);
+      // CSV imports: their rows are worked on their own queue ("imports").
+      importWorker = startImportWorker(core, createImportQueue(database, { log }), createImportResolvers(federation, core), stop.signal);
       // Expired cache entries (fetched documents, keys) are dropped hourly.
       const sweep = setInterval(() => {
         kv.deleteExpired().catch((error) => log.warn("could not delete expired cache entries", error));
@@ -143,7 +148,7 @@ export async function openIslet(config: Config, options: OpenIsletOptions = {}):
     },
     async close() {
       stop.abort();
-      await Promise.all([worker, mailWorker, pushWorker, remoteMediaWorker]);
+      await Promise.all([worker, mailWorker, pushWorker, remoteMediaWorker, importWorker]);
       await database.close();
     },
   };
