@@ -689,3 +689,14 @@ export const bulkImportRows = pgTable(
   },
   (t) => [index("bulk_import_rows_import_idx").on(t.bulkImportId, t.outcome)],
 );
+
+/**
+ * Posts taken from an account archive (`islet import archive`): the IRI
+ * they had in the archive and the status they became, so that replies find
+ * their parents and a second run skips what the first stored.
+ */
+export const importedStatuses = pgTable("imported_statuses", {
+  originalUri: text("original_uri").primaryKey(),
+  statusId: id("status_id").notNull().references(() => statuses.id, { onDelete: "cascade" }),
+  createdAt: createdAt(),
+});
