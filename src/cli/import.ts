@@ -49,7 +49,11 @@ const CSV_KINDS: Record<string, ImportType> = {
   bookmarks: "bookmarks",
   lists: "lists",
 };
-// `mastodon` (the in-place takeover) is dispatched here too, by its own module.
+/**
+ * Every kind the command takes. The in-place takeover of a Mastodon
+ * (`islet import mastodon …`) joins here as one more kind, dispatched in
+ * `run` below to its own module, as `archive` is.
+ */
 const KINDS = [...Object.keys(CSV_KINDS), "archive"] as const;
 
 /** How often the command looks at the import's progress. */
@@ -118,6 +122,7 @@ export const importCommand: Command = {
     const split = subcommand(argv, KINDS, HELP);
     if (split == null) return;
     const [kind, rest] = split;
+    // Kinds with a module of their own (the takeover, `mastodon`, goes here too).
     if (kind === "archive") {
       const { importArchiveCommand } = await import("./import-archive.ts");
       await importArchiveCommand(rest);
