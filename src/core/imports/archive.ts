@@ -16,7 +16,8 @@
  */
 import { copyFile, mkdir, mkdtemp, rm, stat } from "node:fs/promises";
 import { isAbsolute, join, normalize, relative } from "node:path";
-import { eq, sql } from "drizzle-orm";
+import { eq, inArray, sql } from "drizzle-orm";
+import type { Db } from "../../db/connect.ts";
 import { favourites, bookmarks, importedStatuses, statuses } from "../../db/schema.ts";
 import { sanitizeRemoteHtml } from "../../text/sanitize-html.ts";
 import { findAccountByUri, requireOwner, type Account } from "../accounts.ts";
@@ -26,12 +27,14 @@ import { createMedia, type UploadedFile } from "../media.ts";
 import { updateProfile, type ProfileUpdate } from "../profile.ts";
 import { findStatusByUri } from "../remote-statuses.ts";
 import { localReblogUris, localStatusUris, type StatusRow, type Visibility } from "../statuses/rows.ts";
-import { writeStatus, type NewPoll } from "../statuses/store.ts";
+import { writeStatus, type NewPoll, type StatusData } from "../statuses/store.ts";
 import { MAX_MEDIA_ATTACHMENTS, MAX_MEDIA_DESCRIPTION, type MediaRow } from "../statuses/media.ts";
 import type { ImportResolvers } from "./bulk-imports.ts";
 import { readCollectionItems } from "./collection-items.ts";
 
 const PUBLIC = new Set(["https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"]);
+/** Posts written per transaction. */
+const POST_BATCH = 50;
 /** Skipped items listed one by one at most; the rest are counted. */
 const MAX_LISTED_SKIPS = 500;
 
@@ -163,16 +166,30 @@ export async function importArchive(ctx: CoreContext, archive: { dir: string; ex
     }
   }
 
+  // Posts are written a batch at a time, one transaction each.
+  let batch: PreparedPost[] = [];
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const written = batch;
+    batch = [];
+    await writePosts(context, written);
+  };
   await readEach(outboxPath, "outbox.json", options, async (item) => {
     if (!isObject(item)) return skip("outbox item", "not an activity");
     try {
-      if (item.type === "Create") await importPost(context, item);
-      else if (item.type === "Announce") await importBoost(context, item);
-      else skip(idOf(item) ?? "outbox item", `${String(item.type)} activities are not imported`);
+      if (item.type === "Create") {
+        const prepared = await preparePost(context, item, batch);
+        if (prepared != null) batch.push(prepared);
+        if (batch.length >= POST_BATCH) await flush();
+      } else if (item.type === "Announce") {
+        await flush();
+        await importBoost(context, item);
+      } else skip(idOf(item) ?? "outbox item", `${String(item.type)} activities are not imported`);
     } catch (error) {
       skip(idOf(item.object) ?? idOf(item) ?? "outbox item", error instanceof Error ? error.message : String(error));
     }
   });
+  await flush();
 
   for (const [file, table] of [["likes.json", favourites], ["bookmarks.json", bookmarks]] as const) {
     const path = join(dir, file);
@@ -227,8 +244,8 @@ interface PostContext {
 }
 
 /** The status an archive's IRI became, if imported. */
-async function importedStatus(ctx: CoreContext, originalUri: string): Promise<StatusRow | null> {
-  const rows = await ctx.db
+async function importedStatus(ctx: CoreContext, originalUri: string, db: Db = ctx.db): Promise<StatusRow | null> {
+  const rows = await db
     .select({ status: statuses })
     .from(importedStatuses)
     .innerJoin(statuses, eq(statuses.id, importedStatuses.statusId))
@@ -316,28 +333,37 @@ function pollOf(object: Json): NewPoll | null {
   };
 }
 
-async function importPost(context: PostContext, create: Json): Promise<void> {
+/** A post read from the archive, ready to write but for its parent. */
+interface PreparedPost {
+  originalUri: string;
+  parentUri: string | null;
+  /** The archive's attachments, stored once the post is known to be new. */
+  attachments: Json[];
+  data: StatusData;
+}
+
+/** Reads a Create into a post to write; null when it is there already or not a post. */
+async function preparePost(context: PostContext, create: Json, pending: readonly PreparedPost[]): Promise<PreparedPost | null> {
   const { ctx, owner } = context;
   const object = create.object;
-  if (!isObject(object) || typeof object.id !== "string") return context.skip(idOf(create) ?? "Create", "no object");
-  if (!["Note", "Question", "Article", "Page"].includes(String(object.type))) return context.skip(object.id, `${String(object.type)} objects are not imported`);
-  if ((await importedStatus(ctx, object.id)) != null) {
+  if (!isObject(object) || typeof object.id !== "string") {
+    context.skip(idOf(create) ?? "Create", "no object");
+    return null;
+  }
+  if (!["Note", "Question", "Article", "Page"].includes(String(object.type))) {
+    context.skip(object.id, `${String(object.type)} objects are not imported`);
+    return null;
+  }
+  if (pending.some((post) => post.originalUri === object.id)) {
     context.report.alreadyImported++;
-    return;
+    return null;
   }
   const published = publishedOf(object.published ?? create.published);
   const id = newId(published);
   const { uri, url } = localStatusUris(ctx.config.origin, owner.username, id);
   const contentMap = isObject(object.contentMap) ? object.contentMap : {};
   const html = typeof object.content === "string" ? object.content : String(Object.values(contentMap)[0] ?? "");
-  const content = sanitizeRemoteHtml(html);
   const language = Object.keys(contentMap)[0] ?? null;
-
-  const parentUri = typeof object.inReplyTo === "string" ? object.inReplyTo : idOf(object.inReplyTo);
-  let parent: StatusRow | null = null;
-  if (parentUri != null) {
-    parent = (await importedStatus(ctx, parentUri)) ?? (await findStatusByUri(ctx, parentUri));
-  }
 
   const mentioned: bigint[] = [];
   const tagNames: string[] = [];
@@ -349,34 +375,83 @@ async function importPost(context: PostContext, create: Json): Promise<void> {
     }
   }
 
-  const media: MediaRow[] = [];
-  for (const attachment of asArray(object.attachment).filter(isObject).slice(0, MAX_MEDIA_ATTACHMENTS)) {
-    const row = await importMedia(context, attachment, object.id);
-    if (row != null) media.push(row);
-  }
-
-  await ctx.db.transaction(async (tx) => {
-    await writeStatus(tx, owner, {
+  return {
+    originalUri: object.id,
+    parentUri: typeof object.inReplyTo === "string" ? object.inReplyTo : idOf(object.inReplyTo),
+    attachments: asArray(object.attachment).filter(isObject).slice(0, MAX_MEDIA_ATTACHMENTS),
+    data: {
       id,
       uri,
       url,
-      content,
+      content: sanitizeRemoteHtml(html),
       text: htmlToText(html),
       spoilerText: typeof object.summary === "string" ? object.summary : "",
       sensitive: object.sensitive === true,
       visibility: visibilityOf(object, context.followersUri),
       language: language != null && /^[a-z]{2,3}$/.test(language) ? language : null,
-      inReplyTo: parent,
+      inReplyTo: null,
       applicationId: null,
       createdAt: published,
       mentionedAccountIds: mentioned,
       tagNames,
-      media,
+      media: [],
       poll: pollOf(object),
-    });
-    await tx.insert(importedStatuses).values({ originalUri: object.id as string, statusId: id });
-  });
-  context.report.posts++;
+    },
+  };
+}
+
+/**
+ * Writes prepared posts in one transaction, each reply after its parent
+ * (from the archive, or stored here). Should the batch fail, each post is
+ * tried alone, so one bad post costs only itself.
+ */
+async function writePosts(context: PostContext, prepared: PreparedPost[]): Promise<void> {
+  const { ctx, owner } = context;
+  // What a previous run stored is skipped (one look for the whole batch).
+  const there = new Set(
+    (await ctx.db.select({ uri: importedStatuses.originalUri }).from(importedStatuses).where(inArray(importedStatuses.originalUri, prepared.map((post) => post.originalUri))))
+      .map((row) => row.uri),
+  );
+  context.report.alreadyImported += there.size;
+  const posts = prepared.filter((post) => !there.has(post.originalUri));
+  if (posts.length === 0) return;
+  for (const post of posts) {
+    for (const attachment of post.attachments) {
+      const row = await importMedia(context, attachment, post.originalUri);
+      if (row != null) post.data.media.push(row);
+    }
+  }
+  const writeAll = async (db: Db, list: PreparedPost[]) => {
+    const written = new Map<string, StatusRow>();
+    for (const post of list) {
+      let parent: StatusRow | null = null;
+      if (post.parentUri != null) {
+        parent =
+          written.get(post.parentUri) ??
+          (await importedStatus(ctx, post.parentUri, db)) ??
+          (await db.select().from(statuses).where(eq(statuses.uri, post.parentUri)).limit(1))[0] ??
+          null;
+      }
+      const row = await writeStatus(db, owner, { ...post.data, inReplyTo: parent });
+      written.set(post.originalUri, row);
+    }
+    await db.insert(importedStatuses).values(list.map((post) => ({ originalUri: post.originalUri, statusId: written.get(post.originalUri)!.id })));
+  };
+  try {
+    await ctx.db.transaction((tx) => writeAll(tx, posts));
+    context.report.posts += posts.length;
+    return;
+  } catch {
+    // One at a time below.
+  }
+  for (const post of posts) {
+    try {
+      await ctx.db.transaction((tx) => writeAll(tx, [post]));
+      context.report.posts++;
+    } catch (error) {
+      context.skip(post.originalUri, error instanceof Error ? error.message : String(error));
+    }
+  }
 }
 
 async function importBoost(context: PostContext, announce: Json): Promise<void> {
