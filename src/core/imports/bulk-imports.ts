@@ -95,7 +95,7 @@ function normalAcct(ctx: CoreContext, acct: string): string {
  * mode says, and queues the rows. The import is worked by whichever
  * process runs the imports worker (the server, or the command).
  */
-export async function startImport(ctx: CoreContext, input: NewImport, queue: Pick<DatabaseMessageQueue, "enqueue"> = createImportQueue(ctx.database)): Promise<StartedImport> {
+export async function startImport(ctx: CoreContext, input: NewImport, queue: Pick<DatabaseMessageQueue, "enqueueMany"> = createImportQueue(ctx.database)): Promise<StartedImport> {
   if (!IMPORT_TYPES.includes(input.type)) throw new CoreError("invalid", `unknown import type ${JSON.stringify(input.type)}`);
   const { account: owner } = await requireOwner(ctx);
   const parsed = parseImportCsv(input.type, input.csv);
@@ -117,7 +117,7 @@ export async function startImport(ctx: CoreContext, input: NewImport, queue: Pic
     await ctx.db.update(bulkImports).set({ state: "finished", finishedAt: new Date() }).where(eq(bulkImports.id, id));
   } else {
     const rowIds = await ctx.db.select({ id: bulkImportRows.id }).from(bulkImportRows).where(eq(bulkImportRows.bulkImportId, id)).orderBy(asc(bulkImportRows.line));
-    for (const row of rowIds) await queue.enqueue({ rowId: row.id.toString() } satisfies ImportJob);
+    await queue.enqueueMany(rowIds.map((row) => ({ rowId: row.id.toString() }) satisfies ImportJob));
   }
   return { import: (await findImport(ctx, id)) ?? created, skipped: parsed.skipped };
 }
