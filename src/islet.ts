@@ -23,6 +23,8 @@ import { registerStreamingRelay } from "./streaming/events.ts";
 import { pruneExpiredRemoteMedia } from "./core/media-cache.ts";
 import { createLinkVerificationQueue, registerLinkVerification, startLinkVerificationWorker } from "./core/link-verification.ts";
 import { createRemoteMediaQueue, registerRemoteMediaCache, startRemoteMediaWorker } from "./media/remote-cache.ts";
+import { createImportQueue, startImportWorker } from "./core/imports/bulk-imports.ts";
+import { createImportResolvers } from "./federation/imports.ts";
 
 export interface Islet {
   readonly config: Config;
@@ -107,6 +109,7 @@ export async function openIslet(config: Config, options: OpenIsletOptions = {}):
   let pushWorker: Promise<void> | null = null;
   let remoteMediaWorker: Promise<void> | null = null;
   let linkVerificationWorker: Promise<void> | null = null;
+  let importWorker: Promise<void> | null = null;
   return {
     config,
     core,
@@ -120,6 +123,8 @@ export async function openIslet(config: Config, options: OpenIsletOptions = {}):
       pushWorker = startPushWorker(core, pushQueue, stop.signal);
       remoteMediaWorker = startRemoteMediaWorker(core, remoteMediaQueue, stop.signal);
       linkVerificationWorker = startLinkVerificationWorker(core, linkVerificationQueue, stop.signal);
+      // CSV imports: their rows are worked on their own queue ("imports").
+      importWorker = startImportWorker(core, createImportQueue(database, { log }), createImportResolvers(federation, core), stop.signal);
       // Expired cache entries (fetched documents, keys) are dropped hourly.
       const sweep = setInterval(() => {
         kv.deleteExpired().catch((error) => log.warn("could not delete expired cache entries", error));
@@ -149,7 +154,7 @@ export async function openIslet(config: Config, options: OpenIsletOptions = {}):
     },
     async close() {
       stop.abort();
-      await Promise.all([worker, mailWorker, pushWorker, remoteMediaWorker, linkVerificationWorker]);
+      await Promise.all([worker, mailWorker, pushWorker, remoteMediaWorker, linkVerificationWorker, importWorker]);
       await database.close();
     },
   };

@@ -27,9 +27,10 @@ const COMMANDS: CommandEntry[] = [
   { name: "mail", summary: "send a test message to check the SMTP settings", load: async () => (await import("./cli/mail.ts")).mailCommand },
   { name: "domain", summary: "block, unblock or list blocked domains", load: async () => (await import("./cli/domain.ts")).domainCommand },
   { name: "media", summary: "show media disk use, or prune the remote media cache", load: async () => (await import("./cli/media.ts")).mediaCommand },
+  { name: "import", summary: "take over a Mastodon in place, or import its CSV exports or account archive", load: async () => (await import("./cli/import.ts")).importCommand },
+  { name: "export", summary: "export Mastodon's CSV files or an account archive", load: async () => (await import("./cli/export.ts")).exportCommand },
   { name: "backup", summary: "write the database, keys and media to one archive", load: async () => (await import("./cli/backup.ts")).backupCommand },
   { name: "restore", summary: "fill an empty DATA_DIR and database from a backup", load: async () => (await import("./cli/restore.ts")).restoreCommand },
-  { name: "import", summary: "take over a Mastodon account in place (import mastodon)", load: async () => (await import("./cli/import-mastodon.ts")).importCommand },
   { name: "reset", summary: "delete all data and start from scratch", load: async () => (await import("./cli/reset.ts")).resetCommand },
   { name: "doctor", summary: "check configuration, database, DATA_DIR, clock, mail and reachability", load: async () => (await import("./cli/doctor.ts")).doctorCommand },
 ];

@@ -6,6 +6,7 @@
  * the process benches: keep idle memory first and peak memory last.
  */
 import type { MachineBench, ProcessBench, ServerBench } from "../lib/types.ts";
+import { archiveImport } from "./archive-import.ts";
 import { coldStart } from "./cold-start.ts";
 import { deliveryFanout } from "./delivery-fanout.ts";
 import { federationReads } from "./federation-reads.ts";
@@ -27,7 +28,8 @@ import { streamingFanOut } from "./streaming.ts";
  * timeline rows need the seeded rows and token. The delivery fan-out needs
  * that token too, and removes the followers it adds before the server rows.
  */
-export const processBenches: ProcessBench[] = [coldStart, seedTimeline, deliveryFanout, mastodonTakeover];
+// Archive import and the takeover make instances of their own, so their 10,000 posts stay out of the other rows.
+export const processBenches: ProcessBench[] = [coldStart, seedTimeline, deliveryFanout, mastodonTakeover, archiveImport];
 
 /** The home timeline runs before status creation, which adds the owner's own posts to it. */
 // Streaming right after start: its memory per connection is read off RSS,

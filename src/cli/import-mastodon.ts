@@ -60,21 +60,3 @@ export const importMastodonCommand: Command = {
     });
   },
 };
-
-/**
- * `islet import KIND …` while only `mastodon` is a kind here.
- */
-export const importCommand: Command = {
-  name: "import",
-  summary: "take over a Mastodon account (islet import mastodon …)",
-  async run(argv) {
-    const [kind, ...rest] = argv;
-    if (kind == null || kind === "--help" || kind === "-h") {
-      process.stdout.write(`${HELP.trim()}\n`);
-      if (kind == null) throw new CliError("missing what to import: mastodon");
-      return;
-    }
-    if (kind !== "mastodon") throw new CliError(`unknown import ${JSON.stringify(kind)}; expected mastodon`);
-    await importMastodonCommand.run(rest);
-  },
-};

@@ -672,3 +672,50 @@ export const unreachableDomains = pgTable("unreachable_domains", {
   lastFailedAt: timestamp("last_failed_at", { withTimezone: true }).notNull().defaultNow(),
   retryAt: timestamp("retry_at", { withTimezone: true }).notNull().defaultNow(),
 });
+
+/**
+ * A CSV import in one of Mastodon's export formats (Mastodon's
+ * `bulk_imports`): its rows are worked through on the "imports" queue.
+ */
+export const bulkImports = pgTable("bulk_imports", {
+  id: id().primaryKey(),
+  accountId: id("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+  /** following, blocking, muting, domain_blocking, bookmarks or lists. */
+  type: text("type").notNull(),
+  overwrite: boolean("overwrite").notNull().default(false),
+  /** scheduled, in_progress or finished. */
+  state: text("state").notNull().default("scheduled"),
+  originalFilename: text("original_filename"),
+  totalItems: integer("total_items").notNull().default(0),
+  createdAt: createdAt(),
+  finishedAt: timestamp("finished_at", { withTimezone: true }),
+});
+
+/** One row of a CSV import, with its outcome once worked. */
+export const bulkImportRows = pgTable(
+  "bulk_import_rows",
+  {
+    id: id().primaryKey(),
+    bulkImportId: id("bulk_import_id").notNull().references(() => bulkImports.id, { onDelete: "cascade" }),
+    /** The row's position in the file, from 1. */
+    line: integer("line").notNull(),
+    data: jsonb("data").$type<Record<string, unknown>>().notNull(),
+    /** null while waiting; imported or failed once worked. */
+    outcome: text("outcome"),
+    error: text("error"),
+    attempts: integer("attempts").notNull().default(0),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("bulk_import_rows_import_idx").on(t.bulkImportId, t.outcome)],
+);
+
+/**
+ * Posts taken from an account archive (`islet import archive`): the IRI
+ * they had in the archive and the status they became, so that replies find
+ * their parents and a second run skips what the first stored.
+ */
+export const importedStatuses = pgTable("imported_statuses", {
+  originalUri: text("original_uri").primaryKey(),
+  statusId: id("status_id").notNull().references(() => statuses.id, { onDelete: "cascade" }),
+  createdAt: createdAt(),
+});

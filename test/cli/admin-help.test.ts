@@ -10,7 +10,7 @@ import { after, describe, test } from "node:test";
 import { runIslet } from "../helpers/cli.ts";
 import { assertPlainFailure } from "./support.ts";
 
-const COMMANDS = ["domain", "media", "backup", "restore", "reset", "doctor"];
+const COMMANDS = ["domain", "media", "backup", "restore", "reset", "doctor", "import", "export"];
 
 describe("admin command help", () => {
   const work = mkdtempSync(join(tmpdir(), "islet-help-"));

@@ -89,7 +89,22 @@ export async function startDocumentServer(): Promise<DocumentServer> {
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const path = new URL(req.url ?? "/", "http://x").pathname;
+    const requested = new URL(req.url ?? "/", "http://x");
+    const path = requested.pathname;
+    if (req.method === "GET" && path === "/.well-known/webfinger") {
+      // WebFinger for the actors added: acct:NAME@HOST names /users/NAME.
+      const name = /^acct:([^@]+)@/.exec(requested.searchParams.get("resource") ?? "")?.[1];
+      if (name == null || !documents.has(`/users/${name}`)) {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { "Content-Type": "application/jrd+json" });
+      res.end(JSON.stringify({
+        subject: `acct:${name}@${new URL(origin).host}`,
+        links: [{ rel: "self", type: "application/activity+json", href: `${origin}/users/${name}` }],
+      }));
+      return;
+    }
     if (req.method === "GET") {
       gets.set(path, (gets.get(path) ?? 0) + 1);
       const document = documents.get(path);
