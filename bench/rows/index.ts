@@ -8,6 +8,7 @@
 import type { MachineBench, ProcessBench, ServerBench } from "../lib/types.ts";
 import { coldStart } from "./cold-start.ts";
 import { deliveryFanout } from "./delivery-fanout.ts";
+import { endlessUpload } from "./endless-upload.ts";
 import { federationReads } from "./federation-reads.ts";
 import { homeTimeline } from "./home-timeline.ts";
 import { idleMemory } from "./idle-memory.ts";
@@ -30,7 +31,7 @@ export const processBenches: ProcessBench[] = [coldStart, seedTimeline, delivery
 /** The home timeline runs before status creation, which adds the owner's own posts to it. */
 // Streaming right after start: its memory per connection is read off RSS,
 // which after the heavier loads has room to spare and would not grow.
-export const serverBenches: ServerBench[] = [idleMemory, streamingFanOut, federationReads, homeTimeline, statusCreation, inboxIngest, peakMemory];
+export const serverBenches: ServerBench[] = [idleMemory, streamingFanOut, federationReads, homeTimeline, statusCreation, inboxIngest, endlessUpload, peakMemory];
 
 /** Run last, once every server has stopped. */
 export const machineBenches: MachineBench[] = [loopbackBaseline, rsa];
