@@ -15,6 +15,7 @@ import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, test } from "node:test";
+import { announceSkip } from "../helpers/skip.ts";
 import { ROOT, skipUnless } from "./tools.ts";
 
 const NIXOS = join(ROOT, "deploy", "nixos");
@@ -370,7 +371,7 @@ describe("NixOS", { skip: skipUnless("nix-instantiate") }, () => {
   });
 
   test("the package with the real nixpkgs functions", {
-    skip: process.env.ISLET_NIXPKGS ? false : "ISLET_NIXPKGS is not set: no nixpkgs checkout on this machine (the stand-in evaluation above runs instead)",
+    skip: process.env.ISLET_NIXPKGS ? false : announceSkip("ISLET_NIXPKGS is not set: no nixpkgs checkout on this machine (the stand-in evaluation above runs instead)"),
   }, () => {
     const nixpkgs = process.env.ISLET_NIXPKGS!;
     const result = evaluate<{ name: string; deps: string }>(
