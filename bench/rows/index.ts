@@ -9,6 +9,7 @@ import type { MachineBench, ProcessBench, ServerBench } from "../lib/types.ts";
 import { coldStart } from "./cold-start.ts";
 import { deliveryFanout } from "./delivery-fanout.ts";
 import { endlessUpload } from "./endless-upload.ts";
+import { firstStart } from "./first-start.ts";
 import { federationReads } from "./federation-reads.ts";
 import { homeTimeline } from "./home-timeline.ts";
 import { idleMemory } from "./idle-memory.ts";
@@ -26,7 +27,7 @@ import { streamingFanOut } from "./streaming.ts";
  * timeline rows need the seeded rows and token. The delivery fan-out needs
  * that token too, and removes the followers it adds before the server rows.
  */
-export const processBenches: ProcessBench[] = [coldStart, seedTimeline, deliveryFanout];
+export const processBenches: ProcessBench[] = [firstStart, coldStart, seedTimeline, deliveryFanout];
 
 /** The home timeline runs before status creation, which adds the owner's own posts to it. */
 // Streaming right after start: its memory per connection is read off RSS,
