@@ -22,7 +22,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { accessSync, constants, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before } from "node:test";
 import postgres from "postgres";
@@ -60,7 +60,8 @@ let key: string | undefined;
 function templateKey(): string {
   if (key != null) return key;
   const hash = createHash("sha256");
-  const add = (path: string) => hash.update(path).update(readFileSync(path));
+  // Names relative to src/db, so that every clone of the same schema shares it.
+  const add = (path: string) => hash.update(relative(SRC_DB, path)).update(readFileSync(path));
   const walk = (dir: string) => {
     for (const name of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       const path = join(dir, name.name);
