@@ -2,7 +2,8 @@
 # Installs the programs test/deploy/deploy.test.ts checks the deployment
 # files with, from Debian's packages: nginx, caddy, nix-instantiate,
 # systemd-analyze, openssl and the shell script linter, the chromium the
-# browser tests drive, and ffmpeg for video and audio processing. Already installed ones are skipped, so
+# browser tests drive, ffmpeg for video and audio processing, and curl and
+# jq for the README's curl walkthrough. Already installed ones are skipped, so
 # a warm machine spends no time here. Never fails: without apt-get, without
 # root, or when apt fails, it prints one line and exits 0, and the tests
 # that need a missing program skip with the reason.
@@ -18,6 +19,8 @@ wanted=(
   shellcheck:shellcheck
   chromium:chromium
   ffmpeg:ffmpeg
+  curl:curl
+  jq:jq
 )
 
 have() {
@@ -30,7 +33,7 @@ for pair in "${wanted[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "ci-deps: nginx, caddy, nix-instantiate, systemd-analyze, openssl, shellcheck, chromium and ffmpeg already installed"
+  echo "ci-deps: nginx, caddy, nix-instantiate, systemd-analyze, openssl, shellcheck, chromium, ffmpeg, curl and jq already installed"
   exit 0
 fi
 if ! have apt-get; then

@@ -348,7 +348,7 @@ export function ensurePrivateDir(path: string, variable = "DATA_DIR"): void {
  * Returns SECRET_KEY_BASE from the environment, or the one kept under
  * DATA_DIR, generating and keeping it on first start.
  */
-function resolveSecretKeyBase(env: Env, dataDir: string): { value: string; source: string } {
+function resolveSecretKeyBase(env: Env, dataDir: string, write = true): { value: string; source: string } {
   const secret = readSecret(env, "SECRET_KEY_BASE");
   if (secret != null) {
     if (secret.value.length < 32) {
@@ -359,6 +359,7 @@ function resolveSecretKeyBase(env: Env, dataDir: string): { value: string; sourc
   const path = join(dataDir, "secret_key_base");
   if (existsSync(path)) return { value: readSecretFile("SECRET_KEY_BASE", path), source: path };
   const value = randomBytes(64).toString("hex");
+  if (!write) return { value, source: `${path} (not there yet: made on the first start)` };
   try {
     writeFileSync(path, `${value}\n`, { mode: 0o600, flag: "wx" });
   } catch (error) {
@@ -426,7 +427,7 @@ function readVapidKeyFile(path: string): VapidKeys {
  * on first start. The file appears whole or not at all, so processes
  * starting together agree on one pair.
  */
-function resolveVapidKeys(env: Env, dataDir: string): { keys: VapidKeys; privateSource: string; publicSource: string } {
+function resolveVapidKeys(env: Env, dataDir: string, write = true): { keys: VapidKeys; privateSource: string; publicSource: string } {
   const privateKey = readSecret(env, "VAPID_PRIVATE_KEY");
   const publicKey = readSecret(env, "VAPID_PUBLIC_KEY");
   if (privateKey != null && publicKey == null) {
@@ -448,6 +449,10 @@ function resolveVapidKeys(env: Env, dataDir: string): { keys: VapidKeys; private
     privateKey: Buffer.concat([Buffer.alloc(32 - scalar.length), scalar]).toString("base64url"),
     publicKey: ecdh.getPublicKey().toString("base64url"),
   };
+  if (!write) {
+    const source = `${path} (not there yet: made on the first start)`;
+    return { keys, privateSource: source, publicSource: source };
+  }
   const temporary = `${path}.${process.pid}.${randomBytes(6).toString("hex")}`;
   try {
     const text = `VAPID_PRIVATE_KEY=${keys.privateKey}\nVAPID_PUBLIC_KEY=${keys.publicKey}\n`;
@@ -581,7 +586,12 @@ export function resolveDataDir(env: Readonly<Record<string, string | undefined>>
 }
 
 /** Reads and checks the whole configuration. Creates DATA_DIR when needed. */
-export function loadConfig(env: Env = process.env, options: { cwd?: string } = {}): Config {
+/**
+ * `readOnly`: resolve without creating anything (DATA_DIR and the secrets
+ * kept in it are left as they are; a missing secret gets a throwaway value,
+ * its source saying so), for `islet config`.
+ */
+export function loadConfig(env: Env = process.env, options: { cwd?: string; readOnly?: boolean } = {}): Config {
   const port = parseInteger(env, "PORT", 3000, 1, 65535);
   const bind = (env.BIND ?? "").trim() || "127.0.0.1";
   if (bind !== "localhost" && isIP(bind) === 0) {
@@ -641,9 +651,10 @@ export function loadConfig(env: Env = process.env, options: { cwd?: string } = {
   const queueVisibilityTimeoutSeconds = parseInteger(env, "QUEUE_VISIBILITY_TIMEOUT", 60, 1, 86400);
   const { smtp, passwordSource: smtpPasswordSource } = parseSmtp(env, localDomain);
 
-  ensurePrivateDir(dataDir);
-  const secretKeyBase = resolveSecretKeyBase(env, dataDir);
-  const vapid = resolveVapidKeys(env, dataDir);
+  const write = options.readOnly !== true;
+  if (write) ensurePrivateDir(dataDir);
+  const secretKeyBase = resolveSecretKeyBase(env, dataDir, write);
+  const vapid = resolveVapidKeys(env, dataDir, write);
 
   const sources: Record<string, string> = { SECRET_KEY_BASE: secretKeyBase.source };
   if (database != null) sources.DATABASE_URL = database.source;

@@ -9,6 +9,8 @@ import type { MachineBench, ProcessBench, ServerBench } from "../lib/types.ts";
 import { archiveImport } from "./archive-import.ts";
 import { coldStart } from "./cold-start.ts";
 import { deliveryFanout } from "./delivery-fanout.ts";
+import { endlessUpload } from "./endless-upload.ts";
+import { firstStart } from "./first-start.ts";
 import { federationReads } from "./federation-reads.ts";
 import { homeTimeline } from "./home-timeline.ts";
 import { idleMemory } from "./idle-memory.ts";
@@ -29,12 +31,12 @@ import { streamingFanOut } from "./streaming.ts";
  * that token too, and removes the followers it adds before the server rows.
  */
 // Archive import and the takeover make instances of their own, so their 10,000 posts stay out of the other rows.
-export const processBenches: ProcessBench[] = [coldStart, seedTimeline, deliveryFanout, mastodonTakeover, archiveImport];
+export const processBenches: ProcessBench[] = [firstStart, coldStart, seedTimeline, deliveryFanout, mastodonTakeover, archiveImport];
 
 /** The home timeline runs before status creation, which adds the owner's own posts to it. */
 // Streaming right after start: its memory per connection is read off RSS,
 // which after the heavier loads has room to spare and would not grow.
-export const serverBenches: ServerBench[] = [idleMemory, streamingFanOut, federationReads, homeTimeline, statusCreation, publicPages, inboxIngest, peakMemory];
+export const serverBenches: ServerBench[] = [idleMemory, streamingFanOut, federationReads, homeTimeline, statusCreation, publicPages, inboxIngest, endlessUpload, peakMemory];
 
 /** Run last, once every server has stopped. */
 export const machineBenches: MachineBench[] = [loopbackBaseline, rsa];

@@ -108,6 +108,8 @@ let
       MEDIA_CACHE_RETENTION_DAYS = toString (if cfg.mediaAutoRemove.enable then cfg.mediaAutoRemove.olderThanDays else 0);
       QUEUE_VISIBILITY_TIMEOUT = toString cfg.queueVisibilityTimeout;
       NODE_ENV = "production";
+      # The admin command this module installs, for the hints Islet prints.
+      ISLET_ADMIN_COMMAND = "islet";
     }
     // optionalAttrs cfg.enableUnixSocket { SOCKET = helpers.socketPath; }
     // optionalAttrs (cfg.webDomain != null) { WEB_DOMAIN = cfg.webDomain; }

@@ -7,6 +7,7 @@ import { disableTwoFactor, twoFactorStatus } from "../core/two-factor.ts";
 import { resolveAccount } from "../federation/lookup.ts";
 import { openIslet, type Islet } from "../islet.ts";
 import { createLogger } from "../log.ts";
+import { handleProblem } from "./account-handle.ts";
 import { CliError, cliConfig, parseOptions, readPassword, withIslet, subcommand, type Command } from "./command.ts";
 
 const HELP = `
@@ -41,10 +42,12 @@ async function withFederation<T>(fn: (islet: Islet) => Promise<T>): Promise<T> {
 
 /** A remote account by handle or actor URL, fetched afresh; a CliError when there is none. */
 async function remoteAccount(islet: Islet, query: string) {
+  const problem = handleProblem(query);
+  if (problem != null) throw new CliError(`${query}: ${problem}`);
   try {
     return await resolveAccount(islet.federation, islet.core, query, { refresh: true });
   } catch (error) {
-    if (error instanceof CoreError) throw new CliError(`cannot find ${query}: ${error.message}`);
+    if (error instanceof CoreError) throw new CliError(error.message);
     throw error;
   }
 }

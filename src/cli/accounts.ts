@@ -6,6 +6,7 @@ import { accounts } from "../db/schema.ts";
 import { refreshAccount } from "../federation/refresh.ts";
 import { openIslet, type Islet } from "../islet.ts";
 import { createLogger } from "../log.ts";
+import { handleProblem } from "./account-handle.ts";
 import { CliError, cliConfig, parseOptions, subcommand, type Command } from "./command.ts";
 
 const HELP = `
@@ -41,24 +42,25 @@ export interface RefreshResult {
 export async function refreshAccounts(
   islet: Islet,
   target: { all: true } | { queries: string[] },
-  report: (line: string) => void = () => {},
+  report: (line: string, failed: boolean) => void = () => {},
 ): Promise<RefreshResult> {
   const ctx = islet.federation.createContext(new URL(islet.config.origin), undefined);
   const result: RefreshResult = { refreshed: 0, failed: [] };
   const refresh = async (query: string, account: Account | null) => {
     if (account == null || account.domain == null) {
-      result.failed.push({ query, reason: "not a known remote account" });
-      report(`${query}: not a known remote account`);
+      const reason = handleProblem(query) ?? "not a known remote account";
+      result.failed.push({ query, reason });
+      report(`${query}: ${reason}`, true);
       return;
     }
     try {
       await refreshAccount(islet.core, ctx, account);
       result.refreshed++;
-      report(`${account.uri}: refreshed`);
+      report(`${account.uri}: refreshed`, false);
     } catch (error) {
       const reason = error instanceof CoreError ? error.message : String(error);
       result.failed.push({ query, reason });
-      report(`${account.uri}: ${reason}`);
+      report(`${account.uri}: ${reason}`, true);
     }
   };
   if ("all" in target) {
@@ -93,15 +95,23 @@ export const accountsCommand: Command = {
     if (all === (parsed.positionals.length > 0)) throw new CliError("give either --all or one or more accounts");
     const config = cliConfig();
     const islet = await openIslet(config, { log: createLogger(config.logLevel === "debug" ? "debug" : "warning") });
+    // One account: one line, the outcome (a failure is the error line).
+    // Several: a line per account, then the count.
+    const single = !all && parsed.positionals.length === 1;
     let result: RefreshResult;
     try {
-      result = await refreshAccounts(islet, all ? { all: true } : { queries: parsed.positionals }, (line) => process.stdout.write(`${line}\n`));
+      result = await refreshAccounts(islet, all ? { all: true } : { queries: parsed.positionals }, (line, failed) => {
+        if (!(single && failed)) process.stdout.write(`${line}\n`);
+      });
     } finally {
       await islet.close();
     }
-    process.stdout.write(`${result.refreshed} refreshed, ${result.failed.length} failed.\n`);
-    if (result.failed.length > 0 && result.refreshed === 0) {
-      throw new CliError(`no account could be refreshed (${result.failed[0]!.query}: ${result.failed[0]!.reason})`);
+    if (single) {
+      const failure = result.failed[0];
+      if (failure != null) throw new CliError(`${failure.query}: ${failure.reason}`);
+      return;
     }
+    process.stdout.write(`${result.refreshed} refreshed, ${result.failed.length} failed.\n`);
+    if (result.failed.length > 0 && result.refreshed === 0) throw new CliError("no account could be refreshed");
   },
 };

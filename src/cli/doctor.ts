@@ -9,6 +9,7 @@ import { sql } from "drizzle-orm";
 import { ignoredVariablesWarning, loadConfig, type Config } from "../config.ts";
 import { openDatabase, type Database } from "../db/connect.ts";
 import { describeSmtpError, smtpEndpoint, verifySmtp } from "../mail/transport.ts";
+import { adminCommand } from "./admin-command.ts";
 import { CliError, parseOptions, type Command } from "./command.ts";
 import { dataDirFromEnv, DB_FOLDER } from "./data-dir.ts";
 import { appliedMigrations, journal } from "./database-dump.ts";
@@ -111,7 +112,7 @@ export const doctorCommand: Command = {
         if (pending === 0) {
           const owners = await database.query<{ username: string }>(sql`SELECT a.username FROM users u JOIN accounts a ON a.id = u.account_id LIMIT 1`);
           owner = owners[0]?.username ?? null;
-          if (owner == null) report("fail", "owner", "no owner account yet: create it with `islet setup`");
+          if (owner == null) report("fail", "owner", `no owner account yet: create it with \`${adminCommand()} setup\``);
           else report("ok", "owner", `@${owner}@${config.localDomain}`);
         } else {
           report("warn", "owner", "not checked until the migrations are applied");

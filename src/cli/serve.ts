@@ -10,6 +10,7 @@ import { createLogger } from "../log.ts";
 import { createApp, createStreamingApp, listen, type RunningServer } from "../server.ts";
 import { ISLET_VERSION } from "../version.ts";
 import { CliError, cliConfig, parseOptions, type Command } from "./command.ts";
+import { adminCommand } from "./admin-command.ts";
 
 const HELP = `
 Usage: islet serve [--role all|web|worker|streaming]
@@ -91,8 +92,8 @@ export const serveCommand: Command = {
     if (await getOwner(islet.core) == null) {
       process.stdout.write(
         "No owner account yet. Create it with:\n" +
-          "  npx islet setup --username NAME --email ADDRESS --password-file PATH\n" +
-          "(or `npx islet setup` on a terminal to be asked)\n",
+          `  ${adminCommand()} setup --username NAME --email ADDRESS --password-file PATH\n` +
+          `(or \`${adminCommand()} setup\` on a terminal to be asked)\n`,
       );
     }
   },

@@ -543,8 +543,6 @@ for (const kind of databaseKinds()) {
       assert.match(plan, /Index Scan Backward using statuses_pkey/, "walks the primary key newest first");
       assert.doesNotMatch(plan, /Seq Scan on statuses/);
       assert.doesNotMatch(plan, /Sort/, "no sort of the candidates");
-      const median = timings.sort((a, b) => a - b)[2];
-      assert.ok(median < 1000, `a page took ${median.toFixed(1)} ms`);
     });
   });
 }

@@ -7,8 +7,18 @@ import type { Database } from "../../src/db/connect.ts";
 import { DatabaseMessageQueue, retryDelaySeconds, type DatabaseMessageQueueOptions } from "../../src/db/message-queue.ts";
 import { createTestDatabase, databaseKinds, type TestDatabase, withOpenDatabase } from "../helpers/database.ts";
 
-/** Polls `predicate` until it holds; fails after `timeoutMs`. */
+/**
+ * The shortest deadline a wait is given. A deadline only says when to give
+ * up, never whether something was fast: on a machine busy with other work
+ * the timers and queries here can be seconds late. Where promptness is
+ * what a test is about, it is compared with the 60 s poll interval that a
+ * prompt consumer does not wait for.
+ */
+const MIN_DEADLINE_MS = 20_000;
+
+/** Polls `predicate` until it holds; fails after `timeoutMs` (at least MIN_DEADLINE_MS). */
 async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  timeoutMs = Math.max(timeoutMs, MIN_DEADLINE_MS);
   const deadline = Date.now() + timeoutMs;
   while (!(await predicate())) {
     if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -16,8 +26,9 @@ async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs: n
   }
 }
 
-/** Resolves with `promise`, or fails after `timeoutMs`. */
+/** Resolves with `promise`, or fails after `timeoutMs` (at least MIN_DEADLINE_MS). */
 async function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  timeoutMs = Math.max(timeoutMs, MIN_DEADLINE_MS);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what} did not finish within ${timeoutMs} ms`)), timeoutMs);
@@ -417,8 +428,9 @@ for (const kind of databaseKinds()) {
           await sleep(200);
           const sentAt = Date.now();
           await new DatabaseMessageQueue(other, { queue }).enqueue("wake up");
+          // Well before the 60 s poll would have found it.
           await waitFor(() => seenAt.length === 1, 1000, "the notified consumer");
-          assert.ok(seenAt[0] - sentAt < 1000);
+          assert.ok(seenAt[0] - sentAt < 30_000);
         } finally {
           await consumer.stop();
         }
@@ -438,7 +450,7 @@ for (const kind of databaseKinds()) {
       }
       // About two queries (claim, next due time) per 300 ms poll.
       assert.ok(counted.queries <= 12, `${counted.queries} queries in 1 s of idling`);
-      assert.ok(counted.queries >= 2);
+      assert.ok(counted.queries >= 1, "never polled");
     });
 
     test("database errors are logged and the consumer goes on; listen never rejects", async () => {
@@ -471,22 +483,27 @@ for (const kind of databaseKinds()) {
 
       let started = false;
       let finished = false;
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
       const consumer = consume(database, { queue, pollIntervalMs: 60_000 }, async () => {
         started = true;
-        await sleep(400);
+        await gate;
         finished = true;
       });
       await consumer.queue.enqueue("slow");
       await waitFor(() => started, 2000, "the handler to start");
-      let resolved = false;
+      // Whether the handler had finished when listen resolved: it must have.
+      let finishedWhenResolved: boolean | undefined;
       void consumer.listening.then(() => {
-        resolved = true;
+        finishedWhenResolved = finished;
       });
       const stopping = consumer.stop();
-      await sleep(150);
-      assert.equal(resolved, false, "resolved before the handler finished");
+      // The handler is let go only after stop() has had time to resolve on
+      // its own if it did not wait for it.
+      setTimeout(release, 300);
       await stopping;
       assert.equal(finished, true);
+      assert.equal(finishedWhenResolved, true, "resolved before the handler finished");
       assert.equal((await rows(database, queue)).length, 0, "the finished message was deleted");
 
       // An idle consumer stops promptly despite a long poll interval.
@@ -494,7 +511,7 @@ for (const kind of databaseKinds()) {
       await sleep(100);
       const stopAt = Date.now();
       await idle.stop();
-      assert.ok(Date.now() - stopAt < 500, "slow to stop");
+      assert.ok(Date.now() - stopAt < 30_000, "waited for the poll interval to stop");
     });
   });
 }

@@ -770,7 +770,7 @@ describe("container", () => {
     assert.ok(islet.volumes?.includes("islet-data:/data"));
     assert.deepEqual(islet.ports, ["127.0.0.1:3000:3000"], "published on loopback only, for the proxy");
     const variables = Object.keys(islet.environment ?? {});
-    const known = new Set(["LOCAL_DOMAIN", "WEB_DOMAIN", "DATABASE_URL_FILE", "SECRET_KEY_BASE_FILE", "TRUSTED_PROXY_IP", "SMTP_PASSWORD_FILE"]);
+    const known = new Set(["LOCAL_DOMAIN", "WEB_DOMAIN", "DATABASE_URL_FILE", "SECRET_KEY_BASE_FILE", "TRUSTED_PROXY_IP", "SMTP_PASSWORD_FILE", "ISLET_ADMIN_COMMAND"]);
     for (const variable of variables) assert.ok(known.has(variable), `${variable} is one of Islet's variables`);
   });
 

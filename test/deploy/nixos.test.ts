@@ -15,6 +15,7 @@ import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, test } from "node:test";
+import { announceSkip } from "../helpers/skip.ts";
 import { ROOT, skipUnless } from "./tools.ts";
 
 const NIXOS = join(ROOT, "deploy", "nixos");
@@ -171,7 +172,7 @@ describe("NixOS", { skip: skipUnless("nix-instantiate") }, () => {
     assert.deepEqual(service.RestrictAddressFamilies, ["AF_UNIX", "AF_INET", "AF_INET6"]);
 
     assert.deepEqual(result.environment, {
-      AUTHORIZED_FETCH: "false", BIND: "127.0.0.1", DATABASE_URL: "postgres:///islet", DATA_DIR: "/var/lib/islet", LOCAL_DOMAIN: "example.com",
+      AUTHORIZED_FETCH: "false", BIND: "127.0.0.1", DATABASE_URL: "postgres:///islet", DATA_DIR: "/var/lib/islet", ISLET_ADMIN_COMMAND: "islet", LOCAL_DOMAIN: "example.com",
       LOG_LEVEL: "info", MEDIA_CACHE_RETENTION_DAYS: "7", NODE_ENV: "production", PGHOST: "/run/postgresql", PGPORT: "5432", PGUSER: "islet",
       PORT: "3000", QUEUE_VISIBILITY_TIMEOUT: "60", SMTP_AUTH_METHOD: "plain", SMTP_ENABLE_STARTTLS: "auto",
       SMTP_FROM_ADDRESS: "Islet <islet@example.com>", SMTP_LOGIN: "postmaster@example.com", SMTP_OPENSSL_VERIFY_MODE: "peer",
@@ -370,7 +371,7 @@ describe("NixOS", { skip: skipUnless("nix-instantiate") }, () => {
   });
 
   test("the package with the real nixpkgs functions", {
-    skip: process.env.ISLET_NIXPKGS ? false : "ISLET_NIXPKGS is not set: no nixpkgs checkout on this machine (the stand-in evaluation above runs instead)",
+    skip: process.env.ISLET_NIXPKGS ? false : announceSkip("ISLET_NIXPKGS is not set: no nixpkgs checkout on this machine (the stand-in evaluation above runs instead)"),
   }, () => {
     const nixpkgs = process.env.ISLET_NIXPKGS!;
     const result = evaluate<{ name: string; deps: string }>(

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { accessSync, chmodSync, constants, statSync } from "node:fs";
 import { delimiter, join, resolve } from "node:path";
+import { requiredUnderCi } from "../helpers/skip.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..", "..");
 
@@ -26,10 +27,14 @@ export function which(command: string): string | null {
   return null;
 }
 
-/** A skip reason when a command is missing, else false. */
+/**
+ * A skip reason when a command is missing, else false. The skip is printed
+ * as a `SKIPPED:` line; under CI (CI set), where scripts/ci-deps.sh installs
+ * the checkers, a missing one throws instead, failing the file.
+ */
 export function skipUnless(...commands: string[]): string | false {
   const missing = commands.filter((c) => which(c) == null);
-  return missing.length === 0 ? false : `${missing.join(", ")} not found (scripts/ci-deps.sh installs the deployment checkers in CI)`;
+  return missing.length === 0 ? false : requiredUnderCi(`${missing.join(", ")} not found (scripts/ci-deps.sh installs the deployment checkers in CI)`);
 }
 
 /** Replaces every occurrence, failing when there is none (the shipped file changed). */

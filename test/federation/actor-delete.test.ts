@@ -15,6 +15,7 @@ import { databaseKinds } from "../helpers/database.ts";
 import { startDocumentServer, type DocumentServer } from "../helpers/federation.ts";
 import { eventually, startInstance, type TestInstance } from "../helpers/instance.ts";
 import { insertTestStatus } from "../helpers/statuses.ts";
+import { queueSettled } from "../helpers/settle.ts";
 
 const AS = "https://www.w3.org/ns/activitystreams";
 
@@ -87,7 +88,7 @@ for (const kind of databaseKinds()) {
       // Mallory signs, but the activity claims to be the victim's.
       const response = await mallory.post(`${islet.url}/inbox`, deleteOf(victim.id));
       assert.ok(response.status === 401 || response.status === 202, `answered ${response.status}`);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await queueSettled(core);
       assert.notEqual(await findAccountByUri(core, victim.id), null);
     });
   });

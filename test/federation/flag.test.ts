@@ -16,6 +16,7 @@ import { eventually, startInstance, type TestInstance } from "../helpers/instanc
 import { startRemote, type RemoteServer } from "../helpers/remote.ts";
 import { api, ownerToken } from "../helpers/api.ts";
 import { insertTestStatus } from "../helpers/statuses.ts";
+import { queueSettled } from "../helpers/settle.ts";
 
 for (const kind of databaseKinds()) {
   describe(`Flag (${kind})`, () => {
@@ -52,7 +53,7 @@ for (const kind of databaseKinds()) {
       const target = (await findAccountByUri(core, remote.actorId))!;
       const before = remote.received.length;
       await createReport(core, islet.owner!.account.id, { targetAccountId: target.id, comment: "kept here" });
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await queueSettled(core);
       assert.equal(remote.received.filter((r) => r.body.type === "Flag").length, 1);
       assert.equal(remote.received.length, before);
     });
@@ -95,7 +96,7 @@ for (const kind of databaseKinds()) {
 
       // Delivered again: still one report.
       assert.equal((await remote.post(`${islet.origin}/inbox`, flag)).status, 202);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await queueSettled(core);
       assert.equal((await core.db.select().from(reports).where(eq(reports.uri, flag.id))).length, 1);
     });
 
@@ -110,7 +111,7 @@ for (const kind of databaseKinds()) {
         content: "not about you",
       };
       assert.equal((await remote.post(`${islet.origin}/inbox`, flag)).status, 202);
-      await new Promise((resolve) => setTimeout(resolve, 600));
+      await queueSettled(core);
       assert.equal((await core.db.select().from(reports).where(eq(reports.uri, flag.id))).length, 0);
     });
   });

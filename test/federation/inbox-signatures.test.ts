@@ -10,6 +10,7 @@ import { countFollows, findFollow } from "../../src/core/follows.ts";
 import { databaseKinds } from "../helpers/database.ts";
 import { eventually, startInstance, type TestInstance } from "../helpers/instance.ts";
 import { followActivity, startRemote, type RemoteServer } from "../helpers/remote.ts";
+import { queueSettled } from "../helpers/settle.ts";
 
 for (const kind of databaseKinds()) {
   describe(`inbox signatures (${kind})`, () => {
@@ -85,7 +86,7 @@ for (const kind of databaseKinds()) {
       try {
         const response = await stranger.post(`${islet.origin}/users/owner/inbox`, followActivity(stranger, owner), { unsigned: true });
         assert.equal(response.status, 401);
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        await queueSettled(islet.islet.core);
         assert.equal(await findAccountByUri(islet.islet.core, stranger.actorId), null);
       } finally {
         await stranger.close();

@@ -18,6 +18,7 @@ import { resolveAccount } from "../../src/federation/lookup.ts";
 import { databaseKinds } from "../helpers/database.ts";
 import { eventually, startInstance, type TestInstance } from "../helpers/instance.ts";
 import { startRemote } from "../helpers/remote.ts";
+import { queueSettled } from "../helpers/settle.ts";
 
 for (const kind of databaseKinds()) {
   describe(`three instances (${kind})`, () => {
@@ -109,7 +110,7 @@ for (const kind of databaseKinds()) {
         // A later activity from the same sender has been processed once this holds.
         const later = { "@context": "https://www.w3.org/ns/activitystreams", id: `${remote.origin}/likes/x`, type: "Like", actor: remote.actorId, object: `${alice.origin}/users/alice/statuses/1` };
         assert.equal((await remote.post(`${alice.origin}/users/alice/inbox`, later)).status, 202);
-        await new Promise((resolve) => setTimeout(resolve, 800));
+        await queueSettled(alice.islet.core);
         assert.ok(await findFollow(alice.islet.core, alice.owner!.account.id, moverAtAlice.id), "still following the mover");
         assert.equal((await findAccountById(alice.islet.core, moverAtAlice.id))?.movedToAccountId, null);
         const bobAtAlice = (await findAccountByUri(alice.islet.core, bobUri))!;

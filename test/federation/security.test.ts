@@ -17,8 +17,8 @@ import { databaseKinds } from "../helpers/database.ts";
 import { activityGet, createNote, signedPost } from "../helpers/federation.ts";
 import { eventually, startInstance, type TestInstance } from "../helpers/instance.ts";
 import { followActivity, startRemote, type RemoteServer } from "../helpers/remote.ts";
+import { queueSettled } from "../helpers/settle.ts";
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, 400));
 
 for (const kind of databaseKinds()) {
   describe(`federation security (${kind})`, () => {
@@ -41,7 +41,7 @@ for (const kind of databaseKinds()) {
       const forged = { ...createNote(other, { tag: [{ type: "Mention", href: owner }] }) };
       const response = await signedPost(remote, inbox, forged);
       assert.equal(response.status, 401);
-      await settle();
+      await queueSettled(islet.islet.core);
       assert.equal(await findStatusByUri(islet.islet.core, (forged.object as { id: string }).id), null);
     });
 
@@ -68,7 +68,7 @@ for (const kind of databaseKinds()) {
       const activity = createNote(remote, { tag: [{ type: "Mention", href: owner }] });
       const response = await signedPost(remote, inbox, activity, { at: new Date(Date.now() - 2 * 60 * 60 * 1000) });
       assert.equal(response.status, 401);
-      await settle();
+      await queueSettled(islet.islet.core);
       assert.equal(await findStatusByUri(islet.islet.core, (activity.object as { id: string }).id), null);
     });
 
@@ -91,7 +91,7 @@ for (const kind of databaseKinds()) {
       // Answered before the body was read: the connection is not used again.
       assert.equal(response.headers.get("connection"), "close");
       assert.deepEqual(await response.json(), { error: "Payload too large" });
-      await settle();
+      await queueSettled(islet.islet.core);
       assert.equal(await findStatusByUri(islet.islet.core, (big.object as { id: string }).id), null);
     });
 
@@ -127,7 +127,7 @@ for (const kind of databaseKinds()) {
         // Signed by another server's key but naming the blocked actor: refused too.
         const relayed = await signedPost(remote, inbox, { ...followActivity(blocked, owner), actor: blocked.actorId });
         assert.equal(relayed.status, 403);
-        await settle();
+        await queueSettled(islet.islet.core);
         assert.equal(await findAccountByUri(islet.islet.core, blocked.actorId), null);
         // Nor is anything fetched from it on request.
         await assert.rejects(resolveAccount(islet.islet.federation, islet.islet.core, blocked.actorId), { name: "CoreError" });

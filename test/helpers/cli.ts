@@ -16,7 +16,7 @@ export interface CliResult {
 export function childEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
   const base: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) {
-    if (!/^(LOCAL_DOMAIN|WEB_DOMAIN|PORT|BIND|DATA_DIR|DATABASE_URL|SECRET_KEY_BASE|STREAMING_PORT|CREDENTIALS_DIRECTORY|LOG_LEVEL|NODE_TEST_CONTEXT)$/.test(name)) {
+    if (!/^(LOCAL_DOMAIN|WEB_DOMAIN|PORT|BIND|DATA_DIR|DATABASE_URL|SECRET_KEY_BASE|STREAMING_PORT|CREDENTIALS_DIRECTORY|LOG_LEVEL|NODE_TEST_CONTEXT|ISLET_ADMIN_COMMAND)$/.test(name)) {
       base[name] = value;
     }
   }

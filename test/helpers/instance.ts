@@ -40,7 +40,7 @@ export interface StartOptions {
 }
 
 export async function startInstance(kind: DatabaseKind, options: StartOptions = {}): Promise<TestInstance> {
-  const database = await createTestDatabase(kind);
+  const database = await createTestDatabase(kind, { migrated: true });
   const port = await freePort();
   const config = loadConfig({
     DATA_DIR: database.dataDir,

@@ -5,12 +5,17 @@
  * `openApiSchema()` is null when that file is absent, so a test can skip:
  *
  *     test("…", { skip: !schema && "../shared/mastodon-openapi absent" }, …)
+ *
+ * It then prints one `SKIPPED:` line saying that the contract checks do not
+ * run. Under CI (CI set) the file must be there: `openApiSchema()` throws,
+ * so that the run fails rather than passing without the checks.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import formats from "ajv-formats";
+import { requiredUnderCi } from "./skip.ts";
 
 /** The project root: two levels above this file (test/helpers). */
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -46,6 +51,7 @@ function sharedAjv(): InstanceType<typeof Ajv2020> {
 export function openApiSchema(): OpenApiSchema | null {
   if (loaded !== undefined) return loaded;
   if (!existsSync(OPENAPI_SCHEMA_PATH)) {
+    requiredUnderCi(`the Mastodon OpenAPI contract checks in this file do not run: ${OPENAPI_SCHEMA_PATH} not found`);
     loaded = null;
     return loaded;
   }

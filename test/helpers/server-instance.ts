@@ -36,7 +36,7 @@ export interface PrepareOptions {
 }
 
 export async function prepareInstance(kind: DatabaseKind, options: PrepareOptions = {}): Promise<PreparedInstance> {
-  const database = await createTestDatabase(kind);
+  const database = await createTestDatabase(kind, { migrated: true });
   const port = await freePort();
   const env: Record<string, string | undefined> = {
     DATA_DIR: database.dataDir,

@@ -4,6 +4,7 @@
  * "waiting" when it has not after `ms`.
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import { sql } from "drizzle-orm";
 
 export async function settled<T>(promise: Promise<T>, ms: number): Promise<T | Error | "waiting"> {
   const controller = new AbortController();
@@ -14,5 +15,27 @@ export async function settled<T>(promise: Promise<T>, ms: number): Promise<T | E
     ]);
   } finally {
     controller.abort();
+  }
+}
+
+/**
+ * Resolves once the durable queue has nothing left to do now: no message
+ * that is due (waiting or being handled) and not given up on. Messages
+ * delayed into the future (retries) do not count. After an activity was
+ * accepted (202) or something was queued, this is the point from which
+ * "nothing happened" can be asserted, with no fixed sleep.
+ */
+export async function queueSettled(
+  core: { database: { query<T>(query: ReturnType<typeof sql>): Promise<T[]> } },
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [row] = await core.database.query<{ due: number | string }>(
+      sql`select count(*) as due from queue_messages where failed_at is null and available_at <= now()`,
+    );
+    if (Number(row?.due ?? 0) === 0) return;
+    if (Date.now() > deadline) throw new Error(`the queue still had ${row?.due} messages due after ${timeoutMs} ms`);
+    await sleep(20);
   }
 }
