@@ -39,6 +39,13 @@ export interface Config {
    * BIND:PORT, for a proxy on the same machine; null listens on TCP.
    */
   readonly socket: string | null;
+  /**
+   * ISLET_ADMIN_COMMAND: how the admin runs Islet's commands where this
+   * server runs, for hints such as "create the owner with …" (`islet-admin`
+   * under systemd, `islet` on NixOS, `docker compose exec islet islet` with
+   * compose); `npx islet`, which works in a clone, when unset.
+   */
+  readonly adminCommand: string;
   /** A separate port that also serves the streaming API, if any. */
   readonly streamingPort: number | null;
   readonly streamingApiBaseUrl: string | null;
@@ -671,6 +678,7 @@ export function loadConfig(env: Env = process.env, options: { cwd?: string; read
     port,
     bind,
     socket,
+    adminCommand: adminCommand(env),
     streamingPort,
     streamingApiBaseUrl,
     dataDir,
@@ -741,4 +749,10 @@ export function describeConfig(config: Config): string[] {
     line("VAPID_PRIVATE_KEY", `**** (from ${config.sources.VAPID_PRIVATE_KEY})`),
     line("VAPID_PUBLIC_KEY", `**** (from ${config.sources.VAPID_PUBLIC_KEY})`),
   ];
+}
+
+/** ISLET_ADMIN_COMMAND, or `npx islet` (see Config.adminCommand). */
+export function adminCommand(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  const command = env.ISLET_ADMIN_COMMAND?.trim();
+  return command ? command : "npx islet";
 }

@@ -2,7 +2,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { ignoredVariablesWarning, type Config } from "../config.ts";
+import { adminCommand, ignoredVariablesWarning, type Config } from "../config.ts";
 import { getOwner } from "../core/accounts.ts";
 import { guardDriverFaults } from "../db/driver-guard.ts";
 import { openIslet } from "../islet.ts";
@@ -10,7 +10,6 @@ import { createLogger } from "../log.ts";
 import { createApp, createStreamingApp, listen, type RunningServer } from "../server.ts";
 import { ISLET_VERSION } from "../version.ts";
 import { CliError, cliConfig, parseOptions, type Command } from "./command.ts";
-import { adminCommand } from "./admin-command.ts";
 
 const HELP = `
 Usage: islet serve [--role all|web|worker|streaming]

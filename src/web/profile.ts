@@ -87,7 +87,7 @@ export function webRoutes(ctx: CoreContext): Hono {
         title: "Islet",
         body: `<header class="page-head card"><h1>Islet is running</h1>
 <p>There is no owner account yet. On the server, run:</p>
-<pre>npx islet setup</pre></header>`,
+<pre>${escapeHtml(ctx.config.adminCommand)} setup</pre></header>`,
         noindex: true,
       }));
     }

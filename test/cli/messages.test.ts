@@ -22,7 +22,7 @@ describe("the first start without an owner", () => {
     await database?.drop();
   });
 
-  test("names the admin command the deployment set, else npx islet", async () => {
+  test("names the admin command the deployment set, else npx islet, in the log and on the page", async () => {
     database = await createTestDatabase("pglite");
     const env = { DATA_DIR: database.dataDir, PORT: String(await freePort()), LOG_LEVEL: "warn" };
     for (const [command, expected] of [["islet-admin", "islet-admin setup"], [undefined, "npx islet setup"]] as const) {
@@ -33,6 +33,9 @@ describe("the first start without an owner", () => {
         assert.match(output, /No owner account yet/);
         assert.ok(output.includes(`  ${expected} --username NAME`), output);
         assert.ok(output.includes(`\`${expected}\` on a terminal`), output);
+        // The page at / says the same.
+        const page = await (await fetch(`http://127.0.0.1:${env.PORT}/`, { headers: { Accept: "text/html" } })).text();
+        assert.ok(page.includes(`<pre>${expected}</pre>`), page);
       } finally {
         await server.kill();
       }
