@@ -7,8 +7,8 @@
  * of it (author, media, mentions, tags, poll), loaded in a fixed number of
  * queries whatever the number of posts.
  */
-import { and, asc, desc, eq, exists, inArray, isNull, lt, max, not, or, sql, type SQL } from "drizzle-orm";
-import { accounts, mediaAttachments, mentions, polls, statusPins, statuses, statusTags, tags } from "../db/schema.ts";
+import { and, desc, eq, exists, isNull, lt, max, not, or, sql, type SQL } from "drizzle-orm";
+import { mediaAttachments, statusPins, statuses, statusTags, tags } from "../db/schema.ts";
 import { profileImageUrl } from "../media/profile-images.ts";
 import type { Account } from "./accounts.ts";
 import type { CoreContext } from "./context.ts";
@@ -18,6 +18,7 @@ import type { MediaAttachment } from "./media.ts";
 import type { PollRow } from "./polls.ts";
 import { getPreferences } from "./profile.ts";
 import { findStatuses, findStatusWithAuthor, type StatusRow } from "./statuses/rows.ts";
+import { loadStatusDetails } from "./statuses/details.ts";
 import { statusContext } from "./statuses/thread.ts";
 import { normalizeTagName, type Tag } from "./tags.ts";
 import { hiddenAuthorIds } from "./visibility.ts";
@@ -79,51 +80,17 @@ function mediaView(origin: string, row: MediaAttachment): PublicMedia {
   };
 }
 
-function group<T>(rows: readonly T[], key: (row: T) => bigint): Map<bigint, T[]> {
-  const map = new Map<bigint, T[]>();
-  for (const row of rows) {
-    const k = key(row);
-    const list = map.get(k);
-    if (list == null) map.set(k, [row]);
-    else list.push(row);
-  }
-  return map;
-}
-
 /**
  * Loads what pages show of `rows` (boosts with their originals), in their
  * order. `pinnedIds` marks pinned posts.
  */
 export async function loadPublicStatuses(ctx: CoreContext, rows: readonly StatusRow[], pinnedIds: ReadonlySet<bigint> = new Set()): Promise<PublicStatus[]> {
   if (rows.length === 0) return [];
-  const all = new Map<bigint, StatusRow>(rows.map((row) => [row.id, row]));
-  const missing = [...new Set(rows.filter((row) => row.reblogOfId != null && !all.has(row.reblogOfId)).map((row) => row.reblogOfId!))];
-  for (const original of await findStatuses(ctx, missing)) all.set(original.id, original);
-  const ids = [...all.keys()];
-  const accountIds = [...new Set([...all.values()].map((row) => row.accountId))];
-  const [accountRows, mediaRows, mentionRows, tagRows, pollRows] = await Promise.all([
-    ctx.db.select().from(accounts).where(inArray(accounts.id, accountIds)),
-    ctx.db.select().from(mediaAttachments).where(inArray(mediaAttachments.statusId, ids)).orderBy(asc(mediaAttachments.position), asc(mediaAttachments.id)),
-    ctx.db
-      .select({ statusId: mentions.statusId, account: accounts })
-      .from(mentions)
-      .innerJoin(accounts, eq(accounts.id, mentions.accountId))
-      .where(inArray(mentions.statusId, ids))
-      .orderBy(asc(mentions.id)),
-    ctx.db
-      .select({ statusId: statusTags.statusId, tag: tags })
-      .from(statusTags)
-      .innerJoin(tags, eq(tags.id, statusTags.tagId))
-      .where(inArray(statusTags.statusId, ids))
-      .orderBy(asc(tags.name)),
-    ctx.db.select().from(polls).where(inArray(polls.statusId, ids)),
-  ]);
+  // The same batch the API's statuses are shown with, as nobody in particular sees them.
+  const details = await loadStatusDetails(ctx, rows, null);
+  const all = details.statuses;
   const origin = ctx.config.origin;
-  const accountById = new Map(accountRows.map((row) => [row.id, row]));
-  const mediaByStatus = group(mediaRows, (row) => row.statusId!);
-  const mentionsByStatus = group(mentionRows, (row) => row.statusId);
-  const tagsByStatus = group(tagRows, (row) => row.statusId);
-  const pollByStatus = new Map(pollRows.map((row) => [row.statusId, row]));
+  const accountById = new Map(details.accounts.map((row) => [row.id, row]));
   const one = (row: StatusRow, nested: boolean): PublicStatus | null => {
     const author = accountById.get(row.accountId);
     if (author == null) return null;
@@ -134,10 +101,10 @@ export async function loadPublicStatuses(ctx: CoreContext, rows: readonly Status
       status: row,
       author,
       avatarUrl: profileImageUrl(origin, author, "avatar", "original"),
-      media: (mediaByStatus.get(row.id) ?? []).map((media) => mediaView(origin, media)),
-      mentions: (mentionsByStatus.get(row.id) ?? []).map((entry) => entry.account),
-      tags: (tagsByStatus.get(row.id) ?? []).map((entry) => entry.tag),
-      poll: pollByStatus.get(row.id) ?? null,
+      media: (details.media.get(row.id) ?? []).map((media) => mediaView(origin, media)),
+      mentions: details.mentions.get(row.id) ?? [],
+      tags: details.tags.get(row.id) ?? [],
+      poll: details.polls.get(row.id) ?? null,
       reblog,
       pinned: pinnedIds.has(row.id),
     };
