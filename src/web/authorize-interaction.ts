@@ -36,6 +36,7 @@ import {
 } from "../core/remote-interaction.ts";
 import { createStatus } from "../core/statuses.ts";
 import type { Visibility } from "../core/statuses/rows.ts";
+import { readForm } from "./forms.ts";
 import { escapeHtml } from "../text/escape-html.ts";
 import { AUTH_PAGE_HEADERS, errorPage, hidden, layout } from "./authorize.ts";
 import { BrowserState } from "./browser.ts";
@@ -62,21 +63,6 @@ function queryFields(c: Context): Record<string, string> {
   const fields: Record<string, string> = {};
   for (const [key, value] of new URL(c.req.url).searchParams) {
     if (value !== "" && !(key in fields)) fields[key] = value;
-  }
-  return fields;
-}
-
-/** The string fields of a posted form; an unreadable form reads as empty. */
-async function formFields(c: Context): Promise<Record<string, string>> {
-  let body: Record<string, unknown>;
-  try {
-    body = await c.req.parseBody();
-  } catch {
-    body = {};
-  }
-  const fields: Record<string, string> = {};
-  for (const [key, value] of Object.entries(body)) {
-    if (typeof value === "string" && value !== "") fields[key] = value;
   }
   return fields;
 }
@@ -376,7 +362,7 @@ export function authorizeInteractionRoutes(core: CoreContext): Hono {
     if (crossSite(c, core.config.origin)) {
       return html(c, errorPage("Request not accepted", "The form was not sent from this site, so nothing was done."), 403);
     }
-    const form = await formFields(c);
+    const form = await readForm(c, { dropEmpty: true });
     const current = await browser.session(c);
     if (current == null) return c.redirect(signIn(form), 303);
     if (!browser.checkCsrf(c, "interaction", form.authenticity_token, current.id)) {

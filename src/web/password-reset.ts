@@ -20,6 +20,7 @@ import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../core/passwords.ts";
 import { AUTH_PAGE_HEADERS, errorPage, hidden, layout } from "./authorize.ts";
 import { BrowserState } from "./browser.ts";
 import { clientIp, rateLimitKey } from "./client-ip.ts";
+import { readForm } from "./forms.ts";
 import { escapeHtml } from "../text/escape-html.ts";
 
 export const PASSWORD_NEW_PATH = "/auth/password/new";
@@ -110,21 +111,6 @@ function html(c: Context, body: string, status: PageStatus = 200, headers: Recor
   return c.html(body, status, { ...AUTH_PAGE_HEADERS, ...headers });
 }
 
-/** The string fields of a posted form; an unreadable form reads as empty. */
-async function formFields(c: Context): Promise<Record<string, string>> {
-  let body: Record<string, unknown>;
-  try {
-    body = await c.req.parseBody();
-  } catch {
-    body = {};
-  }
-  const fields: Record<string, string> = {};
-  for (const [key, value] of Object.entries(body)) {
-    if (typeof value === "string") fields[key] = value;
-  }
-  return fields;
-}
-
 export function passwordResetRoutes(core: CoreContext): Hono {
   const app = new Hono();
   const browser = new BrowserState(core);
@@ -141,7 +127,7 @@ export function passwordResetRoutes(core: CoreContext): Hono {
 
   app.post(PASSWORD_PATH, async (c) => {
     if (!mailAvailable) return html(c, unavailablePage(), 503);
-    const form = await formFields(c);
+    const form = await readForm(c);
     if (!browser.checkCsrf(c, "password_reset", form.authenticity_token, null)) {
       return html(c, requestPage({
         csrfToken: browser.csrfToken(c, "password_reset", null),
@@ -163,7 +149,7 @@ export function passwordResetRoutes(core: CoreContext): Hono {
   });
 
   app.post(PASSWORD_EDIT_PATH, async (c) => {
-    const form = await formFields(c);
+    const form = await readForm(c);
     const token = form.reset_password_token ?? "";
     const again = (error: string, status: PageStatus, username: string) => html(c, editPage({
       token,

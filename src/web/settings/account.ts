@@ -12,7 +12,8 @@ import { escapeHtml } from "../../text/escape-html.ts";
 import { describeWait, errorPage } from "../authorize.ts";
 import type { BrowserState } from "../browser.ts";
 import { clientIp, rateLimitKey } from "../client-ip.ts";
-import { csrfField, formAccepted, NOTICES, readForm, refused, SETTINGS_PAGE_HEADERS, settingsPage, settingsViewer, signInRedirect, type SettingsViewer } from "./page.ts";
+import { csrfField, formAccepted, NOTICES, refused, SETTINGS_PAGE_HEADERS, settingsPage, settingsViewer, signInRedirect, type SettingsViewer } from "./page.ts";
+import { readForm } from "../forms.ts";
 
 function accountBody(ctx: CoreContext, c: Context, browser: BrowserState, viewer: SettingsViewer): string {
   const user = viewer.owner.user;

@@ -10,7 +10,8 @@ import type { CoreContext } from "../../core/context.ts";
 import { escapeHtml } from "../../text/escape-html.ts";
 import { describeScope } from "../authorize.ts";
 import type { BrowserState } from "../browser.ts";
-import { csrfField, formAccepted, NOTICES, pathId, readForm, refused, settingsPage, settingsViewer, signInRedirect, when, type SettingsViewer } from "./page.ts";
+import { csrfField, formAccepted, NOTICES, pathId, refused, settingsPage, settingsViewer, signInRedirect, when, type SettingsViewer } from "./page.ts";
+import { readForm } from "../forms.ts";
 
 /** A user agent in a few words: the browser and the system, when recognisable. */
 export function describeUserAgent(userAgent: string | null): string {

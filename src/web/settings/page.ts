@@ -147,19 +147,6 @@ export function formAccepted(ctx: CoreContext, browser: BrowserState, c: Context
   return sameOrigin(ctx, c) && browser.checkCsrf(c, "settings", fields.authenticity_token, viewer.sessionId);
 }
 
-/** The text fields of an urlencoded (or multipart without files) form; unreadable reads as empty. */
-export async function readForm(c: Context): Promise<Record<string, string>> {
-  let body: Record<string, unknown>;
-  try {
-    body = await c.req.parseBody();
-  } catch {
-    body = {};
-  }
-  const fields: Record<string, string> = {};
-  for (const [key, value] of Object.entries(body)) if (typeof value === "string") fields[key] = value;
-  return fields;
-}
-
 /** The hidden CSRF field of a settings form. */
 export function csrfField(c: Context, browser: BrowserState, viewer: SettingsViewer): string {
   return hidden({ authenticity_token: browser.csrfToken(c, "settings", viewer.sessionId) });

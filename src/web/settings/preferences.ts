@@ -8,7 +8,8 @@ import { CoreError, type CoreContext } from "../../core/context.ts";
 import { getPreferences, updateProfile } from "../../core/profile.ts";
 import { escapeHtml } from "../../text/escape-html.ts";
 import type { BrowserState } from "../browser.ts";
-import { checkbox, csrfField, formAccepted, NOTICES, readForm, refused, settingsPage, settingsViewer, signInRedirect, type SettingsViewer } from "./page.ts";
+import { checkbox, csrfField, formAccepted, NOTICES, refused, settingsPage, settingsViewer, signInRedirect, type SettingsViewer } from "./page.ts";
+import { readForm } from "../forms.ts";
 
 const VISIBILITIES = [
   ["public", "Public", "Everyone, and in public timelines"],

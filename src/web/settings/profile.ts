@@ -21,13 +21,13 @@ import {
   formAccepted,
   NOTICES,
   pathId,
-  readForm,
   refused,
   settingsPage,
   settingsViewer,
   signInRedirect,
   type SettingsViewer,
 } from "./page.ts";
+import { readForm } from "../forms.ts";
 
 /** The form's body at most: two pictures and the text fields. */
 const MAX_PROFILE_BODY = 2 * MEDIA_LIMITS.imageSizeLimit + 1024 * 1024;

@@ -20,7 +20,8 @@ import { escapeHtml } from "../../text/escape-html.ts";
 import { describeWait } from "../authorize.ts";
 import type { BrowserState } from "../browser.ts";
 import { clientIp, rateLimitKey } from "../client-ip.ts";
-import { csrfField, formAccepted, NOTICES, readForm, refused, settingsPage, settingsViewer, signInRedirect, when, type SettingsViewer } from "./page.ts";
+import { csrfField, formAccepted, NOTICES, refused, settingsPage, settingsViewer, signInRedirect, when, type SettingsViewer } from "./page.ts";
+import { readForm } from "../forms.ts";
 
 function passwordField(id: string): string {
   return `<label for="${id}">Your password</label>
