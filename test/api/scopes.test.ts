@@ -97,6 +97,7 @@ const TABLE: Row[] = [
   pub("GET", "/api/v1/instance"),
   pub("GET", "/api/v2/instance"),
   pub("GET", "/api/v1/instance/peers"),
+  pub("GET", "/api/oembed"),
   pub("GET", "/api/v1/instance/activity"),
   pub("GET", "/api/v1/instance/rules"),
   pub("GET", "/api/v1/instance/extended_description"),
