@@ -16,7 +16,7 @@
  *   attempts under src/core/sign-in-limits.ts, and only the whole sign-in
  *   clears the counts, so a wrong code is limited exactly as a wrong password is.
  */
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { KvKey } from "@fedify/fedify";
 import { and, eq, isNull, lt, or, sql } from "drizzle-orm";
 import { Secret, TOTP } from "otpauth";
@@ -26,6 +26,7 @@ import { users } from "../db/schema.ts";
 import { getOwner, type Owner } from "./accounts.ts";
 import { CoreError, type CoreContext } from "./context.ts";
 import { verifyPassword } from "./passwords.ts";
+import { seal, unseal } from "./sealing.ts";
 import { admitSignInAttempt, signInAttemptFailed, signInAttemptSucceeded } from "./sign-in-limits.ts";
 import { hashToken } from "./token-hash.ts";
 
@@ -37,29 +38,8 @@ export const RECOVERY_CODE_COUNT = 10;
 /** How long the code may be entered after the password was right. */
 export const CHALLENGE_LIFETIME_MS = 5 * 60 * 1000;
 
-function sealingKey(secretKeyBase: string): Buffer {
-  return createHmac("sha256", secretKeyBase).update("islet: two-factor sign-in secrets").digest();
-}
-
-function seal(secretKeyBase: string, text: string): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv("aes-256-gcm", sealingKey(secretKeyBase), iv);
-  const data = Buffer.concat([cipher.update(text, "utf8"), cipher.final()]);
-  return [iv, data, cipher.getAuthTag()].map((part) => part.toString("base64url")).join(".");
-}
-
-function unseal(secretKeyBase: string, sealed: string): string | null {
-  const parts = sealed.split(".");
-  if (parts.length !== 3) return null;
-  const [iv, data, tag] = parts.map((part) => Buffer.from(part, "base64url"));
-  try {
-    const decipher = createDecipheriv("aes-256-gcm", sealingKey(secretKeyBase), iv);
-    decipher.setAuthTag(tag);
-    return Buffer.concat([decipher.update(data), decipher.final()]).toString("utf8");
-  } catch {
-    return null;
-  }
-}
+/** What the TOTP secret is sealed for (see sealing.ts). */
+const SEALED_FOR = "two-factor sign-in secrets";
 
 function totpOf(secretBase32: string, label = "", issuer = ""): TOTP {
   return new TOTP({ issuer, label, algorithm: "SHA1", digits: TOTP_DIGITS, period: TOTP_PERIOD, secret: Secret.fromBase32(secretBase32) });
@@ -126,7 +106,7 @@ export async function beginTwoFactorSetup(ctx: CoreContext): Promise<TwoFactorSe
   const secret = new Secret({ size: 20 }).base32;
   await ctx.db
     .update(users)
-    .set({ otpSecret: seal(ctx.config.secretKeyBase, secret), otpEnabledAt: null, otpLastTimeStep: null, otpRecoveryCodeHashes: [], updatedAt: new Date() })
+    .set({ otpSecret: seal(ctx.config.secretKeyBase, SEALED_FOR, secret), otpEnabledAt: null, otpLastTimeStep: null, otpRecoveryCodeHashes: [], updatedAt: new Date() })
     .where(eq(users.id, owner.user.id));
   return await setupOf(ctx, owner, secret);
 }
@@ -135,7 +115,7 @@ export async function beginTwoFactorSetup(ctx: CoreContext): Promise<TwoFactorSe
 export async function pendingTwoFactorSetup(ctx: CoreContext): Promise<TwoFactorSetup | null> {
   const owner = await requireOwnerOf(ctx);
   if (requiresTwoFactor(owner) || owner.user.otpSecret == null) return null;
-  const secret = unseal(ctx.config.secretKeyBase, owner.user.otpSecret);
+  const secret = unseal(ctx.config.secretKeyBase, SEALED_FOR, owner.user.otpSecret);
   return secret == null ? null : await setupOf(ctx, owner, secret);
 }
 
@@ -162,7 +142,7 @@ function recoveryCodeHash(code: string): string {
 export async function confirmTwoFactorSetup(ctx: CoreContext, code: string, now = Date.now()): Promise<string[] | null> {
   const owner = await requireOwnerOf(ctx);
   if (requiresTwoFactor(owner)) throw new CoreError("invalid", "Two-factor sign-in is already on");
-  const secret = owner.user.otpSecret == null ? null : unseal(ctx.config.secretKeyBase, owner.user.otpSecret);
+  const secret = owner.user.otpSecret == null ? null : unseal(ctx.config.secretKeyBase, SEALED_FOR, owner.user.otpSecret);
   if (secret == null) throw new CoreError("invalid", "Start setting up two-factor sign-in first");
   const step = matchingTimeStep(secret, code, now);
   if (step == null) return null;
@@ -205,7 +185,7 @@ export async function disableTwoFactor(ctx: CoreContext): Promise<boolean> {
  */
 export async function verifySecondFactor(ctx: CoreContext, owner: Owner, code: string, now = Date.now()): Promise<"totp" | "recovery" | null> {
   if (!requiresTwoFactor(owner) || code.length > 100) return null;
-  const secret = unseal(ctx.config.secretKeyBase, owner.user.otpSecret!);
+  const secret = unseal(ctx.config.secretKeyBase, SEALED_FOR, owner.user.otpSecret!);
   if (secret == null) return null;
   const step = matchingTimeStep(secret, code, now);
   if (step != null) {

@@ -6,39 +6,26 @@
  * derived from SECRET_KEY_BASE: a copy of the database alone does not
  * reveal it.
  */
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
 import type { KvKey } from "@fedify/fedify";
 import type { CoreContext } from "../core/context.ts";
+import { seal, unseal } from "../core/sealing.ts";
 import { DatabaseKvStore } from "../db/kv-store.ts";
 
 function keyOf(tokenId: bigint): KvKey {
   return ["push_access_token", tokenId.toString()];
 }
 
-function sealingKey(secretKeyBase: string): Buffer {
-  return createHmac("sha256", secretKeyBase).update("islet: access tokens carried in push messages").digest();
-}
+/** What the tokens are sealed for (see core/sealing.ts). */
+const SEALED_FOR = "access tokens carried in push messages";
 
 /** `iv.ciphertext.tag`, each base64url. */
 export function sealAccessToken(secretKeyBase: string, token: string): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv("aes-256-gcm", sealingKey(secretKeyBase), iv);
-  const data = Buffer.concat([cipher.update(token, "utf8"), cipher.final()]);
-  return [iv, data, cipher.getAuthTag()].map((part) => part.toString("base64url")).join(".");
+  return seal(secretKeyBase, SEALED_FOR, token);
 }
 
 /** The token, or null when the text was sealed under another key or damaged. */
 export function openAccessToken(secretKeyBase: string, sealed: string): string | null {
-  const parts = sealed.split(".");
-  if (parts.length !== 3) return null;
-  const [iv, data, tag] = parts.map((part) => Buffer.from(part, "base64url"));
-  try {
-    const decipher = createDecipheriv("aes-256-gcm", sealingKey(secretKeyBase), iv);
-    decipher.setAuthTag(tag);
-    return Buffer.concat([decipher.update(data), decipher.final()]).toString("utf8");
-  } catch {
-    return null;
-  }
+  return unseal(secretKeyBase, SEALED_FOR, sealed);
 }
 
 /** Keeps the token of `tokenId` for its push messages. */
