@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the programs test/deploy/deploy.test.ts checks the deployment
 # files with, from Debian's packages: nginx, caddy, nix-instantiate,
-# systemd-analyze, openssl and the shell script linter, and the chromium
-# the browser tests drive. Already installed ones are skipped, so
+# systemd-analyze, openssl and the shell script linter, the chromium the
+# browser tests drive, and ffmpeg for video and audio processing. Already installed ones are skipped, so
 # a warm machine spends no time here. Never fails: without apt-get, without
 # root, or when apt fails, it prints one line and exits 0, and the tests
 # that need a missing program skip with the reason.
@@ -17,6 +17,7 @@ wanted=(
   openssl:openssl
   shellcheck:shellcheck
   chromium:chromium
+  ffmpeg:ffmpeg
 )
 
 have() {
@@ -29,7 +30,7 @@ for pair in "${wanted[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "ci-deps: nginx, caddy, nix-instantiate, systemd-analyze, openssl, shellcheck and chromium already installed"
+  echo "ci-deps: nginx, caddy, nix-instantiate, systemd-analyze, openssl, shellcheck, chromium and ffmpeg already installed"
   exit 0
 fi
 if ! have apt-get; then

@@ -49,10 +49,17 @@ export function slowRequestServerOptions(limits: SlowRequestLimits = DEFAULT_SLO
   };
 }
 
+/** Whether a request carries a body at all (HTTP/1.1: a length above zero, or chunked). */
+function hasBody(request: IncomingMessage): boolean {
+  const length = request.headers["content-length"];
+  if (length != null) return length.trim() !== "0";
+  return request.headers["transfer-encoding"] != null || request.httpVersionMajor >= 2;
+}
+
 /** Watches each request body's rate on a Node HTTP server and cuts off the ones below the minimum. */
 export function limitSlowBodies(server: Server | Http2Server, limits: SlowRequestLimits = DEFAULT_SLOW_REQUEST_LIMITS): void {
   (server as Server).prependListener("request", (request: IncomingMessage, response: ServerResponse) => {
-    if (request.complete) return;
+    if (request.complete || !hasBody(request)) return;
     const socket = request.socket;
     let lastBytes = socket.bytesRead;
     const timer = setInterval(() => {
