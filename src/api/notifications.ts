@@ -21,7 +21,6 @@ import { requireUser, type ApiEnv } from "./auth.ts";
 import type { ApiDeps } from "./deps.ts";
 import { serializeAccounts } from "./entities/account.ts";
 import {
-  jsonWithBigInts,
   serializeNotificationGroups,
   serializeNotifications,
   type MastodonGroupedNotificationsResults,
@@ -46,9 +45,8 @@ function readCountLimit(c: Context): number {
   return Math.min(Math.max(limit, 1), 1000);
 }
 
-/** GroupedNotificationsResults as JSON (its group ids are bare integers). */
 function groupedJson(c: Context, results: MastodonGroupedNotificationsResults): Response {
-  return c.body(jsonWithBigInts(results), 200, { "Content-Type": "application/json; charset=UTF-8" });
+  return c.json(results);
 }
 
 export function notificationsRoutes(deps: ApiDeps): Hono<ApiEnv> {

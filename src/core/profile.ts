@@ -37,6 +37,7 @@ export const PROFILE_LIMITS = {
   fields: 4,
   fieldName: 255,
   fieldValue: 255,
+  imageDescription: 1500,
 } as const;
 
 /** Defaults for new posts, and what the profile keeps besides its columns. */
@@ -56,6 +57,13 @@ export interface Preferences {
   /** A still picture of an animated avatar or header (the `*_url` columns hold the originals); null: the original. */
   avatarStaticUrl: string | null;
   headerStaticUrl: string | null;
+  /** Text descriptions of the avatar and header, for those who cannot see them; "" when none. */
+  avatarDescription: string;
+  headerDescription: string;
+  /** The profile tabs the owner wants shown: media, replies among media, featured. */
+  showMedia: boolean;
+  showMediaReplies: boolean;
+  showFeatured: boolean;
 }
 
 const DEFAULT_PREFERENCES: Preferences = {
@@ -67,6 +75,11 @@ const DEFAULT_PREFERENCES: Preferences = {
   fieldsSource: null,
   avatarStaticUrl: null,
   headerStaticUrl: null,
+  avatarDescription: "",
+  headerDescription: "",
+  showMedia: true,
+  showMediaReplies: true,
+  showFeatured: true,
 };
 
 const VISIBILITIES: readonly Visibility[] = ["public", "unlisted", "private", "direct"];
@@ -135,6 +148,11 @@ export interface ProfileUpdate {
   avatar?: UploadedFile | null;
   /** A new header (any image; cropped to 3:1, at most 1500x500); null removes it. */
   header?: UploadedFile | null;
+  avatarDescription?: string;
+  headerDescription?: string;
+  showMedia?: boolean;
+  showMediaReplies?: boolean;
+  showFeatured?: boolean;
 }
 
 const length = (text: string) => [...text].length;
@@ -160,6 +178,11 @@ export function profileUpdateProblem(update: ProfileUpdate): string | null {
   }
   if (update.language != null && update.language !== "" && !/^[a-z]{2,3}$/i.test(update.language)) {
     return "Default language is not a language code";
+  }
+  for (const [name, text] of [["Avatar description", update.avatarDescription], ["Header description", update.headerDescription]] as const) {
+    if (text != null && length(text) > PROFILE_LIMITS.imageDescription) {
+      return `${name} is too long (maximum is ${PROFILE_LIMITS.imageDescription} characters)`;
+    }
   }
   return null;
 }
@@ -235,6 +258,11 @@ export async function updateProfile(ctx: CoreContext, accountId: bigint, update:
   if (update.hideCollections != null) next.hideCollections = update.hideCollections;
   if (update.note != null) next.noteSource = update.note;
   if (fieldsSource != null) next.fieldsSource = fieldsSource;
+  if (update.avatarDescription != null) next.avatarDescription = update.avatarDescription.trim();
+  if (update.headerDescription != null) next.headerDescription = update.headerDescription.trim();
+  if (update.showMedia != null) next.showMedia = update.showMedia;
+  if (update.showMediaReplies != null) next.showMediaReplies = update.showMediaReplies;
+  if (update.showFeatured != null) next.showFeatured = update.showFeatured;
 
   // New pictures are stored first: a bad file fails the whole update.
   const written: string[] = [];
