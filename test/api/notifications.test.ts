@@ -493,5 +493,23 @@ for (const kind of databaseKinds()) {
       if (openApiSchema()) assertMatchesSchema("NotificationPolicy", policy.body);
       assert.deepEqual((await api(instance, "GET", "/api/v1/notifications/requests", { token })).body, []);
     });
+
+    test("notification requests: many accepted or dismissed at once; one that does not exist is 404", async () => {
+      for (const action of ["accept", "dismiss"]) {
+        const many = await api(instance, "POST", `/api/v1/notifications/requests/${action}`, { token, body: { id: ["12345", "67890"] } });
+        assert.equal(many.status, 200, JSON.stringify(many.body));
+        assert.deepEqual(many.body, {});
+        const form = await api(instance, "POST", `/api/v1/notifications/requests/${action}?id[]=1&id[]=2`, { token });
+        assert.equal(form.status, 200);
+        const bad = await api(instance, "POST", `/api/v1/notifications/requests/${action}`, { token, body: { id: ["not-an-id"] } });
+        assert.equal(bad.status, 422);
+        assert.equal(typeof bad.body.error, "string");
+        const one = await api(instance, "POST", `/api/v1/notifications/requests/12345/${action}`, { token });
+        assert.equal(one.status, 404);
+      }
+      assert.equal((await api(instance, "GET", "/api/v1/notifications/requests/12345", { token })).status, 404);
+      const readOnly = await ownerToken(instance, "read");
+      assert.equal((await api(instance, "POST", "/api/v1/notifications/requests/accept", { token: readOnly, body: { id: ["1"] } })).status, 403);
+    });
   });
 }
