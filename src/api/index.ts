@@ -24,6 +24,7 @@ import { listsRoutes } from "./lists.ts";
 import { preferencesRoutes } from "./preferences.ts";
 import { tagsRoutes } from "./tags.ts";
 import { discoveryRoutes } from "./discovery.ts";
+import { endorsementsRoutes } from "./endorsements.ts";
 import { featuredTagsRoutes } from "./featured-tags.ts";
 import { domainBlocksRoutes } from "./domain-blocks.ts";
 import { reportsRoutes } from "./reports.ts";
@@ -66,6 +67,7 @@ export function apiRoutes(deps: ApiDeps): Hono<ApiEnv> {
   app.route("/", listsRoutes(deps));
   app.route("/", preferencesRoutes(deps));
   app.route("/", tagsRoutes(deps));
+  app.route("/", endorsementsRoutes(deps));
   app.route("/", discoveryRoutes(deps));
   app.route("/", featuredTagsRoutes(deps));
   app.route("/", domainBlocksRoutes(deps));
