@@ -10,6 +10,8 @@ import { after, before, describe, test } from "node:test";
 import sharp from "sharp";
 import { upsertRemoteAccount } from "../../src/core/accounts.ts";
 import { receiveFollow } from "../../src/core/follows.ts";
+import { newId } from "../../src/core/ids.ts";
+import { follows } from "../../src/db/schema.ts";
 import { databaseKinds } from "../helpers/database.ts";
 import { startInstance, type TestInstance } from "../helpers/instance.ts";
 import { openApiSchema, validateResponse } from "../helpers/openapi.ts";
@@ -209,6 +211,21 @@ for (const kind of databaseKinds()) {
       assert.deepEqual(link.body, []);
       const confirmation = await call(instance, "POST", "/api/v1/emails/confirmations", { token });
       assert.equal(confirmation.status, 403);
+
+      const accepted = await call(instance, "POST", "/api/v1/notifications/requests/accept", { token, body: { id: ["1", "2"] } });
+      assert.equal(accepted.status, 200);
+      assert.equal((await call(instance, "POST", "/api/v1/notifications/requests/dismiss", { token, body: { id: ["1"] } })).status, 200);
+      assert.equal((await call(instance, "GET", "/api/v1/notifications/requests/1", { token })).status, 404);
+
+      const fan = (await call(instance, "GET", "/api/v1/accounts/lookup?acct=fan@remote.example", { token })).body;
+      const notFollowed = await call(instance, "POST", `/api/v1/accounts/${fan.id}/endorse`, { token });
+      assert.equal(notFollowed.status, 422);
+      // The owner follows the fan back (accepted, as the fan's server would answer).
+      await instance.islet.core.db.insert(follows).values({ id: newId(), accountId: instance.owner!.account.id, targetAccountId: BigInt(fan.id), state: "accepted" });
+      assert.equal((await call(instance, "POST", `/api/v1/accounts/${fan.id}/endorse`, { token })).body.endorsed, true);
+      assert.equal((await call(instance, "GET", "/api/v1/endorsements", { token })).body[0].id, fan.id);
+      assert.equal((await call(instance, "POST", `/api/v1/accounts/${fan.id}/unendorse`, { token })).body.endorsed, false);
+      await call(instance, "GET", `/api/v1/accounts/${instance.owner!.account.id}/endorsements`, { token });
     });
 
     test("errors have Mastodon's shape", async () => {
