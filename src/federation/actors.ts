@@ -16,6 +16,7 @@ import {
 import { toInstant, toInstantOrNull } from "./time.ts";
 import { findAccountById, findLocalAccount, getKeyPairs, upsertRemoteAccount, type Account, type RemoteActor } from "../core/accounts.ts";
 import { CoreError, type CoreContext } from "../core/context.ts";
+import { getPreferences } from "../core/profile.ts";
 import { isUrlSuspended } from "../core/server-domain-blocks.ts";
 import { mayFetch } from "./authorized-fetch.ts";
 import { guardedLoader } from "./domain-policy.ts";
@@ -28,7 +29,7 @@ export function registerActor(federation: Federation<void>, core: CoreContext): 
       if (account == null || account.username !== identifier) return null;
       if (core.config.authorizedFetch && !(await mayFetch(core, ctx))) return await reducedPerson(ctx, account);
       const moved = account.movedToAccountId == null ? null : await findAccountById(core, account.movedToAccountId);
-      return await personFromAccount(ctx, account, moved?.uri ?? null);
+      return await personFromAccount(ctx, account, { movedToUri: moved?.uri ?? null, ...(await getPreferences(core, account.id)) });
     })
     .setKeyPairsDispatcher(async (_ctx, identifier) => {
       const account = await findLocalAccount(core, identifier);
@@ -74,8 +75,20 @@ async function reducedPerson(ctx: Context<void>, account: Account): Promise<Pers
   });
 }
 
-/** The owner as a Person; `movedToUri` is the account it moved to, if it did. */
-export async function personFromAccount(ctx: Context<void>, account: Account, movedToUri: string | null = null): Promise<Person> {
+/** What a Person says beyond the account row. */
+export interface PersonExtras {
+  /** The account it moved to, if it did. */
+  movedToUri?: string | null;
+  /** Text descriptions of the avatar and header, as the pictures' `name`. */
+  avatarDescription?: string;
+  headerDescription?: string;
+}
+
+/** The owner as a Person. */
+export async function personFromAccount(ctx: Context<void>, account: Account, extras: PersonExtras = {}): Promise<Person> {
+  const movedToUri = extras.movedToUri ?? null;
+  const picture = (url: string | null, description: string | undefined) =>
+    url == null ? null : new Image({ url: new URL(url), name: description == null || description === "" ? null : description });
   const identifier = account.username;
   const keys = await ctx.getActorKeyPairs(identifier);
   return new Person({
@@ -84,8 +97,8 @@ export async function personFromAccount(ctx: Context<void>, account: Account, mo
     name: account.displayName,
     summary: account.note,
     url: new URL(account.url ?? ctx.getActorUri(identifier)),
-    icon: account.avatarUrl == null ? null : new Image({ url: new URL(account.avatarUrl) }),
-    image: account.headerUrl == null ? null : new Image({ url: new URL(account.headerUrl) }),
+    icon: picture(account.avatarUrl, extras.avatarDescription),
+    image: picture(account.headerUrl, extras.headerDescription),
     inbox: ctx.getInboxUri(identifier),
     outbox: ctx.getOutboxUri(identifier),
     followers: ctx.getFollowersUri(identifier),

@@ -9,6 +9,7 @@ import { and, eq, isNotNull } from "drizzle-orm";
 import { accounts as accountsTable, blocks, follows } from "../db/schema.ts";
 import { findAccountById, type Account } from "../core/accounts.ts";
 import type { CoreContext } from "../core/context.ts";
+import { getPreferences } from "../core/profile.ts";
 import { personFromAccount } from "./actors.ts";
 import { deliver } from "./send.ts";
 
@@ -88,7 +89,7 @@ export function registerDelivery(federation: Federation<void>, core: CoreContext
       .where(and(eq(follows.targetAccountId, accountId), eq(follows.state, "accepted"), isNotNull(accountsTable.inboxUrl)));
     if (rows.length === 0) return;
     const ctx = context();
-    const actor = await personFromAccount(ctx, account);
+    const actor = await personFromAccount(ctx, account, await getPreferences(core, account.id));
     await deliver(core, ctx, account, rows.map((row) => row.follower),
       new Update({ id: new URL(`${actor.id!.href}#updates/${Date.now()}`), actor: actor.id, object: actor }), { preferSharedInbox: true });
   });
