@@ -2,7 +2,8 @@
  * Mastodon API: accounts and the owner's relations with them.
  *
  * - the owner's profile: verify_credentials, update_credentials (with
- *   avatar and header as multipart files), DELETE /api/v1/profile/avatar|header
+ *   avatar and header as multipart files), GET and PATCH /api/v1/profile,
+ *   DELETE /api/v1/profile/avatar|header
  * - any account: GET /api/v1/accounts/:id, ?id[]=, lookup, search, and its
  *   statuses, followers and following
  * - relations: relationships, follow, unfollow, remove_from_followers,
@@ -43,6 +44,7 @@ import { optionalUser, requireUser, type ApiEnv } from "./auth.ts";
 import type { ApiDeps } from "./deps.ts";
 import { serializeAccount, serializeAccounts } from "./entities/account.ts";
 import { serializeCredentialAccount } from "./entities/credential-account.ts";
+import { serializeProfile } from "./entities/profile.ts";
 import { serializeRelationship } from "./entities/relationship.ts";
 import { serializeStatuses } from "./entities/status.ts";
 import { notFound, unprocessable } from "./errors.ts";
@@ -115,7 +117,10 @@ export function accountsRoutes(deps: ApiDeps): Hono<ApiEnv> {
     try {
       const limit = () => MEDIA_LIMITS.imageSizeLimit;
       const form = await receiveMultipart(c.req.raw, { tmpDir: await tmpDir(), files: { avatar: limit, header: limit }, maxBodyBytes: MAX_PROFILE_BODY });
-      return { params: { ...queryParams(c), ...nest(form.fields) }, files: form.files, cleanup: form.cleanup };
+      // A file part with an empty filename is a picture the user did not
+      // pick (browsers and Phanpy send one); Mastodon ignores it.
+      const files = Object.fromEntries(Object.entries(form.files).filter(([, file]) => file.filename !== ""));
+      return { params: { ...queryParams(c), ...nest(form.fields) }, files, cleanup: form.cleanup };
     } catch (error) {
       if (error instanceof BodyTooLargeError) return tooLarge();
       throw error;
@@ -129,32 +134,58 @@ export function accountsRoutes(deps: ApiDeps): Hono<ApiEnv> {
     return c.json(await serializeCredentialAccount(core, await requireAccount(accountId)));
   });
 
+  /** The profile update a form asks for; `source[...]` only on update_credentials, the descriptions and tabs on /api/v1/profile. */
+  function readProfileUpdate(params: Params, files: Record<string, UploadedFile>): ProfileUpdate {
+    const source = read.object(params, "source") ?? {};
+    const update: ProfileUpdate = {
+      displayName: read.string(params, "display_name"),
+      note: read.string(params, "note"),
+      locked: read.boolean(params, "locked"),
+      bot: read.boolean(params, "bot"),
+      discoverable: read.boolean(params, "discoverable"),
+      indexable: read.boolean(params, "indexable"),
+      hideCollections: read.boolean(params, "hide_collections"),
+      fields: readFields(params),
+      privacy: read.string(source, "privacy"),
+      sensitive: read.boolean(source, "sensitive"),
+      language: read.string(source, "language"),
+      avatarDescription: read.string(params, "avatar_description"),
+      headerDescription: read.string(params, "header_description"),
+      showMedia: read.boolean(params, "show_media"),
+      showMediaReplies: read.boolean(params, "show_media_replies"),
+      showFeatured: read.boolean(params, "show_featured"),
+    };
+    if (files.avatar != null) update.avatar = files.avatar;
+    if (files.header != null) update.header = files.header;
+    return update;
+  }
+
   app.patch("/api/v1/accounts/update_credentials", async (c) => {
     const accountId = requireUser(c, "write:accounts");
     const form = await readProfileForm(c);
     if (form instanceof Response) return form;
     try {
-      const { params, files } = form;
-      const source = read.object(params, "source") ?? {};
-      const update: ProfileUpdate = {
-        displayName: read.string(params, "display_name"),
-        note: read.string(params, "note"),
-        locked: read.boolean(params, "locked"),
-        bot: read.boolean(params, "bot"),
-        discoverable: read.boolean(params, "discoverable"),
-        indexable: read.boolean(params, "indexable"),
-        hideCollections: read.boolean(params, "hide_collections"),
-        avatarDescription: read.string(params, "avatar_description"),
-        headerDescription: read.string(params, "header_description"),
-        fields: readFields(params),
-        privacy: read.string(source, "privacy"),
-        sensitive: read.boolean(source, "sensitive"),
-        language: read.string(source, "language"),
-      };
-      if (files.avatar != null) update.avatar = files.avatar;
-      if (files.header != null) update.header = files.header;
-      const account = await updateProfile(core, accountId, update);
+      const account = await updateProfile(core, accountId, readProfileUpdate(form.params, form.files));
       return c.json(await serializeCredentialAccount(core, account));
+    } finally {
+      await form.cleanup();
+    }
+  });
+
+  // Mastodon 4.6's profile resource: the same update, answered with the values as typed.
+
+  app.get("/api/v1/profile", async (c) => {
+    const accountId = requireUser(c, "profile", "read:accounts");
+    return c.json(await serializeProfile(core, await requireAccount(accountId)));
+  });
+
+  app.patch("/api/v1/profile", async (c) => {
+    const accountId = requireUser(c, "write:accounts");
+    const form = await readProfileForm(c);
+    if (form instanceof Response) return form;
+    try {
+      const account = await updateProfile(core, accountId, readProfileUpdate(form.params, form.files));
+      return c.json(await serializeProfile(core, account));
     } finally {
       await form.cleanup();
     }

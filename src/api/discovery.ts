@@ -1,9 +1,9 @@
 /**
  * Mastodon API: what clients fetch at start-up and on their explore pages,
  * beyond the big resources: custom emojis, announcements, trends, follow
- * suggestions, endorsements, the profile directory, and the instance's
+ * suggestions, the profile directory, and the instance's
  * peers, activity, rules, descriptions, policies and moderated servers.
- * Islet has no announcements, custom emojis, rules or endorsements yet:
+ * Islet has no announcements, custom emojis or rules yet:
  * those answer with empty lists (never a 404, which some clients take for
  * a broken server).
  */
@@ -141,20 +141,6 @@ export function discoveryRoutes(deps: ApiDeps): Hono<ApiEnv> {
     const account = /^\d{1,19}$/.test(c.req.param("account_id")) ? await findAccountById(core, BigInt(c.req.param("account_id"))) : null;
     if (account != null) await dismissSuggestion(core, ownerId, account.id);
     return c.json({});
-  });
-
-  // --- Endorsements (accounts featured on the profile): none yet. ---
-
-  app.get("/api/v1/endorsements", (c) => {
-    requireUser(c, "read:accounts");
-    return c.json([]);
-  });
-
-  app.get("/api/v1/accounts/:id/endorsements", async (c) => {
-    optionalUser(c, "read:accounts");
-    const account = await findAccountById(core, pathId(c));
-    if (account == null) throw notFound();
-    return c.json([]);
   });
 
   // --- The profile directory. ---

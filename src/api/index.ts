@@ -24,6 +24,7 @@ import { listsRoutes } from "./lists.ts";
 import { preferencesRoutes } from "./preferences.ts";
 import { tagsRoutes } from "./tags.ts";
 import { discoveryRoutes } from "./discovery.ts";
+import { endorsementsRoutes } from "./endorsements.ts";
 import { featuredTagsRoutes } from "./featured-tags.ts";
 import { domainBlocksRoutes } from "./domain-blocks.ts";
 import { reportsRoutes } from "./reports.ts";
@@ -31,7 +32,7 @@ import { pushRoutes } from "./push.ts";
 
 /** Uploads stream to disk under their own limits; other bodies are small. */
 const UPLOAD_PATHS = /^\/api\/v[12]\/media(\/|$)/;
-const PROFILE_PATH = "/api/v1/accounts/update_credentials";
+const PROFILE_PATHS = new Set(["/api/v1/accounts/update_credentials", "/api/v1/profile"]);
 
 function limitBodies(): MiddlewareHandler {
   const tooLarge = (c: Parameters<MiddlewareHandler>[0]) => c.json({ error: "The request body is too large" }, 413);
@@ -40,7 +41,7 @@ function limitBodies(): MiddlewareHandler {
   const profile = bodyLimit({ maxSize: 40 * 1024 * 1024, onError: tooLarge });
   return async (c, next) => {
     if (UPLOAD_PATHS.test(c.req.path)) return await next();
-    return c.req.path === PROFILE_PATH ? await profile(c, next) : await small(c, next);
+    return PROFILE_PATHS.has(c.req.path) ? await profile(c, next) : await small(c, next);
   };
 }
 
@@ -66,6 +67,7 @@ export function apiRoutes(deps: ApiDeps): Hono<ApiEnv> {
   app.route("/", listsRoutes(deps));
   app.route("/", preferencesRoutes(deps));
   app.route("/", tagsRoutes(deps));
+  app.route("/", endorsementsRoutes(deps));
   app.route("/", discoveryRoutes(deps));
   app.route("/", featuredTagsRoutes(deps));
   app.route("/", domainBlocksRoutes(deps));

@@ -21,7 +21,6 @@ import { requireUser, type ApiEnv } from "./auth.ts";
 import type { ApiDeps } from "./deps.ts";
 import { serializeAccounts } from "./entities/account.ts";
 import {
-  jsonWithBigInts,
   serializeNotificationGroups,
   serializeNotifications,
   type MastodonGroupedNotificationsResults,
@@ -46,9 +45,8 @@ function readCountLimit(c: Context): number {
   return Math.min(Math.max(limit, 1), 1000);
 }
 
-/** GroupedNotificationsResults as JSON (its group ids are bare integers). */
 function groupedJson(c: Context, results: MastodonGroupedNotificationsResults): Response {
-  return c.body(jsonWithBigInts(results), 200, { "Content-Type": "application/json; charset=UTF-8" });
+  return c.json(results);
 }
 
 export function notificationsRoutes(deps: ApiDeps): Hono<ApiEnv> {
@@ -142,6 +140,26 @@ export function notificationsRoutes(deps: ApiDeps): Hono<ApiEnv> {
     requireUser(c, "read:notifications");
     return c.json({ merged: true });
   });
+  // Accepting or dismissing many at once: like Mastodon, ids that name no
+  // request of the owner's are passed over (here, all of them).
+  for (const action of ["accept", "dismiss"] as const) {
+    app.post(`/api/v1/notifications/requests/${action}`, async (c) => {
+      requireUser(c, "write:notifications");
+      read.ids({ ...queryParams(c), ...(await bodyParams(c)) }, "id", { max: 100 });
+      return c.json({});
+    });
+  }
+  // One request: there is none to show, accept or dismiss.
+  app.get("/api/v1/notifications/requests/:id{[0-9]+}", (c) => {
+    requireUser(c, "read:notifications");
+    throw notFound();
+  });
+  for (const action of ["accept", "dismiss"] as const) {
+    app.post(`/api/v1/notifications/requests/:id{[0-9]+}/${action}`, (c) => {
+      requireUser(c, "write:notifications");
+      throw notFound();
+    });
+  }
 
   // API v2: grouped.
 

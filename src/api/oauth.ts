@@ -53,7 +53,7 @@ import {
   tooManyAttemptsPage,
   twoFactorPage,
 } from "../web/authorize.ts";
-import { bearerToken, findToken, type ApiEnv } from "./auth.ts";
+import { bearerToken, findToken, requireUser, type ApiEnv } from "./auth.ts";
 import type { ApiDeps } from "./deps.ts";
 import { ApiError, unprocessable } from "./errors.ts";
 import { bodyParams, read, type Params } from "./params.ts";
@@ -260,6 +260,13 @@ export function oauthRoutes(deps: ApiDeps): Hono<ApiEnv> {
     if (token == null) throw new ApiError(401, "The access token is invalid");
     if (!scopeAllows(token.scopes, "write:accounts")) throw new ApiError(403, "This action is outside the authorized scopes");
     throw new ApiError(403, "This action is not allowed");
+  });
+
+  // Resending a confirmation e-mail is for accounts awaiting one; the
+  // owner's account is confirmed from the start.
+  app.post("/api/v1/emails/confirmations", (c) => {
+    requireUser(c, "write:accounts");
+    throw new ApiError(403, "This method is only available while the e-mail is awaiting confirmation");
   });
 
   // -- Authorization (browser) -------------------------------------------------

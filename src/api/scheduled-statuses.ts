@@ -28,10 +28,6 @@ export interface MastodonScheduledStatus {
   media_attachments: MastodonMediaAttachment[];
 }
 
-/** Ids travel as numbers in `params`, as Mastodon writes them. */
-function numeric(id: string | null): number | null {
-  return id == null ? null : Number(id);
-}
 
 export async function serializeScheduledStatuses(ctx: CoreContext, rows: readonly ScheduledStatusRow[]): Promise<MastodonScheduledStatus[]> {
   const media = await mediaByIds(ctx, rows.flatMap((row) => row.mediaAttachmentIds.map((id) => BigInt(id))));
@@ -50,8 +46,10 @@ export async function serializeScheduledStatuses(ctx: CoreContext, rows: readonl
         language: params.language,
         scheduled_at: null,
         idempotency: params.idempotency,
-        in_reply_to_id: numeric(params.in_reply_to_id),
-        application_id: numeric(params.application_id) ?? 0,
+        // Mastodon writes these two as JSON numbers, which JavaScript
+        // clients read wrong past 2^53; like every other id, they are strings here.
+        in_reply_to_id: params.in_reply_to_id ?? null,
+        application_id: params.application_id ?? null,
         with_rate_limit: params.with_rate_limit,
       },
       media_attachments: row.mediaAttachmentIds

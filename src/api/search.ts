@@ -15,9 +15,9 @@ import {
   isRemoteHandle,
   parseAccountQuery,
   searchAccounts,
-  searchStatuses,
   searchTags,
 } from "../core/search.ts";
+import { searchStatuses } from "../core/status-search.ts";
 import { optionalUser, type ApiEnv } from "./auth.ts";
 import type { ApiDeps } from "./deps.ts";
 import { serializeAccounts } from "./entities/account.ts";

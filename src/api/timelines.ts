@@ -89,6 +89,15 @@ export function timelinesRoutes(deps: ApiDeps): Hono<ApiEnv> {
     return await answer(c, core, ownerId, "home", page, (p) => listTimeline(core, ownerId, listId, p));
   });
 
+  // Statuses linking to a trending article. Islet has no link trends, so
+  // there is no trending article to list: Mastodon with trends off answers
+  // an empty list too.
+  app.get("/api/v1/timelines/link", (c) => {
+    requireUser(c, "read:statuses");
+    read.string(queryParams(c), "url", { required: true });
+    return c.json([]);
+  });
+
   // Removed from Mastodon in 3.0 in favour of conversations; still answered
   // as it was documented, for old clients.
   app.get("/api/v1/timelines/direct", async (c) => {

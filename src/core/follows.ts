@@ -3,7 +3,7 @@
  * remote accounts. The inbox and the API both come through here.
  */
 import { and, asc, count, desc, eq, gt, lt, type SQL } from "drizzle-orm";
-import { accounts, blocks, follows } from "../db/schema.ts";
+import { accountEndorsements, accounts, blocks, follows } from "../db/schema.ts";
 import type { Account } from "./accounts.ts";
 import type { CoreContext } from "./context.ts";
 import { CoreError } from "./context.ts";
@@ -141,6 +141,8 @@ export async function followAccepted(ctx: CoreContext, followed: Follow): Promis
 export async function removeFollow(ctx: CoreContext, ended: Follow, reason: "undone" | "rejected" | "unfollowed"): Promise<void> {
   const rows = await ctx.db.delete(follows).where(eq(follows.id, ended.id)).returning();
   if (rows.length === 0) return;
+  // A featured profile is one the owner follows.
+  await ctx.db.delete(accountEndorsements).where(and(eq(accountEndorsements.accountId, ended.accountId), eq(accountEndorsements.targetAccountId, ended.targetAccountId)));
   await ctx.events.emit("follow.removed", {
     followId: ended.id,
     accountId: ended.accountId,

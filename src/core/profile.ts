@@ -57,6 +57,10 @@ export interface Preferences {
   /** A still picture of an animated avatar or header (the `*_url` columns hold the originals); null: the original. */
   avatarStaticUrl: string | null;
   headerStaticUrl: string | null;
+  /** The profile tabs the owner wants shown: media, replies among media, featured. */
+  showMedia: boolean;
+  showMediaReplies: boolean;
+  showFeatured: boolean;
 }
 
 const DEFAULT_PREFERENCES: Preferences = {
@@ -68,6 +72,9 @@ const DEFAULT_PREFERENCES: Preferences = {
   fieldsSource: null,
   avatarStaticUrl: null,
   headerStaticUrl: null,
+  showMedia: true,
+  showMediaReplies: true,
+  showFeatured: true,
 };
 
 const VISIBILITIES: readonly Visibility[] = ["public", "unlisted", "private", "direct"];
@@ -139,6 +146,9 @@ export interface ProfileUpdate {
   /** Alt text of the avatar and the header ("" clears it). */
   avatarDescription?: string;
   headerDescription?: string;
+  showMedia?: boolean;
+  showMediaReplies?: boolean;
+  showFeatured?: boolean;
 }
 
 const length = (text: string) => [...text].length;
@@ -150,11 +160,6 @@ export function profileUpdateProblem(update: ProfileUpdate): string | null {
   }
   if (update.note != null && length(update.note) > PROFILE_LIMITS.note) {
     return `Note is too long (maximum is ${PROFILE_LIMITS.note} characters)`;
-  }
-  for (const description of [update.avatarDescription, update.headerDescription]) {
-    if (description != null && length(description) > PROFILE_LIMITS.imageDescription) {
-      return `Description is too long (maximum is ${PROFILE_LIMITS.imageDescription} characters)`;
-    }
   }
   if (update.fields != null) {
     const kept = update.fields.filter((field) => field.name.trim() !== "" || field.value.trim() !== "");
@@ -169,6 +174,11 @@ export function profileUpdateProblem(update: ProfileUpdate): string | null {
   }
   if (update.language != null && update.language !== "" && !/^[a-z]{2,3}$/i.test(update.language)) {
     return "Default language is not a language code";
+  }
+  for (const [name, text] of [["Avatar description", update.avatarDescription], ["Header description", update.headerDescription]] as const) {
+    if (text != null && length(text) > PROFILE_LIMITS.imageDescription) {
+      return `${name} is too long (maximum is ${PROFILE_LIMITS.imageDescription} characters)`;
+    }
   }
   return null;
 }
@@ -251,6 +261,9 @@ export async function updateProfile(ctx: CoreContext, accountId: bigint, update:
   if (update.hideCollections != null) next.hideCollections = update.hideCollections;
   if (update.note != null) next.noteSource = update.note;
   if (fieldsSource != null) next.fieldsSource = fieldsSource;
+  if (update.showMedia != null) next.showMedia = update.showMedia;
+  if (update.showMediaReplies != null) next.showMediaReplies = update.showMediaReplies;
+  if (update.showFeatured != null) next.showFeatured = update.showFeatured;
 
   // New pictures are stored first: a bad file fails the whole update.
   const written: string[] = [];

@@ -9,6 +9,7 @@ import type { Account } from "./accounts.ts";
 import type { CoreContext } from "./context.ts";
 import { CoreError } from "./context.ts";
 import { follow, findFollow, idPaging, removeFollow, type Follow, type FollowOptions, type IdPage } from "./follows.ts";
+import { endorsedAmong } from "./endorsements.ts";
 import { newId } from "./ids.ts";
 import { removeFromAllLists } from "./lists.ts";
 
@@ -180,7 +181,7 @@ export async function getRelationships(ctx: CoreContext, ownerId: bigint, target
   if (targets.length === 0) return [];
   const ids = [...new Set(targets.map((target) => target.id))];
   const domains = [...new Set(targets.flatMap((target) => (target.domain == null ? [] : [target.domain.toLowerCase()])))];
-  const [followRows, blockRows, muteRows, noteRows, domainRows] = await Promise.all([
+  const [followRows, blockRows, muteRows, noteRows, domainRows, endorsed] = await Promise.all([
     ctx.db
       .select()
       .from(follows)
@@ -200,6 +201,7 @@ export async function getRelationships(ctx: CoreContext, ownerId: bigint, target
     domains.length === 0
       ? Promise.resolve([] as { domain: string }[])
       : ctx.db.select({ domain: userDomainBlocks.domain }).from(userDomainBlocks).where(eq(userDomainBlocks.accountId, ownerId)),
+    endorsedAmong(ctx, ownerId, ids),
   ]);
   const blockedDomains = new Set(domainRows.map((row) => row.domain.toLowerCase()));
   const domainBlocked = (domain: string | null) => {
@@ -227,7 +229,7 @@ export async function getRelationships(ctx: CoreContext, ownerId: bigint, target
       requested: !self && outgoing?.state === "pending",
       requestedBy: !self && incoming?.state === "pending",
       domainBlocking: domainBlocked(target.domain),
-      endorsed: false,
+      endorsed: endorsed.has(target.id),
       note: noteRows.find((row) => row.targetAccountId === target.id)?.comment ?? "",
     };
   });

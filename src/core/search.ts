@@ -1,10 +1,11 @@
 /**
  * Searching what this server knows: accounts by handle or name, statuses by
- * their text (among those the viewer may see), hashtags by name. Remote
+ * their text (among those the viewer may see; src/core/status-search.ts),
+ * hashtags by name. Remote
  * look-ups (resolve=true) are federation's job; the API asks it and then
  * searches here.
  */
-import { and, asc, desc, eq, exists, gt, ilike, inArray, isNull, lt, not, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, exists, ilike, inArray, isNull, not, or, sql, type SQL } from "drizzle-orm";
 import { accounts, blocks, follows, mentions, statuses, tags } from "../db/schema.ts";
 import type { Account } from "./accounts.ts";
 import type { CoreContext } from "./context.ts";
@@ -145,49 +146,6 @@ export async function findAccountByHandle(ctx: CoreContext, handle: string): Pro
     ))
     .limit(1);
   return rows[0] ?? null;
-}
-
-export interface StatusSearch {
-  q: string;
-  viewerId: bigint;
-  /** Only statuses by this account. */
-  accountId?: bigint;
-  maxId?: bigint;
-  minId?: bigint;
-  limit: number;
-  offset?: number;
-}
-
-/**
- * Statuses whose text (HTML tags aside) or content warning contains every
- * word of the query, among those the viewer may see; boosts are not
- * searched, statuses of blocked accounts are left out. Newest first.
- */
-export async function searchStatuses(ctx: CoreContext, search: StatusSearch): Promise<Status[]> {
-  const words = search.q.trim().split(/\s+/).filter((word) => word !== "").slice(0, 10);
-  if (words.length === 0) return [];
-  const text = sql`(regexp_replace(${statuses.content}, '<[^>]*>', ' ', 'g') || ' ' || ${statuses.spoilerText})`;
-  const conditions: (SQL | undefined)[] = [
-    isNull(statuses.reblogOfId),
-    statusVisibleTo(search.viewerId),
-    ...words.map((word) => sql`${text} ilike ${`%${escapeLike(word)}%`}`),
-    not(exists(ctx.db.select({ one: sql`1` }).from(blocks).where(and(
-      eq(blocks.accountId, search.viewerId),
-      eq(blocks.targetAccountId, statuses.accountId),
-    )))),
-  ];
-  if (search.accountId != null) conditions.push(eq(statuses.accountId, search.accountId));
-  if (search.maxId != null) conditions.push(lt(statuses.id, search.maxId));
-  if (search.minId != null) conditions.push(gt(statuses.id, search.minId));
-  const forward = search.minId != null;
-  const rows = await ctx.db
-    .select()
-    .from(statuses)
-    .where(and(...conditions))
-    .orderBy(forward ? asc(statuses.id) : desc(statuses.id))
-    .limit(search.limit)
-    .offset(search.offset ?? 0);
-  return forward ? rows.reverse() : rows;
 }
 
 /** A stored status with this IRI or URL, if the viewer may see it. */

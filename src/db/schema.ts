@@ -465,6 +465,18 @@ export const mutes = pgTable(
   (t) => [uniqueIndex("mutes_account_target_idx").on(t.accountId, t.targetAccountId)],
 );
 
+/** Accounts the owner features on its profile (Mastodon's endorsements, "featured profiles"). */
+export const accountEndorsements = pgTable(
+  "account_endorsements",
+  {
+    id: id().primaryKey(),
+    accountId: id("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    targetAccountId: id("target_account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("account_endorsements_account_target_idx").on(t.accountId, t.targetAccountId)],
+);
+
 export const accountNotes = pgTable(
   "account_notes",
   {

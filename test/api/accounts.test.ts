@@ -199,6 +199,22 @@ for (const kind of databaseKinds()) {
         assert.match(header.body.header, /missing\.png$/);
       });
 
+      test("ignores empty file parts, as a form sends for a picture left unchanged", async () => {
+        const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 20, g: 90, b: 30 } } }).png().toBuffer();
+        const pictured = new FormData();
+        pictured.set("avatar", new Blob([new Uint8Array(png)], { type: "image/png" }), "avatar.png");
+        const first = await api(instance, "PATCH", "/api/v1/accounts/update_credentials", { token, body: pictured });
+        assert.equal(first.status, 200, JSON.stringify(first.body));
+        const form = new FormData();
+        form.set("avatar", new Blob([], { type: "application/octet-stream" }), "");
+        form.set("header", new Blob([], { type: "application/octet-stream" }), "");
+        form.set("display_name", "Unchanged Pictures");
+        const response = await api(instance, "PATCH", "/api/v1/accounts/update_credentials", { token, body: form });
+        assert.equal(response.status, 200, JSON.stringify(response.body));
+        assert.equal(response.body.display_name, "Unchanged Pictures");
+        assert.equal(response.body.avatar, first.body.avatar, "the avatar stays");
+      });
+
       test("refuses a file that is not an image", async () => {
         const form = new FormData();
         form.set("avatar", new Blob([new TextEncoder().encode("not a picture at all")], { type: "image/png" }), "a.png");

@@ -13,10 +13,11 @@ import { api, linkUrl, ownerToken, withOwnerInstance } from "../helpers/api.ts";
 import { databaseKinds } from "../helpers/database.ts";
 import type { TestInstance } from "../helpers/instance.ts";
 import { assertMatchesSchema, openApiSchema } from "../helpers/openapi.ts";
+import { asDescribed } from "../helpers/string-ids.ts";
 
 const schema = openApiSchema();
 const checkSchema = (name: string, value: unknown) => {
-  if (schema != null) assertMatchesSchema(name, value);
+  if (schema != null) assertMatchesSchema(name, asDescribed(value));
 };
 
 const inHours = (hours: number) => new Date(Date.now() + hours * 3_600_000).toISOString();

@@ -10,9 +10,12 @@ import { after, before, describe, test } from "node:test";
 import sharp from "sharp";
 import { upsertRemoteAccount } from "../../src/core/accounts.ts";
 import { receiveFollow } from "../../src/core/follows.ts";
+import { newId } from "../../src/core/ids.ts";
+import { follows } from "../../src/db/schema.ts";
 import { databaseKinds } from "../helpers/database.ts";
 import { startInstance, type TestInstance } from "../helpers/instance.ts";
 import { openApiSchema, validateResponse } from "../helpers/openapi.ts";
+import { asDescribed, numericIds, unsafeIntegers } from "../helpers/string-ids.ts";
 
 const schema = openApiSchema();
 const skip = !schema && "../shared/mastodon-openapi absent";
@@ -36,9 +39,13 @@ async function call(instance: TestInstance, method: string, path: string, option
   const response = await fetch(`${instance.url}${path}`, { method, headers, body });
   const type = response.headers.get("Content-Type") ?? "";
   assert.match(type, /^application\/json/, `${method} ${path} answered ${type}`);
-  const parsed = JSON.parse(await response.text());
+  const text = await response.text();
+  const parsed = JSON.parse(text);
+  // Every id, nested ones included, is a string; no integer in the text loses precision in JavaScript.
+  assert.deepEqual(numericIds(parsed), [], `${method} ${path} has ids that are numbers`);
+  assert.deepEqual(unsafeIntegers(text), [], `${method} ${path} has integers past 2^53`);
   // null: the description gives no schema for this answer (e.g. preferences, a free-form map).
-  const problems = validateResponse(method, path, response.status, parsed) ?? [];
+  const problems = validateResponse(method, path, response.status, asDescribed(parsed)) ?? [];
   assert.deepEqual(problems, [], `${method} ${path} ${response.status} does not match the description:\n${problems.join("\n")}`);
   return { status: response.status, headers: response.headers, body: parsed };
 }
@@ -180,6 +187,45 @@ for (const kind of databaseKinds()) {
         const result = await call(instance, "GET", path, { token });
         assert.equal(result.status, 200, path);
       }
+    });
+
+    test("scheduled posts, the profile resource and the small answers clients expect", async () => {
+      const parent = await call(instance, "POST", "/api/v1/statuses", { token, body: { status: "A parent" } });
+      const later = new Date(Date.now() + 3_600_000).toISOString();
+      const scheduled = await call(instance, "POST", "/api/v1/statuses", { token, body: { status: "Later", in_reply_to_id: parent.body.id, scheduled_at: later } });
+      assert.equal(scheduled.body.params.in_reply_to_id, parent.body.id);
+      assert.equal(typeof scheduled.body.params.application_id, "string");
+      const listed = await call(instance, "GET", "/api/v1/scheduled_statuses", { token });
+      assert.equal(listed.body[0].params.application_id, scheduled.body.params.application_id);
+      await call(instance, "GET", `/api/v1/scheduled_statuses/${scheduled.body.id}`, { token });
+
+      const profile = await call(instance, "GET", "/api/v1/profile", { token });
+      assert.equal(profile.body.avatar, null);
+      const updated = await call(instance, "PATCH", "/api/v1/profile", { token, body: { avatar_description: "A lighthouse", header_description: "The sea", show_featured: false } });
+      assert.equal(updated.body.avatar_description, "A lighthouse");
+      assert.equal(updated.body.header_description, "The sea");
+      assert.equal(updated.body.show_featured, false);
+      assert.equal((await call(instance, "GET", "/api/v1/profile", { token })).body.avatar_description, "A lighthouse");
+
+      const link = await call(instance, "GET", `/api/v1/timelines/link?url=${encodeURIComponent("https://news.example/article")}`, { token });
+      assert.deepEqual(link.body, []);
+      const confirmation = await call(instance, "POST", "/api/v1/emails/confirmations", { token });
+      assert.equal(confirmation.status, 403);
+
+      const accepted = await call(instance, "POST", "/api/v1/notifications/requests/accept", { token, body: { id: ["1", "2"] } });
+      assert.equal(accepted.status, 200);
+      assert.equal((await call(instance, "POST", "/api/v1/notifications/requests/dismiss", { token, body: { id: ["1"] } })).status, 200);
+      assert.equal((await call(instance, "GET", "/api/v1/notifications/requests/1", { token })).status, 404);
+
+      const fan = (await call(instance, "GET", "/api/v1/accounts/lookup?acct=fan@remote.example", { token })).body;
+      const notFollowed = await call(instance, "POST", `/api/v1/accounts/${fan.id}/endorse`, { token });
+      assert.equal(notFollowed.status, 422);
+      // The owner follows the fan back (accepted, as the fan's server would answer).
+      await instance.islet.core.db.insert(follows).values({ id: newId(), accountId: instance.owner!.account.id, targetAccountId: BigInt(fan.id), state: "accepted" });
+      assert.equal((await call(instance, "POST", `/api/v1/accounts/${fan.id}/endorse`, { token })).body.endorsed, true);
+      assert.equal((await call(instance, "GET", "/api/v1/endorsements", { token })).body[0].id, fan.id);
+      assert.equal((await call(instance, "POST", `/api/v1/accounts/${fan.id}/unendorse`, { token })).body.endorsed, false);
+      await call(instance, "GET", `/api/v1/accounts/${instance.owner!.account.id}/endorsements`, { token });
     });
 
     test("errors have Mastodon's shape", async () => {

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import sharp from "sharp";
 import { findAccountByUri } from "../../src/core/accounts.ts";
 import { api, ownerToken } from "../helpers/api.ts";
 import { databaseKinds } from "../helpers/database.ts";
@@ -38,6 +39,22 @@ for (const kind of databaseKinds()) {
       assert.equal(object.name, "Renamed Owner");
       assert.equal(object.id, `${islet.origin}/users/owner`);
       assert.ok(await remote.verify(update));
+    });
+
+    test("the avatar's description travels as the picture's name", async () => {
+      const png = await sharp({ create: { width: 32, height: 32, channels: 3, background: "#2266aa" } }).png().toBuffer();
+      const form = new FormData();
+      form.set("avatar", new Blob([new Uint8Array(png)], { type: "image/png" }), "avatar.png");
+      form.set("avatar_description", "A blue square");
+      const updated = await api(islet, "PATCH", "/api/v1/profile", { token, body: form });
+      assert.equal(updated.status, 200, JSON.stringify(updated.body));
+      assert.equal(updated.body.avatar_description, "A blue square");
+      const update = await eventually(async () => remote.received.find((r) => r.body.type === "Update" && (r.body.object as { icon?: unknown }).icon != null), "the Update with the avatar");
+      const icon = (update.body.object as { icon: { type: string; name?: string; url: string } }).icon;
+      assert.equal(icon.type, "Image");
+      assert.equal(icon.name, "A blue square");
+      const actor = await fetch(`${islet.url}/users/owner`, { headers: { Accept: "application/activity+json" } });
+      assert.equal(((await actor.json()) as { icon: { name?: string } }).icon.name, "A blue square");
     });
 
     test("blocking sends Block, unblocking sends Undo of it", async () => {

@@ -101,8 +101,11 @@ export interface MastodonNotificationGroup {
   group_key: string;
   notifications_count: number;
   type: string;
-  /** An integer in Mastodon's JSON: kept a bigint here and written as a bare number by {@link groupedNotificationsJson}. */
-  most_recent_notification_id: bigint;
+  /**
+   * An integer in Mastodon's JSON; a string here, as every id is, since
+   * these ids are past 2^53 and a JavaScript client would read them wrong.
+   */
+  most_recent_notification_id: string;
   page_min_id: string;
   page_max_id: string;
   latest_page_notification_at: string;
@@ -154,7 +157,7 @@ export async function serializeNotificationGroups(
       group_key: group.groupKey,
       notifications_count: group.notificationsCount,
       type: group.type,
-      most_recent_notification_id: group.latest.id,
+      most_recent_notification_id: group.latest.id.toString(),
       page_min_id: group.pageMinId.toString(),
       page_max_id: group.pageMaxId.toString(),
       latest_page_notification_at: group.latest.createdAt.toISOString(),
@@ -195,14 +198,4 @@ export async function serializeNotificationGroups(
     });
   }
   return result;
-}
-
-/**
- * JSON text of a value in which bigints are written as bare numbers
- * (`most_recent_notification_id` is an integer in Mastodon's JSON; our ids
- * exceed 2^53, so JSON.stringify of a Number would round them).
- */
-export function jsonWithBigInts(value: unknown): string {
-  const text = JSON.stringify(value, (_key, item: unknown) => (typeof item === "bigint" ? `\u0000bigint:${item}` : item));
-  return text.replace(/"\\u0000bigint:(-?\d+)"/g, "$1");
 }
