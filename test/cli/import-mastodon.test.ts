@@ -474,5 +474,6 @@ test("islet import: plain failures for missing options and unknown kinds", async
   assert.match(missing.stderr, /give --database, --media and --account/);
   const unknown = await runIslet(["import", "friendica"]);
   assert.notEqual(unknown.code, 0);
-  assert.match(unknown.stderr, /unknown import "friendica"/);
+  assert.match(unknown.stderr, /unknown subcommand "friendica"; expected .*archive or mastodon/);
+  assert.equal(unknown.stderr.trim().split("\n").length, 1, unknown.stderr);
 });
