@@ -22,6 +22,7 @@ import { createPushQueue, registerWebPush, startPushWorker } from "./push/delive
 import { registerStreamingRelay } from "./streaming/events.ts";
 import { pruneExpiredRemoteMedia } from "./core/media-cache.ts";
 import { createRemoteMediaQueue, registerRemoteMediaCache, startRemoteMediaWorker } from "./media/remote-cache.ts";
+import { closeStorage, registerMediaUrls } from "./media/storage/index.ts";
 
 export interface Islet {
   readonly config: Config;
@@ -66,6 +67,8 @@ export async function openCore(config: Config, options: OpenIsletOptions = {}): 
   });
   const events = new EventBus((event, error) => log.error(`event ${event}: a reaction failed`, error));
   const core: CoreContext = { config, database, db: database.db, events, log };
+  // Media URLs (in the API and ActivityPub) name the bucket from here on when S3_ENABLED=true.
+  registerMediaUrls(config);
   try {
     await syncOwnerUris(core);
   } catch (error) {
@@ -144,6 +147,7 @@ export async function openIslet(config: Config, options: OpenIsletOptions = {}):
     async close() {
       stop.abort();
       await Promise.all([worker, mailWorker, pushWorker, remoteMediaWorker]);
+      closeStorage(config);
       await database.close();
     },
   };

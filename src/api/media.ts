@@ -15,7 +15,7 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { createMedia, deleteMedia, getMedia, parseFocus, updateMedia, type UploadedFile } from "../core/media.ts";
 import { MEDIA_LIMITS, uploadSizeLimit } from "../media/limits.ts";
-import { contentTypeOfKey, keyPath, lazyUploadTmpDir } from "../media/storage.ts";
+import { contentTypeOfKey, isValidKey, keyPath, lazyUploadTmpDir, mediaUrl } from "../media/storage.ts";
 import { BodyTooLargeError, isMultipart, receiveMultipart } from "../media/upload.ts";
 import { tooLargeMessage } from "../media/errors.ts";
 import type { ProfileImageStyle } from "../media/profile-images.ts";
@@ -182,6 +182,12 @@ async function serveMediaFile(c: Context, config: ApiDeps["core"]["config"]): Pr
   const pathname = new URL(c.req.url).pathname;
   if (!pathname.startsWith("/system/")) return notFound(c);
   const key = pathname.slice("/system/".length);
+  // Media in a bucket are served from there (or S3_ALIAS_HOST); this keeps older links working.
+  if (config.s3 != null) {
+    if (!isValidKey(key)) return notFound(c);
+    c.header("Cache-Control", "public, max-age=3600");
+    return c.redirect(mediaUrl(config.origin, key), 302);
+  }
   const path = keyPath(config, key);
   if (path == null) return notFound(c);
   let info;
