@@ -106,6 +106,34 @@ for (const kind of databaseKinds()) {
       assert.equal(await avatarUrl(), `${origin}/system/${avatarKey}`);
     });
 
+    test("islet doctor checks the bucket with a probe object, and says when it refuses", async () => {
+      const good = await runIslet(["doctor"], { env: { ...env, S3_ENABLED: "true" } });
+      assert.match(good.stdout, /^ok {4}media storage: s3:\/\/islet-media at http:\/\/127\.0\.0\.1:\d+: wrote, read back and deleted a probe object; clients load media from http:\/\/127\.0\.0\.1:\d+\/islet-media$/m);
+      assert.match(good.stdout, /^(ok|warn) +ffmpeg: /m);
+      assert.equal((await checksums(bucket)).size, 0, "no probe object left behind");
+      const bad = await runIslet(["doctor"], { env: { ...env, S3_ENABLED: "true", S3_BUCKET: "absent-bucket" } });
+      assert.equal(bad.code, 1);
+      assert.match(bad.stdout, /^fail  media storage: could not write a probe object: .*NoSuchBucket/m);
+    });
+
+    test("islet backup says the media live in the bucket", async () => {
+      const { mkdtempSync, rmSync } = await import("node:fs");
+      const { tmpdir } = await import("node:os");
+      const { join } = await import("node:path");
+      const dir = mkdtempSync(join(tmpdir(), "islet-backup-s3-"));
+      try {
+        const result = await runIslet(["backup", join(dir, "islet.tar.gz")], { env: { ...env, S3_ENABLED: "true" } });
+        assert.equal(result.code, 0, result.stderr);
+        assert.match(result.stdout, /Media are not included: they live in the bucket s3:\/\/islet-media at http:\/\/127\.0\.0\.1:\d+/);
+        const plain = await runIslet(["backup", join(dir, "plain.tar.gz")], { env });
+        assert.equal(plain.code, 0, plain.stderr);
+        assert.doesNotMatch(plain.stdout, /not included/);
+        assert.match(plain.stdout, /25 media files/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     test("mistakes are one plain line naming the option or variable", async () => {
       assertPlainFailure(await runIslet(["media", "migrate", "--to", "ftp"], { env }), /--to: expected s3 or fs/);
       const { S3_BUCKET: _bucket, ...noBucket } = env;

@@ -7,7 +7,7 @@
  * (S3_ALIAS_HOST when set, e.g. a CDN).
  */
 import { createReadStream } from "node:fs";
-import { rm, stat } from "node:fs/promises";
+import { readFile, rm, stat } from "node:fs/promises";
 import { Readable } from "node:stream";
 import {
   DeleteObjectCommand,
@@ -52,6 +52,29 @@ function isNotFound(error: unknown): boolean {
   return e?.name === "NoSuchKey" || e?.name === "NotFound" || e?.Code === "NoSuchKey" || e?.$metadata?.httpStatusCode === 404 && e?.name !== "NoSuchBucket";
 }
 
+/**
+ * Reads `stream` until `limit` bytes: all of it (`rest` null) when it ends
+ * first, else what was read and the iterator of the rest.
+ */
+async function readUpTo(stream: Readable, limit: number): Promise<{ head: Buffer; rest: AsyncIterator<Uint8Array> | null }> {
+  const iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+  const chunks: Buffer[] = [];
+  let length = 0;
+  while (length < limit) {
+    const next = await iterator.next();
+    if (next.done) return { head: Buffer.concat(chunks), rest: null };
+    const chunk = Buffer.from(next.value);
+    chunks.push(chunk);
+    length += chunk.byteLength;
+  }
+  return { head: Buffer.concat(chunks), rest: iterator };
+}
+
+async function* prepend(head: Buffer, rest: AsyncIterator<Uint8Array>): AsyncGenerator<Uint8Array> {
+  yield head;
+  for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+}
+
 export class S3Storage implements MediaStorage {
   readonly kind = "s3" as const;
   readonly location: string;
@@ -91,23 +114,30 @@ export class S3Storage implements MediaStorage {
     };
     const isFile = !(body instanceof Uint8Array) && !(body instanceof Readable);
     try {
-      if (this.#s3.forceSingleRequest || body instanceof Uint8Array) {
-        if (body instanceof Uint8Array) {
-          await this.#client.send(new PutObjectCommand({ ...common, Body: body, ContentLength: body.byteLength }));
-        } else if (isFile) {
-          const size = (await stat(body.path)).size;
-          await this.#client.send(new PutObjectCommand({ ...common, Body: createReadStream(body.path), ContentLength: size }));
-        } else {
-          // A stream of unknown length in one request: read it first.
-          const chunks: Buffer[] = [];
-          for await (const chunk of body) chunks.push(Buffer.from(chunk as Uint8Array));
-          const data = Buffer.concat(chunks);
-          await this.#client.send(new PutObjectCommand({ ...common, Body: data, ContentLength: data.byteLength }));
-        }
+      // Small files (and everything under S3_FORCE_SINGLE_REQUEST) go in one PUT
+      // of known length; larger ones stream up in parts.
+      let head: Buffer;
+      let rest: AsyncIterator<Uint8Array> | null = null;
+      const path = isFile ? (body as { path: string }).path : null;
+      const size = path != null ? (await stat(path)).size : null;
+      if (body instanceof Uint8Array) head = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+      else if (path != null && size! < PART_SIZE) head = await readFile(path);
+      else if (path != null && this.#s3.forceSingleRequest) {
+        await this.#client.send(new PutObjectCommand({ ...common, Body: createReadStream(path), ContentLength: size! }));
+        if (options.move) await rm(path, { force: true });
+        return;
+      } else {
+        const stream: Readable = body instanceof Readable ? body : createReadStream((body as { path: string }).path);
+        const read = await readUpTo(stream, this.#s3.forceSingleRequest ? Number.POSITIVE_INFINITY : PART_SIZE);
+        head = read.head;
+        rest = read.rest;
+      }
+      if (rest == null) {
+        await this.#client.send(new PutObjectCommand({ ...common, Body: head, ContentLength: head.byteLength }));
       } else {
         const upload = new Upload({
           client: this.#client,
-          params: { ...common, Body: isFile ? createReadStream(body.path) : body },
+          params: { ...common, Body: Readable.from(prepend(head, rest)) },
           partSize: PART_SIZE,
           queueSize: QUEUE_SIZE,
           leavePartsOnError: false,
@@ -118,7 +148,7 @@ export class S3Storage implements MediaStorage {
       if (error instanceof MediaStorageError) throw error;
       this.#fail("store", key, error);
     }
-    if (isFile && options.move) await rm(body.path, { force: true });
+    if (isFile && options.move) await rm((body as { path: string }).path, { force: true });
   }
 
   async get(key: string): Promise<{ body: Readable; size: number } | null> {
