@@ -49,7 +49,7 @@ export function serializeMediaAttachment(origin: string, row: MediaAttachmentRow
     : proxied && (row.type === "image" || row.type === "gifv")
       ? mediaProxyUrl(origin, row.id, "small")
       : row.type === "image" || row.type === "gifv" ? url : null;
-  const { focus: _storedFocus, ...stored } = row.meta ?? {};
+  const { focus: _storedFocus, processing: _processing, ...stored } = row.meta ?? {};
   const meta: Record<string, unknown> = { ...stored };
   if (row.focusX != null && row.focusY != null) meta.focus = { x: row.focusX, y: row.focusY };
   return {
