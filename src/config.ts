@@ -57,6 +57,8 @@ export interface Config {
   readonly smtp: SmtpConfig;
   /** The VAPID key pair that signs Web Push requests. */
   readonly vapid: VapidKeys;
+  /** FFMPEG_BINARY and FFPROBE_BINARY (Mastodon's names): the commands run for video and audio; absent means `ffmpeg` and `ffprobe` on PATH. */
+  readonly ffmpeg?: { readonly ffmpeg: string; readonly ffprobe: string };
   /** Object storage for media (S3_ENABLED=true); null or absent keeps media under DATA_DIR/media. */
   readonly s3?: S3Config | null;
   /** Which variable each secret came from, for `islet config`. */
@@ -554,7 +556,7 @@ const ISLET_VARIABLES = new Set([
   "SMTP_SERVER", "SMTP_PORT", "SMTP_LOGIN", "SMTP_PASSWORD", "SMTP_FROM_ADDRESS", "SMTP_TLS", "SMTP_ENABLE_STARTTLS",
   "SMTP_AUTH_METHOD", "SMTP_CA_FILE", "SMTP_OPENSSL_VERIFY_MODE",
   "S3_ENABLED", "S3_BUCKET", "S3_ENDPOINT", "S3_REGION", "S3_PROTOCOL", "S3_HOSTNAME", "S3_ALIAS_HOST", "S3_FORCE_SINGLE_REQUEST",
-  "S3_OVERRIDE_PATH_STYLE", "S3_PERMISSION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+  "S3_OVERRIDE_PATH_STYLE", "S3_PERMISSION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "FFMPEG_BINARY", "FFPROBE_BINARY",
   // Mastodon's names for an Islet setting.
   "RAILS_LOG_LEVEL", "SMTP_SSL", "SMTP_ENABLE_STARTTLS_AUTO", ...MASTODON_DATABASE_VARIABLES,
 ]);
@@ -729,6 +731,7 @@ export function loadConfig(env: Env = process.env, options: { cwd?: string } = {
   const queueVisibilityTimeoutSeconds = parseInteger(env, "QUEUE_VISIBILITY_TIMEOUT", 60, 1, 86400);
   const { smtp, passwordSource: smtpPasswordSource } = parseSmtp(env, localDomain);
   const { s3, sources: s3Sources } = parseS3(env);
+  const ffmpeg = { ffmpeg: (env.FFMPEG_BINARY ?? "").trim() || "ffmpeg", ffprobe: (env.FFPROBE_BINARY ?? "").trim() || "ffprobe" };
 
   ensurePrivateDir(dataDir);
   const secretKeyBase = resolveSecretKeyBase(env, dataDir);
@@ -764,6 +767,7 @@ export function loadConfig(env: Env = process.env, options: { cwd?: string } = {
     smtp,
     vapid: vapid.keys,
     s3,
+    ffmpeg,
     sources,
     ignoredMastodonVariables: ignored,
   };

@@ -150,7 +150,7 @@ export const doctorCommand: Command = {
     }
 
     await checkMediaStorage(report, config);
-    await checkFfmpeg(report);
+    await checkFfmpeg(report, config);
 
     if (failures > 0) throw new CliError(`${failures} ${failures === 1 ? "check" : "checks"} failed`);
   },
@@ -183,15 +183,16 @@ async function checkMediaStorage(report: Report, config: Config): Promise<void> 
   }
 }
 
-async function checkFfmpeg(report: Report): Promise<void> {
-  const tools = await findFfmpeg();
+async function checkFfmpeg(report: Report, config: Config): Promise<void> {
+  const tools = await findFfmpeg(config);
   const missing = [tools.ffmpeg == null ? "ffmpeg" : null, tools.ffprobe == null ? "ffprobe" : null].filter((name) => name != null);
   if (missing.length === 0) report("ok", "ffmpeg", tools.version ?? "found");
   else {
     report(
       "warn",
       "ffmpeg",
-      `${missing.join(" and ")} not found on PATH: videos and sounds are kept as uploaded, without previews, GIF-to-MP4 or re-encoding (install the ffmpeg package)`,
+      `${missing.join(" and ")} not found: videos and sounds are kept as uploaded, without previews, GIF-to-MP4 or re-encoding ` +
+        "(install the ffmpeg package, or set FFMPEG_BINARY and FFPROBE_BINARY)",
     );
   }
 }

@@ -17,6 +17,7 @@ import { eq } from "drizzle-orm";
 import { mediaAttachments, type MediaMeta } from "../db/schema.ts";
 import { ffprobe, planFor, transcodeAudio, transcodeVideo, videoStill, fileSize, type AvPlan, type FfprobeInfo } from "../media/av.ts";
 import { MediaError } from "../media/errors.ts";
+import type { AvTools } from "../media/ffmpeg.ts";
 import { MEDIA_LIMITS } from "../media/limits.ts";
 import { attachmentFolder, deleteMediaFiles, ensurePrivateDirectory, moveIntoMedia, storeThumbnail, uploadTmpDir } from "../media/storage.ts";
 import type { CoreContext } from "./context.ts";
@@ -59,6 +60,7 @@ export function checkVideoLimits(info: FfprobeInfo): void {
 export { ffprobe, planFor, type AvPlan, type FfprobeInfo };
 
 interface Job {
+  tools: AvTools;
   id: bigint;
   input: string;
   plan: AvPlan;
@@ -132,7 +134,7 @@ export function mediaProcessingIdle(ctx: CoreContext): Promise<void> {
  * attachment row (without a file) must exist or be about to. Returns where
  * the upload now waits.
  */
-export async function queueConversion(ctx: CoreContext, id: bigint, path: string, plan: AvPlan, avMeta: (info: FfprobeInfo) => MediaMeta): Promise<string> {
+export async function queueConversion(ctx: CoreContext, tools: AvTools, id: bigint, path: string, plan: AvPlan, avMeta: (info: FfprobeInfo) => MediaMeta): Promise<string> {
   const dir = processingDir(ctx);
   await ensurePrivateDirectory(dir);
   const input = join(dir, `${id}.${plan.kind}.input`);
@@ -140,7 +142,7 @@ export async function queueConversion(ctx: CoreContext, id: bigint, path: string
   let done!: () => void;
   const ended = new Promise<void>((resolve) => (done = resolve));
   pending.set(id, ended);
-  queueOf(ctx).add({ id, input, plan, avMeta, done: () => {
+  queueOf(ctx).add({ tools, id, input, plan, avMeta, done: () => {
     pending.delete(id);
     done();
   } });
@@ -151,14 +153,14 @@ async function processJob(ctx: CoreContext, job: Job): Promise<void> {
   const output = `${job.input}.${randomBytes(4).toString("hex")}.${job.plan.kind === "audio" ? "mp3" : "mp4"}`;
   const written: string[] = [];
   try {
-    if (job.plan.kind === "audio") await transcodeAudio(job.input, output);
-    else await transcodeVideo(job.input, output, { silent: job.plan.kind === "gifv" });
-    const info = await ffprobe(output);
+    if (job.plan.kind === "audio") await transcodeAudio(job.tools, job.input, output);
+    else await transcodeVideo(job.tools, job.input, output, { silent: job.plan.kind === "gifv" });
+    const info = await ffprobe(job.tools, output);
     const meta: MediaMeta = job.avMeta(info);
     let previewKey: string | null = null;
     let blurhash: string | null = null;
     if (info.kind === "video") {
-      const still = await videoStill(output, info.duration);
+      const still = await videoStill(job.tools, output, info.duration);
       const thumbnail = await storeThumbnail(ctx, still, job.id);
       written.push(thumbnail.key);
       previewKey = thumbnail.key;
@@ -211,8 +213,8 @@ async function processJob(ctx: CoreContext, job: Job): Promise<void> {
 }
 
 /** A still preview of a video that needs no conversion, stored for attachment `id`. */
-export async function videoStillFor(ctx: CoreContext, id: bigint, path: string, duration: number | undefined) {
-  return await storeThumbnail(ctx, await videoStill(path, duration), id);
+export async function videoStillFor(ctx: CoreContext, tools: AvTools, id: bigint, path: string, duration: number | undefined) {
+  return await storeThumbnail(ctx, await videoStill(tools, path, duration), id);
 }
 
 /** Uploads left waiting by a stop: their names, for a later look (they are removed with the upload folder's leftovers). */

@@ -10,7 +10,7 @@ import { mediaAttachments, type MediaMeta } from "../db/schema.ts";
 import { INVALID_CONTENT_TYPE, MediaError, tooLargeMessage } from "../media/errors.ts";
 import { MEDIA_LIMITS } from "../media/limits.ts";
 import { probeAv, type AvInfo } from "../media/probe.ts";
-import { findFfmpeg } from "../media/ffmpeg.ts";
+import { avTools } from "../media/ffmpeg.ts";
 import { headOf, inspectImage } from "../media/processing.ts";
 import { checkVideoLimits, ffprobe, planFor, queueConversion, videoStillFor } from "./media-processing.ts";
 import { sniff, type AvFormat, type Sniffed } from "../media/sniff.ts";
@@ -191,9 +191,8 @@ export async function storeMediaFile(
     };
   }
   const format = sniffed.format as AvFormat;
-  const tools = await findFfmpeg();
-  const withFfmpeg = tools.ffmpeg != null && tools.ffprobe != null;
-  const info = withFfmpeg ? await ffprobe(path) : await probeAv(path, format);
+  const tools = await avTools(ctx.config);
+  const info = tools != null ? await ffprobe(tools, path) : await probeAv(path, format);
   const kind: "video" | "audio" = format === "m4a" || format === "mp3" || format === "wav" || format === "flac" ? "audio" : info.kind;
   if (options.uploadLimits && kind === "video") {
     if (info.width != null && info.height != null && info.width * info.height > MEDIA_LIMITS.videoMatrixLimit) {
@@ -206,7 +205,7 @@ export async function storeMediaFile(
   const { contentType, ext } = avStorage(format, kind);
   const key = `${attachmentFolder(id)}/original.${ext}`;
   // With ffmpeg, a video gets a still preview, as clients expect.
-  const preview = withFfmpeg && kind === "video" ? await videoStillFor(ctx, id, path, info.duration) : null;
+  const preview = tools != null && kind === "video" ? await videoStillFor(ctx, tools, id, path, info.duration) : null;
   const meta = avMeta({ ...info, kind });
   try {
     await moveIntoMedia(ctx.config, path, key);
@@ -284,11 +283,11 @@ async function startConversion(
   input: NewMedia,
   description: string | null,
 ): Promise<MediaAttachment | null> {
-  const tools = await findFfmpeg();
-  if (tools.ffmpeg == null || tools.ffprobe == null) return null;
+  const tools = await avTools(ctx.config);
+  if (tools == null) return null;
   const animatedGif = sniffed.kind === "image" && sniffed.format === "gif" && (await inspectImage(file.path)).animated;
   if (sniffed.kind === "image" && !animatedGif) return null;
-  const info = await ffprobe(file.path);
+  const info = await ffprobe(tools, file.path);
   checkVideoLimits(info);
   const plan = planFor(info, animatedGif);
   if (plan.action === "keep") return null;
@@ -322,7 +321,7 @@ async function startConversion(
       })
       .returning();
     try {
-      await queueConversion(ctx, id, file.path, plan, (converted) => avMeta(converted));
+      await queueConversion(ctx, tools, id, file.path, plan, (converted) => avMeta(converted));
     } catch (error) {
       await ctx.db.delete(mediaAttachments).where(eq(mediaAttachments.id, id));
       throw error;

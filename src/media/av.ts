@@ -12,6 +12,7 @@
 import { execFile } from "node:child_process";
 import { stat } from "node:fs/promises";
 import { MediaError } from "./errors.ts";
+import type { AvTools } from "./ffmpeg.ts";
 import type { AvInfo } from "./probe.ts";
 
 /** What ffprobe says of a file. */
@@ -54,10 +55,10 @@ function positive(value: unknown): number | undefined {
 }
 
 /** Probes a file with ffprobe. Throws a MediaError (422) when it is not video or sound ffprobe can read. */
-export async function ffprobe(path: string): Promise<FfprobeInfo> {
+export async function ffprobe(tools: AvTools, path: string): Promise<FfprobeInfo> {
   let output: Buffer;
   try {
-    ({ stdout: output } = await run("ffprobe", ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", path], PROBE_TIMEOUT_MS));
+    ({ stdout: output } = await run(tools.ffprobe, ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", path], PROBE_TIMEOUT_MS));
   } catch {
     throw new MediaError("File could not be processed: it is not a video or audio file that can be read");
   }
@@ -115,7 +116,7 @@ function failure(what: string, error: unknown): MediaError {
 }
 
 /** An animated GIF or a video into H.264/AAC MP4 at `output` (silent and without sound track for a GIF). */
-export async function transcodeVideo(input: string, output: string, options: { silent: boolean }): Promise<void> {
+export async function transcodeVideo(tools: AvTools, input: string, output: string, options: { silent: boolean }): Promise<void> {
   const args = [
     "-nostdin", "-v", "error", "-y", "-i", input,
     "-map_metadata", "-1",
@@ -130,26 +131,26 @@ export async function transcodeVideo(input: string, output: string, options: { s
   else args.push("-c:a", "aac", "-b:a", AUDIO_BITRATE);
   args.push("-f", "mp4", output);
   try {
-    await run("ffmpeg", args, CONVERT_TIMEOUT_MS);
+    await run(tools.ffmpeg, args, CONVERT_TIMEOUT_MS);
   } catch (error) {
     throw failure("the video could not be converted", error);
   }
 }
 
 /** Sound into MP3 at `output`. */
-export async function transcodeAudio(input: string, output: string): Promise<void> {
+export async function transcodeAudio(tools: AvTools, input: string, output: string): Promise<void> {
   try {
-    await run("ffmpeg", ["-nostdin", "-v", "error", "-y", "-i", input, "-map_metadata", "-1", "-vn", "-c:a", "libmp3lame", "-q:a", "2", "-f", "mp3", output], CONVERT_TIMEOUT_MS);
+    await run(tools.ffmpeg, ["-nostdin", "-v", "error", "-y", "-i", input, "-map_metadata", "-1", "-vn", "-c:a", "libmp3lame", "-q:a", "2", "-f", "mp3", output], CONVERT_TIMEOUT_MS);
   } catch (error) {
     throw failure("the sound could not be converted", error);
   }
 }
 
 /** A PNG still of a video's first frame (or of one a little in, for longer videos), as bytes. */
-export async function videoStill(input: string, duration: number | undefined): Promise<Buffer> {
+export async function videoStill(tools: AvTools, input: string, duration: number | undefined): Promise<Buffer> {
   const at = duration != null && duration > 2 ? "1" : "0";
   try {
-    const { stdout } = await run("ffmpeg", ["-nostdin", "-v", "error", "-ss", at, "-i", input, "-frames:v", "1", "-f", "image2pipe", "-c:v", "png", "-"], PROBE_TIMEOUT_MS);
+    const { stdout } = await run(tools.ffmpeg, ["-nostdin", "-v", "error", "-ss", at, "-i", input, "-frames:v", "1", "-f", "image2pipe", "-c:v", "png", "-"], PROBE_TIMEOUT_MS);
     if (stdout.byteLength === 0) throw Object.assign(new Error("no frame"), { stderr: "no frame could be decoded" });
     return stdout;
   } catch (error) {

@@ -114,6 +114,8 @@ for (const kind of databaseKinds()) {
       const bad = await runIslet(["doctor"], { env: { ...env, S3_ENABLED: "true", S3_BUCKET: "absent-bucket" } });
       assert.equal(bad.code, 1);
       assert.match(bad.stdout, /^fail  media storage: could not write a probe object: .*NoSuchBucket/m);
+      const noFfmpeg = await runIslet(["doctor"], { env: { ...env, FFMPEG_BINARY: "/nonexistent/ffmpeg" } });
+      assert.match(noFfmpeg.stdout, /^warn  ffmpeg: ffmpeg not found: videos and sounds are kept as uploaded/m);
     });
 
     test("islet backup says the media live in the bucket", async () => {
