@@ -18,6 +18,7 @@ import { rsa } from "./rsa.ts";
 import { seedTimeline } from "./seed.ts";
 import { statusCreation } from "./status-creation.ts";
 import { streamingFanOut } from "./streaming.ts";
+import { videoProcessing } from "./video-processing.ts";
 
 /**
  * Cold start runs on the bare instance; seeding comes last, because the
@@ -30,7 +31,7 @@ export const processBenches: ProcessBench[] = [coldStart, seedTimeline, delivery
 /** The home timeline runs before status creation, which adds the owner's own posts to it. */
 // Streaming right after start: its memory per connection is read off RSS,
 // which after the heavier loads has room to spare and would not grow.
-export const serverBenches: ServerBench[] = [idleMemory, streamingFanOut, federationReads, homeTimeline, statusCreation, inboxIngest, peakMemory];
+export const serverBenches: ServerBench[] = [idleMemory, streamingFanOut, federationReads, homeTimeline, statusCreation, inboxIngest, videoProcessing, peakMemory];
 
 /** Run last, once every server has stopped. */
 export const machineBenches: MachineBench[] = [loopbackBaseline, rsa];
