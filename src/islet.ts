@@ -23,6 +23,7 @@ import { registerStreamingRelay } from "./streaming/events.ts";
 import { pruneExpiredRemoteMedia } from "./core/media-cache.ts";
 import { createRemoteMediaQueue, registerRemoteMediaCache, startRemoteMediaWorker } from "./media/remote-cache.ts";
 import { closeStorage, registerMediaUrls } from "./media/storage/index.ts";
+import { resumeMediaProcessing } from "./core/media.ts";
 
 export interface Islet {
   readonly config: Config;
@@ -117,6 +118,8 @@ export async function openIslet(config: Config, options: OpenIsletOptions = {}):
       mailWorker = mailer.start(stop.signal);
       pushWorker = startPushWorker(core, pushQueue, stop.signal);
       remoteMediaWorker = startRemoteMediaWorker(core, remoteMediaQueue, stop.signal);
+      // Video and audio conversions a stop interrupted.
+      resumeMediaProcessing(core).catch((error) => log.warn("could not resume media conversions", error));
       // Expired cache entries (fetched documents, keys) are dropped hourly.
       const sweep = setInterval(() => {
         kv.deleteExpired().catch((error) => log.warn("could not delete expired cache entries", error));

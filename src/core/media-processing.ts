@@ -17,7 +17,7 @@ import { eq } from "drizzle-orm";
 import { mediaAttachments, type MediaMeta } from "../db/schema.ts";
 import { ffprobe, planFor, transcodeAudio, transcodeVideo, videoStill, fileSize, type AvPlan, type FfprobeInfo } from "../media/av.ts";
 import { MediaError } from "../media/errors.ts";
-import type { AvTools } from "../media/ffmpeg.ts";
+import { avTools, type AvTools } from "../media/ffmpeg.ts";
 import { MEDIA_LIMITS } from "../media/limits.ts";
 import { attachmentFolder, deleteMediaFiles, ensurePrivateDirectory, moveIntoMedia, storeThumbnail, uploadTmpDir } from "../media/storage.ts";
 import type { CoreContext } from "./context.ts";
@@ -139,6 +139,11 @@ export async function queueConversion(ctx: CoreContext, tools: AvTools, id: bigi
   await ensurePrivateDirectory(dir);
   const input = join(dir, `${id}.${plan.kind}.input`);
   await rename(path, input);
+  enqueue(ctx, tools, id, input, plan, avMeta);
+  return input;
+}
+
+function enqueue(ctx: CoreContext, tools: AvTools, id: bigint, input: string, plan: AvPlan, avMeta: (info: FfprobeInfo) => MediaMeta): void {
   let done!: () => void;
   const ended = new Promise<void>((resolve) => (done = resolve));
   pending.set(id, ended);
@@ -146,7 +151,41 @@ export async function queueConversion(ctx: CoreContext, tools: AvTools, id: bigi
     pending.delete(id);
     done();
   } });
-  return input;
+}
+
+/**
+ * After a restart: queues again the conversions a stop interrupted (their
+ * uploads wait in the processing folder, their rows still pending), and
+ * removes what no pending attachment needs. Returns how many were queued.
+ */
+export async function resumeConversions(ctx: CoreContext, avMeta: (info: FfprobeInfo) => MediaMeta): Promise<number> {
+  const tools = await avTools(ctx.config);
+  const dir = processingDir(ctx);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return 0;
+  }
+  let queued = 0;
+  for (const name of names) {
+    const match = /^(\d{1,19})\.(video|gifv|audio)\.input$/.exec(name);
+    const id = match == null ? null : BigInt(match[1]!);
+    if (match == null || id == null || tools == null || pending.has(id)) {
+      if (match == null || tools == null) await rm(join(dir, name), { force: true });
+      continue;
+    }
+    const [row] = await ctx.db.select().from(mediaAttachments).where(eq(mediaAttachments.id, id)).limit(1);
+    if (row == null || row.fileKey != null || processingStateOf(row.meta)?.state !== "pending") {
+      await rm(join(dir, name), { force: true });
+      continue;
+    }
+    const kind = match[2] as AvPlan["kind"];
+    const plan: AvPlan = kind === "audio" ? { kind, action: "mp3" } : kind === "gifv" ? { kind, action: "transcode" } : { kind, action: "transcode" };
+    enqueue(ctx, tools, id, join(dir, name), plan, avMeta);
+    queued++;
+  }
+  return queued;
 }
 
 async function processJob(ctx: CoreContext, job: Job): Promise<void> {

@@ -12,7 +12,7 @@ import { MEDIA_LIMITS } from "../media/limits.ts";
 import { probeAv, type AvInfo } from "../media/probe.ts";
 import { avTools } from "../media/ffmpeg.ts";
 import { headOf, inspectImage } from "../media/processing.ts";
-import { checkVideoLimits, ffprobe, planFor, queueConversion, videoStillFor } from "./media-processing.ts";
+import { checkVideoLimits, ffprobe, planFor, queueConversion, resumeConversions, videoStillFor } from "./media-processing.ts";
 import { sniff, type AvFormat, type Sniffed } from "../media/sniff.ts";
 import { attachmentFolder, deleteMediaFiles, moveIntoMedia, sizeMeta, storeImage, storeThumbnail } from "../media/storage.ts";
 import type { CoreContext } from "./context.ts";
@@ -331,6 +331,11 @@ async function startConversion(
     await deleteMediaFiles(ctx.config, written).catch(() => {});
     throw error;
   }
+}
+
+/** Queues again the conversions a stop interrupted (at start). */
+export async function resumeMediaProcessing(ctx: CoreContext): Promise<number> {
+  return await resumeConversions(ctx, (info) => avMeta(info));
 }
 
 async function identifyThumbnail(file: UploadedFile): Promise<void> {

@@ -95,6 +95,8 @@ export async function cleanUploadTmp(config: Pick<Config, "dataDir">, maxAgeMs =
   let removed = 0;
   const cutoff = Date.now() - maxAgeMs;
   for (const name of names) {
+    // Uploads waiting for their conversion: resumed (or removed) at start by src/core/media-processing.ts.
+    if (name === "processing") continue;
     const path = join(dir, name);
     try {
       const info = await stat(path);

@@ -16,7 +16,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import sharp from "sharp";
-import { mediaProcessingIdle } from "../../src/core/media-processing.ts";
+import { copyFileSync, existsSync, mkdirSync } from "node:fs";
+import { resumeMediaProcessing } from "../../src/core/media.ts";
+import { conversionOf, mediaProcessingIdle, processingDir } from "../../src/core/media-processing.ts";
+import { newId } from "../../src/core/ids.ts";
+import { mediaAttachments } from "../../src/db/schema.ts";
 import { api, ownerToken } from "../helpers/api.ts";
 import { databaseKinds } from "../helpers/database.ts";
 import { eventually, startInstance, type TestInstance } from "../helpers/instance.ts";
@@ -150,6 +154,29 @@ for (const kind of databaseKinds().slice(0, 1)) {
       assert.match(done.url, /\/original\.mp3$/);
       assert.ok(Math.abs(done.meta.original.duration - 1.5) < 0.2, `duration ${done.meta.original.duration}`);
       assert.equal((await fetchBytes(done.url)).type, "audio/mpeg");
+    });
+
+    test("a conversion a stop interrupted is resumed at start; leftovers are removed", async () => {
+      const core = instance.islet.core;
+      make("resume.wav", ["-f", "lavfi", "-i", "sine=frequency=220:duration=1"]);
+      const dir = processingDir(core);
+      mkdirSync(dir, { recursive: true });
+      const id = newId();
+      copyFileSync(join(work, "resume.wav"), join(dir, `${id}.audio.input`));
+      const orphan = join(dir, `${newId()}.video.input`);
+      copyFileSync(join(work, "resume.wav"), orphan);
+      await core.db.insert(mediaAttachments).values({
+        id, accountId: instance.owner!.account.id, type: "audio", contentType: "audio/mpeg", meta: { processing: { state: "pending" } },
+      });
+      const before = await api(instance, "GET", `/api/v1/media/${id}`, { token });
+      assert.equal(before.status, 206);
+      assert.equal(await resumeMediaProcessing(core), 1);
+      assert.equal(existsSync(orphan), false, "an upload no attachment waits for is removed");
+      await conversionOf(id);
+      const after = await api(instance, "GET", `/api/v1/media/${id}`, { token });
+      assert.equal(after.status, 200, JSON.stringify(after.body));
+      assert.match(after.body.url, /\/original\.mp3$/);
+      assert.equal(after.body.meta.processing, undefined, "the processing state is not shown");
     });
 
     test("a corrupt video is a clear 422, and nothing is kept", async () => {
