@@ -170,6 +170,9 @@ for (const kind of databaseKinds().slice(0, 1)) {
       });
       const before = await api(instance, "GET", `/api/v1/media/${id}`, { token });
       assert.equal(before.status, 206);
+      const early = await api(instance, "POST", "/api/v1/statuses", { token, body: { status: "too early", media_ids: [id.toString()] } });
+      assert.equal(early.status, 422);
+      assert.match(early.body.error, /not finished processing/);
       assert.equal(await resumeMediaProcessing(core), 1);
       assert.equal(existsSync(orphan), false, "an upload no attachment waits for is removed");
       await conversionOf(id);
