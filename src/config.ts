@@ -64,6 +64,10 @@ export interface Config {
   readonly smtp: SmtpConfig;
   /** The VAPID key pair that signs Web Push requests. */
   readonly vapid: VapidKeys;
+  /** FFMPEG_BINARY and FFPROBE_BINARY (Mastodon's names): the commands run for video and audio; absent means `ffmpeg` and `ffprobe` on PATH. */
+  readonly ffmpeg?: { readonly ffmpeg: string; readonly ffprobe: string };
+  /** Object storage for media (S3_ENABLED=true); null or absent keeps media under DATA_DIR/media. */
+  readonly s3?: S3Config | null;
   /** Which variable each secret came from, for `islet config`. */
   readonly sources: Readonly<Record<string, string>>;
   /**
@@ -99,6 +103,30 @@ export interface SmtpConfig {
   readonly verifyPeer: boolean;
 }
 
+/** S3-compatible object storage for media, with Mastodon's variable names. */
+export interface S3Config {
+  /** S3_BUCKET. */
+  readonly bucket: string;
+  /** S3_ENDPOINT: the API's URL for a provider other than AWS (MinIO, R2, B2, Garage...); null for AWS. */
+  readonly endpoint: string | null;
+  /** S3_REGION (default us-east-1). */
+  readonly region: string;
+  /** S3_PROTOCOL of public URLs: https (default) or http. */
+  readonly protocol: "http" | "https";
+  /** S3_HOSTNAME: the host of public URLs (default: the endpoint's host, or s3.REGION.amazonaws.com). */
+  readonly hostname: string;
+  /** S3_ALIAS_HOST: a host (and optional path) that serves the bucket, e.g. a CDN; null for none. */
+  readonly aliasHost: string | null;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  /** S3_FORCE_SINGLE_REQUEST: one PUT per file instead of multipart uploads (for providers without them). */
+  readonly forceSingleRequest: boolean;
+  /** Path-style addressing (HOST/BUCKET/KEY): the default with S3_ENDPOINT, unless S3_OVERRIDE_PATH_STYLE=true. */
+  readonly pathStyle: boolean;
+  /** S3_PERMISSION: the canned ACL objects are stored with (Mastodon's default public-read); null sends none. */
+  readonly permission: string | null;
+}
+
 /**
  * The VAPID (RFC 8292) key pair, unpadded base64url as Mastodon's
  * VAPID_PRIVATE_KEY and VAPID_PUBLIC_KEY hold them: the P-256 private scalar
@@ -110,7 +138,7 @@ export interface VapidKeys {
 }
 
 /** Names of the variables whose values are never printed. */
-export const SECRET_NAMES = ["SECRET_KEY_BASE", "DATABASE_URL", "SMTP_PASSWORD", "VAPID_PRIVATE_KEY"] as const;
+export const SECRET_NAMES = ["SECRET_KEY_BASE", "DATABASE_URL", "SMTP_PASSWORD", "VAPID_PRIVATE_KEY", "AWS_SECRET_ACCESS_KEY"] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -539,6 +567,8 @@ const ISLET_VARIABLES = new Set([
   "ALLOW_PRIVATE_ADDRESS", "MEDIA_CACHE_RETENTION_DAYS", "LOG_LEVEL", "QUEUE_VISIBILITY_TIMEOUT",
   "SMTP_SERVER", "SMTP_PORT", "SMTP_LOGIN", "SMTP_PASSWORD", "SMTP_FROM_ADDRESS", "SMTP_TLS", "SMTP_ENABLE_STARTTLS",
   "SMTP_AUTH_METHOD", "SMTP_CA_FILE", "SMTP_OPENSSL_VERIFY_MODE",
+  "S3_ENABLED", "S3_BUCKET", "S3_ENDPOINT", "S3_REGION", "S3_PROTOCOL", "S3_HOSTNAME", "S3_ALIAS_HOST", "S3_FORCE_SINGLE_REQUEST",
+  "S3_OVERRIDE_PATH_STYLE", "S3_PERMISSION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "FFMPEG_BINARY", "FFPROBE_BINARY",
   // Mastodon's names for an Islet setting.
   "RAILS_LOG_LEVEL", "SMTP_SSL", "SMTP_ENABLE_STARTTLS_AUTO", ...MASTODON_DATABASE_VARIABLES,
 ]);
@@ -590,6 +620,66 @@ export function ignoredVariablesWarning(names: readonly string[]): string | null
 export function resolveDataDir(env: Readonly<Record<string, string | undefined>>, cwd: string): string {
   const raw = (env.DATA_DIR ?? "").trim() || "./data";
   return isAbsolute(raw) ? raw : resolve(cwd, raw);
+}
+
+const BUCKET_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const S3_ALIAS_PATTERN = /^(?=.{1,253}(\/|$))([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:\d{1,5})?(\/[A-Za-z0-9._~-]+)*\/?$/i;
+
+/** Object storage settings, or null when S3_ENABLED is not true. */
+function parseS3(env: Env): { s3: S3Config | null; sources: Record<string, string> } {
+  if (!parseBoolean(env, "S3_ENABLED", false)) return { s3: null, sources: {} };
+  const bucket = (env.S3_BUCKET ?? "").trim();
+  if (bucket === "") throw new ConfigError("S3_BUCKET", "is not set but S3_ENABLED=true; set it to the bucket's name");
+  if (!BUCKET_PATTERN.test(bucket)) throw new ConfigError("S3_BUCKET", `${JSON.stringify(bucket)} is not a valid bucket name (3 to 63 lower-case letters, digits, dots and hyphens)`);
+  const region = (env.S3_REGION ?? "").trim() || "us-east-1";
+  if (!/^[a-z0-9-]{1,64}$/i.test(region)) throw new ConfigError("S3_REGION", `expected a region name such as us-east-1 or auto, got ${JSON.stringify(env.S3_REGION)}`);
+  const endpointRaw = (env.S3_ENDPOINT ?? "").trim();
+  let endpoint: string | null = null;
+  let endpointHost: string | null = null;
+  if (endpointRaw !== "") {
+    let url: URL;
+    try {
+      url = new URL(endpointRaw);
+    } catch {
+      throw new ConfigError("S3_ENDPOINT", `expected a URL such as https://s3.example.com, got ${JSON.stringify(endpointRaw)}`);
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new ConfigError("S3_ENDPOINT", `expected an http:// or https:// URL, got the scheme ${url.protocol}`);
+    if (url.username !== "" || url.password !== "") throw new ConfigError("S3_ENDPOINT", "must not hold credentials; use AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
+    endpoint = endpointRaw.replace(/\/+$/, "");
+    endpointHost = url.host;
+  }
+  const protocol = parseChoice(env, "S3_PROTOCOL", ["https", "http"], "https");
+  const hostnameRaw = (env.S3_HOSTNAME ?? "").trim().toLowerCase();
+  if (hostnameRaw !== "" && !HOST_PATTERN.test(hostnameRaw)) {
+    throw new ConfigError("S3_HOSTNAME", `expected a bare host name such as s3.example.com (with an optional :port), got ${JSON.stringify(env.S3_HOSTNAME)}`);
+  }
+  const hostname = hostnameRaw || endpointHost || `s3.${region}.amazonaws.com`;
+  const aliasRaw = (env.S3_ALIAS_HOST ?? "").trim();
+  if (aliasRaw !== "" && !S3_ALIAS_PATTERN.test(aliasRaw)) {
+    throw new ConfigError("S3_ALIAS_HOST", `expected a host name with an optional path such as media.example.com, not a URL (${JSON.stringify(aliasRaw)})`);
+  }
+  const aliasHost = aliasRaw === "" ? null : aliasRaw.replace(/\/+$/, "");
+  const accessKey = readSecret(env, "AWS_ACCESS_KEY_ID");
+  const secretKey = readSecret(env, "AWS_SECRET_ACCESS_KEY");
+  if (accessKey == null) throw new ConfigError("AWS_ACCESS_KEY_ID", "is not set but S3_ENABLED=true (AWS_ACCESS_KEY_ID, AWS_ACCESS_KEY_ID_FILE or $CREDENTIALS_DIRECTORY/AWS_ACCESS_KEY_ID)");
+  if (secretKey == null) throw new ConfigError("AWS_SECRET_ACCESS_KEY", "is not set but S3_ENABLED=true (AWS_SECRET_ACCESS_KEY, AWS_SECRET_ACCESS_KEY_FILE or $CREDENTIALS_DIRECTORY/AWS_SECRET_ACCESS_KEY)");
+  const forceSingleRequest = parseBoolean(env, "S3_FORCE_SINGLE_REQUEST", false);
+  const pathStyle = endpoint != null && !parseBoolean(env, "S3_OVERRIDE_PATH_STYLE", false);
+  const permissionRaw = (env.S3_PERMISSION ?? "").trim();
+  const acls = ["private", "public-read", "public-read-write", "authenticated-read", "bucket-owner-read", "bucket-owner-full-control"];
+  if (permissionRaw !== "" && !acls.includes(permissionRaw)) {
+    throw new ConfigError("S3_PERMISSION", `expected one of ${acls.join(", ")}, got ${JSON.stringify(permissionRaw)}`);
+  }
+  // Mastodon sends public-read unless told otherwise; many providers (R2, B2, Garage) refuse ACLs, so an empty S3_PERMISSION sends none.
+  const permission = env.S3_PERMISSION == null ? "public-read" : permissionRaw === "" ? null : permissionRaw;
+  return {
+    s3: {
+      bucket, endpoint, region, protocol, hostname, aliasHost,
+      accessKeyId: accessKey.value, secretAccessKey: secretKey.value,
+      forceSingleRequest, pathStyle, permission,
+    },
+    sources: { AWS_ACCESS_KEY_ID: accessKey.source, AWS_SECRET_ACCESS_KEY: secretKey.source },
+  };
 }
 
 /** Reads and checks the whole configuration. Creates DATA_DIR when needed. */
@@ -657,6 +747,8 @@ export function loadConfig(env: Env = process.env, options: { cwd?: string; read
   const logLevel = parseLogLevel(env);
   const queueVisibilityTimeoutSeconds = parseInteger(env, "QUEUE_VISIBILITY_TIMEOUT", 60, 1, 86400);
   const { smtp, passwordSource: smtpPasswordSource } = parseSmtp(env, localDomain);
+  const { s3, sources: s3Sources } = parseS3(env);
+  const ffmpeg = { ffmpeg: (env.FFMPEG_BINARY ?? "").trim() || "ffmpeg", ffprobe: (env.FFPROBE_BINARY ?? "").trim() || "ffprobe" };
 
   const write = options.readOnly !== true;
   if (write) ensurePrivateDir(dataDir);
@@ -668,6 +760,7 @@ export function loadConfig(env: Env = process.env, options: { cwd?: string; read
   if (smtpPasswordSource != null) sources.SMTP_PASSWORD = smtpPasswordSource;
   sources.VAPID_PRIVATE_KEY = vapid.privateSource;
   sources.VAPID_PUBLIC_KEY = vapid.publicSource;
+  Object.assign(sources, s3Sources);
   const ignored = ignoredMastodonVariables(env);
 
   return {
@@ -692,6 +785,8 @@ export function loadConfig(env: Env = process.env, options: { cwd?: string; read
     queueVisibilityTimeoutSeconds,
     smtp,
     vapid: vapid.keys,
+    s3,
+    ffmpeg,
     sources,
     ignoredMastodonVariables: ignored,
   };
@@ -748,6 +843,26 @@ export function describeConfig(config: Config): string[] {
     line("SMTP_OPENSSL_VERIFY_MODE", config.smtp.verifyPeer ? "peer" : "none"),
     line("VAPID_PRIVATE_KEY", `**** (from ${config.sources.VAPID_PRIVATE_KEY})`),
     line("VAPID_PUBLIC_KEY", `**** (from ${config.sources.VAPID_PUBLIC_KEY})`),
+    ...describeS3(config),
+  ];
+}
+
+function describeS3(config: Config): string[] {
+  const s3 = config.s3;
+  if (s3 == null) return ["S3_ENABLED=false (media under DATA_DIR/media)"];
+  return [
+    "S3_ENABLED=true",
+    `S3_BUCKET=${s3.bucket}`,
+    `S3_ENDPOINT=${s3.endpoint ?? "(unset: AWS)"}`,
+    `S3_REGION=${s3.region}`,
+    `S3_PROTOCOL=${s3.protocol}`,
+    `S3_HOSTNAME=${s3.hostname}`,
+    `S3_ALIAS_HOST=${s3.aliasHost ?? ""}`,
+    `S3_FORCE_SINGLE_REQUEST=${s3.forceSingleRequest}`,
+    `# addressing=${s3.pathStyle ? "path-style" : "virtual-host"}`,
+    `S3_PERMISSION=${s3.permission ?? ""}`,
+    `AWS_ACCESS_KEY_ID=${s3.accessKeyId} (from ${config.sources.AWS_ACCESS_KEY_ID})`,
+    `AWS_SECRET_ACCESS_KEY=**** (from ${config.sources.AWS_SECRET_ACCESS_KEY})`,
   ];
 }
 

@@ -25,6 +25,8 @@ import { createLinkVerificationQueue, registerLinkVerification, startLinkVerific
 import { createRemoteMediaQueue, registerRemoteMediaCache, startRemoteMediaWorker } from "./media/remote-cache.ts";
 import { createImportQueue, startImportWorker } from "./core/imports/bulk-imports.ts";
 import { createImportResolvers } from "./federation/imports.ts";
+import { closeStorage, registerMediaUrls } from "./media/storage/index.ts";
+import { resumeMediaProcessing } from "./core/media.ts";
 
 export interface Islet {
   readonly config: Config;
@@ -69,6 +71,8 @@ export async function openCore(config: Config, options: OpenIsletOptions = {}): 
   });
   const events = new EventBus((event, error) => log.error(`event ${event}: a reaction failed`, error));
   const core: CoreContext = { config, database, db: database.db, events, log, remote: new RemoteLookups() };
+  // Media URLs (in the API and ActivityPub) name the bucket from here on when S3_ENABLED=true.
+  registerMediaUrls(config);
   try {
     await syncOwnerUris(core);
   } catch (error) {
@@ -125,6 +129,8 @@ export async function openIslet(config: Config, options: OpenIsletOptions = {}):
       linkVerificationWorker = startLinkVerificationWorker(core, linkVerificationQueue, stop.signal);
       // CSV imports: their rows are worked on their own queue ("imports").
       importWorker = startImportWorker(core, createImportQueue(database, { log }), createImportResolvers(federation, core), stop.signal);
+      // Video and audio conversions a stop interrupted.
+      resumeMediaProcessing(core).catch((error) => log.warn("could not resume media conversions", error));
       // Expired cache entries (fetched documents, keys) are dropped hourly.
       const sweep = setInterval(() => {
         kv.deleteExpired().catch((error) => log.warn("could not delete expired cache entries", error));
@@ -155,6 +161,7 @@ export async function openIslet(config: Config, options: OpenIsletOptions = {}):
     async close() {
       stop.abort();
       await Promise.all([worker, mailWorker, pushWorker, remoteMediaWorker, linkVerificationWorker, importWorker]);
+      closeStorage(config);
       await database.close();
     },
   };

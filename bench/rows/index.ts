@@ -23,6 +23,7 @@ import { rsa } from "./rsa.ts";
 import { seedTimeline } from "./seed.ts";
 import { statusCreation } from "./status-creation.ts";
 import { streamingFanOut } from "./streaming.ts";
+import { videoProcessing } from "./video-processing.ts";
 
 /**
  * Cold start runs on the bare instance; seeding comes last, because the
@@ -36,7 +37,7 @@ export const processBenches: ProcessBench[] = [firstStart, coldStart, seedTimeli
 /** The home timeline runs before status creation, which adds the owner's own posts to it. */
 // Streaming right after start: its memory per connection is read off RSS,
 // which after the heavier loads has room to spare and would not grow.
-export const serverBenches: ServerBench[] = [idleMemory, streamingFanOut, federationReads, homeTimeline, statusCreation, publicPages, inboxIngest, endlessUpload, peakMemory];
+export const serverBenches: ServerBench[] = [idleMemory, streamingFanOut, federationReads, homeTimeline, statusCreation, publicPages, inboxIngest, endlessUpload, videoProcessing, peakMemory];
 
 /** Run last, once every server has stopped. */
 export const machineBenches: MachineBench[] = [loopbackBaseline, rsa];

@@ -6,6 +6,7 @@ import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { CoreError } from "../core/context.ts";
 import { isDatabaseUnavailable } from "../db/errors.ts";
+import { MediaStorageError } from "../media/errors.ts";
 
 export class ApiError extends Error {
   readonly status: ContentfulStatusCode;
@@ -49,6 +50,11 @@ export function errorResponse(c: Context, error: unknown): Response | null {
   // character in text, a number out of range, a malformed date).
   if (isDataException(error)) {
     return c.json({ error: "Validation failed: the request contains a value that cannot be stored" }, 422);
+  }
+  // The media store (an S3 bucket) refused or could not be reached.
+  if (error instanceof MediaStorageError) {
+    c.header("Retry-After", "30");
+    return c.json({ error: `Service unavailable: ${error.message}` }, 503);
   }
   // The disk holding DATA_DIR is full (an upload, the embedded database).
   if (isNoSpace(error)) {

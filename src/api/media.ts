@@ -4,9 +4,10 @@
  * cache at `/media_proxy/<id>/<style>` (src/media/proxy.ts).
  *
  * Uploads are streamed to disk (src/media/upload.ts), never buffered whole;
- * images are processed before the answer, so v2 answers 200 with the URL set
- * as v1 does (Mastodon answers 202 while a large file is still processing;
- * clients handle both).
+ * images are processed before the answer. A file ffmpeg must convert (a GIF,
+ * a video or sound browsers cannot play) is converted in the background:
+ * v2 answers 202 with `url: null`, and `GET /api/v1/media/:id` 206 until it
+ * is ready, then 200, as Mastodon does; v1 waits for it.
  */
 import { createReadStream } from "node:fs";
 import { lstat } from "node:fs/promises";
@@ -14,8 +15,9 @@ import { Readable } from "node:stream";
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { createMedia, deleteMedia, getMedia, parseFocus, updateMedia, type UploadedFile } from "../core/media.ts";
+import { conversionOf, processingStateOf } from "../core/media-processing.ts";
 import { MEDIA_LIMITS, uploadSizeLimit } from "../media/limits.ts";
-import { contentTypeOfKey, keyPath, lazyUploadTmpDir } from "../media/storage.ts";
+import { contentTypeOfKey, isValidKey, keyPath, lazyUploadTmpDir, mediaUrl } from "../media/storage.ts";
 import { BodyTooLargeError, isMultipart, receiveMultipart } from "../media/upload.ts";
 import { tooLargeMessage } from "../media/errors.ts";
 import type { ProfileImageStyle } from "../media/profile-images.ts";
@@ -74,7 +76,7 @@ export function mediaRoutes(deps: ApiDeps): Hono<ApiEnv> {
     }
   }
 
-  const upload = async (c: Context<ApiEnv>) => {
+  const upload = async (c: Context<ApiEnv>, version: 1 | 2) => {
     const accountId = requireUser(c, "write:media");
     const form = await readForm(c, { file: uploadSizeLimit, thumbnail: () => MEDIA_LIMITS.imageSizeLimit });
     if (form instanceof Response) return form;
@@ -85,18 +87,31 @@ export function mediaRoutes(deps: ApiDeps): Hono<ApiEnv> {
         description: read.string(form.params, "description"),
         focus: parseFocus(form.params.focus),
       });
+      if (row.fileKey == null) {
+        // Being converted (src/core/media-processing.ts): v2 answers at once
+        // with no URL yet, as Mastodon does; v1 has always waited.
+        if (version === 2) return c.json(serializeMediaAttachment(origin, row), 202);
+        await conversionOf(row.id);
+        return processedAnswer(c, await getMedia(core, accountId, row.id));
+      }
       return c.json(serializeMediaAttachment(origin, row), 200);
     } finally {
       await form.cleanup();
     }
   };
-  app.post("/api/v1/media", upload);
-  app.post("/api/v2/media", upload);
+  app.post("/api/v1/media", (c) => upload(c, 1));
+  app.post("/api/v2/media", (c) => upload(c, 2));
+
+  /** 200 with a processed attachment, 206 while it is converted, 422 when its conversion failed. */
+  const processedAnswer = (c: Context<ApiEnv>, row: Awaited<ReturnType<typeof getMedia>>) => {
+    const processing = processingStateOf(row.meta);
+    if (processing?.state === "failed") return c.json({ error: `Validation failed: ${processing.error ?? "File could not be processed"}` }, 422);
+    return c.json(serializeMediaAttachment(origin, row), row.fileKey == null && row.remoteUrl == null ? 206 : 200);
+  };
 
   app.get("/api/v1/media/:id", async (c) => {
     const accountId = requireUser(c, "write:media");
-    const row = await getMedia(core, accountId, pathId(c));
-    return c.json(serializeMediaAttachment(origin, row), row.fileKey == null && row.remoteUrl == null ? 206 : 200);
+    return processedAnswer(c, await getMedia(core, accountId, pathId(c)));
   });
 
   app.put("/api/v1/media/:id", async (c) => {
@@ -182,6 +197,12 @@ async function serveMediaFile(c: Context, config: ApiDeps["core"]["config"]): Pr
   const pathname = new URL(c.req.url).pathname;
   if (!pathname.startsWith("/system/")) return notFound(c);
   const key = pathname.slice("/system/".length);
+  // Media in a bucket are served from there (or S3_ALIAS_HOST); this keeps older links working.
+  if (config.s3 != null) {
+    if (!isValidKey(key)) return notFound(c);
+    c.header("Cache-Control", "public, max-age=3600");
+    return c.redirect(mediaUrl(config.origin, key), 302);
+  }
   const path = keyPath(config, key);
   if (path == null) return notFound(c);
   let info;

@@ -21,7 +21,10 @@ Writes one archive (gzipped tar) at PATH with:
   - the database, as one JSON-lines file per table (restores into the
     embedded database or PostgreSQL alike)
   - the secrets Islet generated in DATA_DIR (secret_key_base, vapid_keys)
-  - the media files in DATA_DIR/media
+  - the media files in DATA_DIR/media; with S3_ENABLED=true the media live
+    in the bucket and are not in the archive (back the bucket up with the
+    provider's tools, or bring them home first with
+    \`islet media migrate --to fs\`)
   - manifest.json: versions, schema migration, time, counts
 
 The archive holds secrets: it is written readable by you only (mode 0600).
@@ -136,9 +139,13 @@ export const backupCommand: Command = {
           throw error;
         }
         archiveProgress.done(`${formatBytes(statSync(path).size)} written`);
-        const note = manifest.secretKeyBaseFromEnvironment
+        let note = manifest.secretKeyBaseFromEnvironment
           ? " SECRET_KEY_BASE comes from the environment and is not in the archive: keep it with the backup."
           : "";
+        if (config.s3 != null) {
+          note += ` Media are not included: they live in the bucket s3://${config.s3.bucket}` +
+            `${config.s3.endpoint != null ? ` at ${config.s3.endpoint}` : ""}; back it up with your provider's tools.`;
+        }
         process.stdout.write(
           `Backed up @${manifest.owner ?? "(no owner yet)"}@${config.localDomain} to ${path}: ` +
             `${rows} database rows, ${secrets.length} secret ${secrets.length === 1 ? "file" : "files"}, ` +

@@ -9,6 +9,9 @@ import { sql } from "drizzle-orm";
 import { adminCommand, ignoredVariablesWarning, loadConfig, type Config } from "../config.ts";
 import { openDatabase, type Database } from "../db/connect.ts";
 import { describeSmtpError, smtpEndpoint, verifySmtp } from "../mail/transport.ts";
+import { findFfmpeg } from "../media/ffmpeg.ts";
+import { probeStorage } from "../media/storage/probe.ts";
+import { S3Storage } from "../media/storage/s3.ts";
 import { CliError, parseOptions, type Command } from "./command.ts";
 import { dataDirFromEnv, DB_FOLDER } from "./data-dir.ts";
 import { appliedMigrations, journal } from "./database-dump.ts";
@@ -31,6 +34,9 @@ Checks, and prints one line for each:
   owner           the owner account exists
   webfinger       https://LOCAL_DOMAIN/.well-known/webfinger answers, when
                   LOCAL_DOMAIN is a public domain
+  media storage   with S3_ENABLED: a probe object is written to the bucket,
+                  read back and deleted, and its public URL tried
+  ffmpeg          ffmpeg and ffprobe are installed (for video and audio)
 
 Each line starts with ok, warn or fail; the command exits non-zero when a
 check fails.
@@ -65,7 +71,7 @@ function clockStatus(ms: number): Status {
 
 export const doctorCommand: Command = {
   name: "doctor",
-  summary: "check configuration, database, DATA_DIR, clock, mail and reachability",
+  summary: "check configuration, database, DATA_DIR, clock, mail, reachability, media storage and ffmpeg",
   async run(argv) {
     if (parseOptions(argv, {}, HELP) == null) return;
     let failures = 0;
@@ -143,9 +149,53 @@ export const doctorCommand: Command = {
       await checkWebfinger(report, config, owner);
     }
 
+    await checkMediaStorage(report, config);
+    await checkFfmpeg(report, config);
+
     if (failures > 0) throw new CliError(`${failures} ${failures === 1 ? "check" : "checks"} failed`);
   },
 };
+
+async function checkMediaStorage(report: Report, config: Config): Promise<void> {
+  if (config.s3 == null) {
+    report("ok", "media storage", `${join(config.dataDir, "media")} (S3_ENABLED is false)`);
+    return;
+  }
+  const store = new S3Storage(config.s3);
+  try {
+    const probe = await probeStorage(store, { checkPublicUrl: true });
+    if (!probe.ok) {
+      report("fail", "media storage", probe.detail);
+      return;
+    }
+    if (probe.publicStatus !== 200) {
+      report(
+        "warn",
+        "media storage",
+        `${probe.detail}, but clients could not load it at ${probe.publicUrl} (${probe.publicStatus === "unreachable" ? "no answer" : `HTTP ${probe.publicStatus}`}): ` +
+          "let the bucket (or S3_ALIAS_HOST) serve its objects publicly, or check S3_PROTOCOL, S3_HOSTNAME and S3_ALIAS_HOST",
+      );
+      return;
+    }
+    report("ok", "media storage", `${probe.detail}; clients load media from ${probe.publicUrl!.slice(0, probe.publicUrl!.lastIndexOf("/doctor/"))}`);
+  } finally {
+    store.destroy();
+  }
+}
+
+async function checkFfmpeg(report: Report, config: Config): Promise<void> {
+  const tools = await findFfmpeg(config);
+  const missing = [tools.ffmpeg == null ? "ffmpeg" : null, tools.ffprobe == null ? "ffprobe" : null].filter((name) => name != null);
+  if (missing.length === 0) report("ok", "ffmpeg", tools.version ?? "found");
+  else {
+    report(
+      "warn",
+      "ffmpeg",
+      `${missing.join(" and ")} not found: videos and sounds are kept as uploaded, without previews, GIF-to-MP4 or re-encoding ` +
+        "(install the ffmpeg package, or set FFMPEG_BINARY and FFPROBE_BINARY)",
+    );
+  }
+}
 
 type Report = (status: Status, what: string, detail: string) => void;
 

@@ -9,12 +9,11 @@
  * under `cache/accounts/`) are a cache the same way. The owner's uploads
  * and profile pictures are never pruned.
  */
-import { stat } from "node:fs/promises";
-import { dirname, relative, sep } from "node:path";
+import { dirname } from "node:path";
 import { and, asc, count, eq, gt, inArray, isNotNull, isNull, lt, or } from "drizzle-orm";
 import { accounts, mediaAttachments } from "../db/schema.ts";
 import { cachedProfileImageValues, PROFILE_IMAGE_KINDS, profileImageColumns } from "../media/profile-images.ts";
-import { deleteMediaFiles, filesBelow, keyPath, mediaRoot } from "../media/storage.ts";
+import { deleteMediaFiles, filesBelow, keyOfMediaUrl, storageFor, uploadTmpDir } from "../media/storage.ts";
 import type { CoreContext } from "./context.ts";
 
 export interface UsageCount {
@@ -35,15 +34,15 @@ export interface MediaUsage {
 
 type Category = keyof MediaUsage;
 
-/** The key folder of a stored file named by a `/system/<key>` URL. */
-function localFolderOfUrl(url: string | null): string | null {
-  if (url == null) return null;
-  const at = url.indexOf("/system/");
-  return at < 0 ? null : dirname(url.slice(at + "/system/".length));
+/** The key folder of a stored file named by its URL (`/system/<key>` or in the bucket). */
+function localFolderOfUrl(origin: string, url: string | null): string | null {
+  const key = keyOfMediaUrl(origin, url);
+  return key == null ? null : dirname(key);
 }
 
 /**
- * Counts the files under DATA_DIR/media by what they are. `onFile` is
+ * Counts the files in the media store (DATA_DIR/media or the bucket) by
+ * what they are, and the uploads being received. `onFile` is
  * called for each file (for progress).
  */
 export async function mediaUsage(ctx: CoreContext, options: { onFile?: (bytes: number) => void } = {}): Promise<MediaUsage> {
@@ -64,7 +63,7 @@ export async function mediaUsage(ctx: CoreContext, options: { onFile?: (bytes: n
   const locals = await ctx.db.select({ avatarUrl: accounts.avatarUrl, headerUrl: accounts.headerUrl }).from(accounts).where(isNull(accounts.domain));
   for (const account of locals) {
     for (const url of [account.avatarUrl, account.headerUrl]) {
-      const folder = localFolderOfUrl(url);
+      const folder = localFolderOfUrl(ctx.config.origin, url);
       if (folder != null) localFolders.add(folder);
     }
   }
@@ -75,13 +74,17 @@ export async function mediaUsage(ctx: CoreContext, options: { onFile?: (bytes: n
     other: { files: 0, bytes: 0 },
     uploadTemp: { files: 0, bytes: 0 },
   };
-  const root = mediaRoot(ctx.config);
-  for await (const file of filesBelow(root)) {
-    const key = relative(root, file.path).split(sep).join("/");
+  const tmp = uploadTmpDir(ctx.config);
+  for await (const file of filesBelow(tmp)) {
+    usage.uploadTemp.files++;
+    usage.uploadTemp.bytes += file.size;
+    options.onFile?.(file.size);
+  }
+  for await (const file of storageFor(ctx.config).list()) {
+    const key = file.key;
     let category: Category = "other";
     const segments = key.split("/");
-    if (segments[0] === ".tmp") category = "uploadTemp";
-    else if (segments[0] === "media_attachments" && segments.length >= 3) category = attachmentOwner.get(segments[segments.length - 2]) ?? "other";
+    if (segments[0] === "media_attachments" && segments.length >= 3) category = attachmentOwner.get(segments[segments.length - 2]) ?? "other";
     else if (remotePictures.has(key)) category = "remote";
     else if (localFolders.has(dirname(key))) category = "local";
     usage[category].files++;
@@ -124,14 +127,10 @@ export async function countPrunableRemoteMedia(ctx: CoreContext, before: Date): 
 /** Adds the sizes of the files at `keys` to `result`, before they are deleted. */
 async function measure(ctx: CoreContext, keys: Iterable<string>, result: PruneResult): Promise<void> {
   for (const key of keys) {
-    const path = keyPath(ctx.config, key);
-    if (path == null) continue;
-    try {
-      result.bytes += (await stat(path)).size;
-      result.files++;
-    } catch {
-      // Already gone.
-    }
+    const found = await storageFor(ctx.config).stat(key);
+    if (found == null) continue;
+    result.bytes += found.size;
+    result.files++;
   }
 }
 

@@ -10,7 +10,9 @@ import { mediaAttachments, type MediaMeta } from "../db/schema.ts";
 import { INVALID_CONTENT_TYPE, MediaError, tooLargeMessage } from "../media/errors.ts";
 import { MEDIA_LIMITS } from "../media/limits.ts";
 import { probeAv, type AvInfo } from "../media/probe.ts";
-import { headOf } from "../media/processing.ts";
+import { avTools } from "../media/ffmpeg.ts";
+import { headOf, inspectImage } from "../media/processing.ts";
+import { checkVideoLimits, ffprobe, planFor, queueConversion, resumeConversions, videoStillFor } from "./media-processing.ts";
 import { sniff, type AvFormat, type Sniffed } from "../media/sniff.ts";
 import { attachmentFolder, deleteMediaFiles, moveIntoMedia, sizeMeta, storeImage, storeThumbnail } from "../media/storage.ts";
 import type { CoreContext } from "./context.ts";
@@ -189,7 +191,8 @@ export async function storeMediaFile(
     };
   }
   const format = sniffed.format as AvFormat;
-  const info = await probeAv(path, format);
+  const tools = await avTools(ctx.config);
+  const info = tools != null ? await ffprobe(tools, path) : await probeAv(path, format);
   const kind: "video" | "audio" = format === "m4a" || format === "mp3" || format === "wav" || format === "flac" ? "audio" : info.kind;
   if (options.uploadLimits && kind === "video") {
     if (info.width != null && info.height != null && info.width * info.height > MEDIA_LIMITS.videoMatrixLimit) {
@@ -201,8 +204,17 @@ export async function storeMediaFile(
   }
   const { contentType, ext } = avStorage(format, kind);
   const key = `${attachmentFolder(id)}/original.${ext}`;
-  await moveIntoMedia(ctx.config, path, key);
-  return { type: kind, contentType, fileKey: key, fileSize: size, previewKey: null, blurhash: null, meta: avMeta({ ...info, kind }) };
+  // With ffmpeg, a video gets a still preview, as clients expect.
+  const preview = tools != null && kind === "video" ? await videoStillFor(ctx, tools, id, path, info.duration) : null;
+  const meta = avMeta({ ...info, kind });
+  try {
+    await moveIntoMedia(ctx.config, path, key);
+  } catch (error) {
+    if (preview != null) await deleteMediaFiles(ctx.config, [preview.key]).catch(() => {});
+    throw error;
+  }
+  if (preview != null) meta.small = preview.small;
+  return { type: kind, contentType, fileKey: key, fileSize: size, previewKey: preview?.key ?? null, blurhash: preview?.blurhash ?? null, meta };
 }
 
 /**
@@ -222,6 +234,8 @@ export async function createMedia(ctx: CoreContext, accountId: bigint, input: Ne
 
   const id = newId();
   const written: (string | null)[] = [];
+  const converted = await startConversion(ctx, accountId, id, file, sniffed, input, description ?? null);
+  if (converted != null) return converted;
   try {
     const values = await storeMediaFile(ctx, id, file.path, file.size, sniffed, { uploadLimits: true });
     written.push(values.fileKey ?? null, values.previewKey ?? null);
@@ -251,6 +265,77 @@ export async function createMedia(ctx: CoreContext, accountId: bigint, input: Ne
     await deleteMediaFiles(ctx.config, written).catch(() => {});
     throw error;
   }
+}
+
+/**
+ * With ffmpeg: an upload that must be converted (an animated GIF, video
+ * browsers cannot play, sound other than MP3/Ogg/AAC) is probed now (a file
+ * that cannot be read is a 422), saved as an attachment without a file, and
+ * converted in the background (src/core/media-processing.ts). Null when the
+ * upload needs no conversion (or ffmpeg is missing): it is stored at once.
+ */
+async function startConversion(
+  ctx: CoreContext,
+  accountId: bigint,
+  id: bigint,
+  file: UploadedFile,
+  sniffed: Sniffed,
+  input: NewMedia,
+  description: string | null,
+): Promise<MediaAttachment | null> {
+  const tools = await avTools(ctx.config);
+  if (tools == null) return null;
+  const animatedGif = sniffed.kind === "image" && sniffed.format === "gif" && (await inspectImage(file.path)).animated;
+  if (sniffed.kind === "image" && !animatedGif) return null;
+  const info = await ffprobe(tools, file.path);
+  checkVideoLimits(info);
+  const plan = planFor(info, animatedGif);
+  if (plan.action === "keep") return null;
+  const written: string[] = [];
+  try {
+    let previewKey: string | null = null;
+    let blurhash: string | null = null;
+    const meta: MediaMeta = { ...avMeta(info), processing: { state: "pending" } };
+    if (input.thumbnail != null) {
+      const thumbnail = await storeThumbnail(ctx, input.thumbnail.path, id);
+      written.push(thumbnail.key);
+      previewKey = thumbnail.key;
+      blurhash = thumbnail.blurhash;
+      meta.small = thumbnail.small;
+    }
+    const rows = await ctx.db
+      .insert(mediaAttachments)
+      .values({
+        id,
+        accountId,
+        type: plan.kind,
+        contentType: plan.kind === "audio" ? "audio/mpeg" : "video/mp4",
+        fileKey: null,
+        fileSize: null,
+        previewKey,
+        blurhash,
+        meta,
+        description,
+        focusX: input.focus?.x ?? null,
+        focusY: input.focus?.y ?? null,
+      })
+      .returning();
+    try {
+      await queueConversion(ctx, tools, id, file.path, plan, (converted) => avMeta(converted));
+    } catch (error) {
+      await ctx.db.delete(mediaAttachments).where(eq(mediaAttachments.id, id));
+      throw error;
+    }
+    return rows[0];
+  } catch (error) {
+    await deleteMediaFiles(ctx.config, written).catch(() => {});
+    throw error;
+  }
+}
+
+/** Queues again the conversions a stop interrupted (at start). */
+export async function resumeMediaProcessing(ctx: CoreContext): Promise<number> {
+  return await resumeConversions(ctx, (info) => avMeta(info));
 }
 
 async function identifyThumbnail(file: UploadedFile): Promise<void> {

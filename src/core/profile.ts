@@ -14,7 +14,7 @@ import { accounts, mediaAttachments, statusPins, statusTags, statuses, tags } fr
 import { DatabaseKvStore } from "../db/kv-store.ts";
 import { MediaError, tooLargeMessage } from "../media/errors.ts";
 import { MEDIA_LIMITS } from "../media/limits.ts";
-import { deleteMediaFiles, storeImage } from "../media/storage.ts";
+import { deleteMediaFiles, keyOfMediaUrl, storageFor, storeImage } from "../media/storage.ts";
 import type { Account } from "./accounts.ts";
 import { findAccountById } from "./accounts.ts";
 import type { CoreContext } from "./context.ts";
@@ -314,15 +314,15 @@ export async function updateProfile(ctx: CoreContext, accountId: bigint, update:
   return stored;
 }
 
-/** The public URL of a stored media file (`/system/<key>`, as the media routes serve it). */
+/** The public URL of a stored media file (`/system/<key>`, or in the S3 bucket). */
 function localMediaUrl(ctx: CoreContext, key: string): string {
-  return `${ctx.config.origin}/system/${key}`;
+  return storageFor(ctx.config).url(key);
 }
 
 /** The key of a media file this server stored, from its URL; null for anything else. */
 function localMediaKey(ctx: CoreContext, url: string | null): string | null {
-  const prefix = `${ctx.config.origin}/system/`;
-  return url != null && url.startsWith(prefix) ? url.slice(prefix.length) : null;
+  storageFor(ctx.config);
+  return keyOfMediaUrl(ctx.config.origin, url);
 }
 
 /** Options of GET /api/v1/accounts/:id/statuses. */

@@ -8,6 +8,7 @@ import type { CoreContext } from "../core/context.ts";
 import { findStatusWithAuthor } from "../core/statuses.ts";
 import { accounts, mediaAttachments, mentions, polls, statusTags, statuses, tags } from "../db/schema.ts";
 import { toInstant, toInstantOrNull } from "./time.ts";
+import { mediaUrl } from "../media/storage/index.ts";
 
 type Status = typeof statuses.$inferSelect;
 type Poll = typeof polls.$inferSelect;
@@ -65,7 +66,7 @@ export function addressing(ctx: Context<void>, author: Account, visibility: Stat
 }
 
 function mediaDocument(origin: string, media: Media): Document {
-  const url = media.fileKey != null ? `${origin}/system/${media.fileKey}` : media.remoteUrl;
+  const url = media.fileKey != null ? mediaUrl(origin, media.fileKey) : media.remoteUrl;
   const original = media.meta.original;
   return new Document({
     mediaType: media.contentType,

@@ -20,3 +20,15 @@ export const INVALID_CONTENT_TYPE = "File content type is invalid";
 export function tooLargeMessage(limitBytes: number): string {
   return `File file size must be less than ${Math.round(limitBytes / (1024 * 1024))} MB`;
 }
+
+/**
+ * The media store (the disk under DATA_DIR/media or the S3 bucket) refused
+ * or failed an operation: not the client's fault. The API answers 503 with
+ * the message, which names the store, the key and the reason.
+ */
+export class MediaStorageError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "MediaStorageError";
+  }
+}

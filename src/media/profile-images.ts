@@ -8,6 +8,7 @@
  * server the owner's address. Without a picture, the placeholder.
  */
 import { accounts } from "../db/schema.ts";
+import { mediaUrl } from "./storage/index.ts";
 
 type AccountRow = typeof accounts.$inferSelect;
 
@@ -89,6 +90,6 @@ export function profileImageUrl(origin: string, account: ProfileImageFields, kin
   const image = profileImageOf(account, kind);
   if (image.url == null) return placeholderUrl(origin, kind);
   if (account.domain == null) return image.url;
-  if (isCurrent(image)) return `${origin}/system/${style === "static" ? image.staticKey ?? image.fileKey : image.fileKey}`;
+  if (isCurrent(image)) return mediaUrl(origin, style === "static" ? image.staticKey ?? image.fileKey! : image.fileKey!);
   return profileImageProxyUrl(origin, account.id, kind, style);
 }

@@ -23,6 +23,7 @@ import { isUrlSuspended } from "../core/server-domain-blocks.ts";
 import { cacheProfileImage } from "./profile-cache.ts";
 import { isCurrent, placeholderUrl, profileImageOf, type ProfileImageKind, type ProfileImageStyle } from "./profile-images.ts";
 import { cacheRemoteMedia, RemoteMediaRetryError, type CacheOutcome } from "./remote-cache.ts";
+import { mediaUrl } from "./storage/index.ts";
 
 export type ProxyStyle = "original" | "small";
 
@@ -73,7 +74,7 @@ export class MediaProxy {
       return row == null || row.domain == null ? null : profileImageOf(row, kind);
     };
     const located = (image: ReturnType<typeof profileImageOf>): ProxyAnswer | null =>
-      isCurrent(image) ? { kind: "redirect", location: `${origin}/system/${style === "static" ? image.staticKey ?? image.fileKey : image.fileKey}` } : null;
+      isCurrent(image) ? { kind: "redirect", location: mediaUrl(origin, style === "static" ? image.staticKey ?? image.fileKey! : image.fileKey!) } : null;
     const image = await find();
     if (image == null) return { kind: "not_found" };
     if (image.url == null) return { kind: "redirect", location: placeholderUrl(origin, kind) };
@@ -109,7 +110,7 @@ export class MediaProxy {
   }
 
   #cached(fileKey: string, previewKey: string | null, style: ProxyStyle): string {
-    return `${this.#ctx.config.origin}/system/${style === "small" && previewKey != null ? previewKey : fileKey}`;
+    return mediaUrl(this.#ctx.config.origin, style === "small" && previewKey != null ? previewKey : fileKey);
   }
 
   /** One download per file at a time, however many viewers ask. */

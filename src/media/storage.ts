@@ -9,30 +9,25 @@
  * be cached forever (`Cache-Control: immutable`).
  */
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, readdir, rename, rm, rmdir, stat, unlink, writeFile } from "node:fs/promises";
-import { dirname, join, resolve, sep } from "node:path";
+import { readdir, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
 import type { Config } from "../config.ts";
 import type { MediaMeta } from "../db/schema.ts";
 import { newId } from "../core/ids.ts";
 import { processImage, type EncodedImage, type ImageKind } from "./processing.ts";
+import { ensurePrivateDirectory, mediaRoot, UPLOAD_TMP_FOLDER } from "./storage/filesystem.ts";
+import { storageFor, type StorageConfig } from "./storage/index.ts";
+
+export { ensurePrivateDirectory, filesBelow, isValidKey, keyPath, mediaRoot } from "./storage/filesystem.ts";
+export { contentTypeOfKey } from "./storage/content-types.ts";
+export { keyOfMediaUrl, mediaUrl, storageFor, type MediaStorage, type StorageConfig } from "./storage/index.ts";
 
 /** What storage needs of the configuration: where DATA_DIR is. */
-export type StorageContext = { readonly config: Pick<Config, "dataDir"> };
-
-/** The folder all media files live under: `DATA_DIR/media`. */
-export function mediaRoot(config: Pick<Config, "dataDir">): string {
-  return join(config.dataDir, "media");
-}
+export type StorageContext = { readonly config: StorageConfig };
 
 /** Where uploads are received before they are checked: inside the media root (one file system, so a rename moves them) but never served. */
 export function uploadTmpDir(config: Pick<Config, "dataDir">): string {
-  return join(mediaRoot(config), ".tmp");
-}
-
-/** Creates `path` and its missing parents with mode 0700. */
-export async function ensurePrivateDirectory(path: string): Promise<void> {
-  await mkdir(path, { recursive: true, mode: 0o700 });
-  await chmod(path, 0o700);
+  return join(mediaRoot(config), UPLOAD_TMP_FOLDER);
 }
 
 /**
@@ -49,82 +44,23 @@ export function attachmentFolder(id: bigint): string {
   return `media_attachments/${idPath(id)}`;
 }
 
-const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
-
-/** Whether `key` is well-formed: plain segments, no dot-segments, no hidden files, no encoding. */
-export function isValidKey(key: string): boolean {
-  if (key.length === 0 || key.length > 512) return false;
-  const segments = key.split("/");
-  return segments.every((segment) => SEGMENT.test(segment) && !segment.includes(".."));
+/** Writes a file at `key` in the media store, whole or not at all. */
+export async function writeMediaFile(config: StorageConfig, key: string, data: Uint8Array): Promise<void> {
+  await storageFor(config).put(key, data);
 }
 
-/** The absolute path of a key, or null when the key is malformed or leaves the media root. */
-export function keyPath(config: Pick<Config, "dataDir">, key: string): string | null {
-  if (!isValidKey(key)) return null;
-  const root = resolve(mediaRoot(config));
-  const path = resolve(root, key);
-  return path.startsWith(root + sep) ? path : null;
-}
-
-function requirePath(config: Pick<Config, "dataDir">, key: string): string {
-  const path = keyPath(config, key);
-  if (path == null) throw new Error(`invalid media key ${JSON.stringify(key)}`);
-  return path;
-}
-
-/** Writes a file at `key` (mode 0600), atomically: readers see all of it or nothing. */
-export async function writeMediaFile(config: Pick<Config, "dataDir">, key: string, data: Uint8Array): Promise<void> {
-  const path = requirePath(config, key);
-  await ensurePrivateDirectory(dirname(path));
-  const part = `${path}.${randomBytes(6).toString("hex")}.part`;
-  try {
-    await writeFile(part, data, { mode: 0o600, flag: "wx" });
-    await rename(part, path);
-  } catch (error) {
-    await rm(part, { force: true });
-    throw error;
-  }
-}
-
-/** Moves a received upload (on the same file system, e.g. under {@link uploadTmpDir}) to `key`. */
-export async function moveIntoMedia(config: Pick<Config, "dataDir">, from: string, key: string): Promise<void> {
-  const path = requirePath(config, key);
-  await ensurePrivateDirectory(dirname(path));
-  await chmod(from, 0o600);
-  await rename(from, path);
+/** Moves a received upload (a local file, e.g. under {@link uploadTmpDir}) to `key` in the media store. */
+export async function moveIntoMedia(config: StorageConfig, from: string, key: string): Promise<void> {
+  await storageFor(config).put(key, { path: from }, { move: true });
 }
 
 /**
  * Deletes the files at these keys (missing ones and nulls are fine), then
  * the folders they leave empty.
  */
-export async function deleteMediaFiles(config: Pick<Config, "dataDir">, keys: Iterable<string | null | undefined>): Promise<void> {
-  const root = resolve(mediaRoot(config));
-  const folders = new Set<string>();
-  for (const key of keys) {
-    if (key == null) continue;
-    const path = keyPath(config, key);
-    if (path == null) continue;
-    try {
-      await unlink(path);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-    }
-    folders.add(dirname(path));
-  }
-  for (const folder of folders) {
-    // Walk up while empty, stopping below the key's first segment
-    // (`media_attachments`, `accounts`, ...).
-    let current = folder;
-    while (current.startsWith(root + sep) && dirname(current) !== root) {
-      try {
-        await rmdir(current);
-      } catch {
-        break;
-      }
-      current = dirname(current);
-    }
-  }
+export async function deleteMediaFiles(config: StorageConfig, keys: Iterable<string | null | undefined>): Promise<void> {
+  const present = [...keys].filter((key): key is string => key != null);
+  if (present.length > 0) await storageFor(config).delete(present);
 }
 
 /**
@@ -159,6 +95,8 @@ export async function cleanUploadTmp(config: Pick<Config, "dataDir">, maxAgeMs =
   let removed = 0;
   const cutoff = Date.now() - maxAgeMs;
   for (const name of names) {
+    // Uploads waiting for their conversion: resumed (or removed) at start by src/core/media-processing.ts.
+    if (name === "processing") continue;
     const path = join(dir, name);
     try {
       const info = await stat(path);
@@ -171,34 +109,6 @@ export async function cleanUploadTmp(config: Pick<Config, "dataDir">, maxAgeMs =
     }
   }
   return removed;
-}
-
-const CONTENT_TYPES: Record<string, string> = {
-  jpg: "image/jpeg",
-  jpeg: "image/jpeg",
-  png: "image/png",
-  gif: "image/gif",
-  webp: "image/webp",
-  avif: "image/avif",
-  heic: "image/heic",
-  mp4: "video/mp4",
-  m4v: "video/mp4",
-  mov: "video/quicktime",
-  webm: "video/webm",
-  mkv: "video/x-matroska",
-  m4a: "audio/mp4",
-  mp3: "audio/mpeg",
-  ogg: "audio/ogg",
-  oga: "audio/ogg",
-  opus: "audio/ogg",
-  wav: "audio/wav",
-  flac: "audio/flac",
-};
-
-/** The Content-Type a stored file is served with, from its extension. */
-export function contentTypeOfKey(key: string): string {
-  const ext = /\.([A-Za-z0-9]+)$/.exec(key)?.[1]?.toLowerCase() ?? "";
-  return CONTENT_TYPES[ext] ?? "application/octet-stream";
 }
 
 /** `{width, height, size: "WxH", aspect}` as Mastodon's meta has it. */
@@ -302,32 +212,4 @@ export async function storeThumbnail(ctx: StorageContext, input: Uint8Array | st
   const key = `${attachmentFolder(id)}/thumbnail-${randomBytes(4).toString("hex")}.${processed.original.ext}`;
   await writeEncoded(ctx, key, processed.original);
   return { key, small: sizeMeta(processed.original.width, processed.original.height), blurhash: processed.blurhash };
-}
-
-/**
- * Every file below `dir` (no symbolic links followed), with its size;
- * nothing when `dir` does not exist. `skip` names an entry of `dir` itself
- * to leave out.
- */
-export async function* filesBelow(dir: string, options: { skip?: string } = {}): AsyncGenerator<{ path: string; size: number }> {
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
-    throw error;
-  }
-  for (const entry of entries) {
-    if (entry.name === options.skip) continue;
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) {
-      yield* filesBelow(path);
-    } else if (entry.isFile()) {
-      try {
-        yield { path, size: (await stat(path)).size };
-      } catch {
-        // Removed meanwhile.
-      }
-    }
-  }
 }

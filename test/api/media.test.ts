@@ -63,7 +63,8 @@ for (const kind of databaseKinds()) {
     let token: string;
 
     before(async () => {
-      instance = await startInstance(kind, { username: "owner" });
+      // Without ffmpeg: video and sound kept as uploaded (test/media/video.test.ts covers them with ffmpeg).
+      instance = await startInstance(kind, { username: "owner", env: { FFMPEG_BINARY: "/nonexistent/ffmpeg", FFPROBE_BINARY: "/nonexistent/ffprobe" } });
       token = await ownerToken(instance);
     });
     after(async () => {

@@ -131,7 +131,7 @@ for (const kind of databaseKinds()) {
     test("bad ages and subcommands fail with one line", async () => {
       assertPlainFailure(await runIslet(["media", "prune", "--older-than", "soon"], { env }), /--older-than: expected an age such as 7d, 12h or 30m, got "soon"/);
       assertPlainFailure(await runIslet(["media", "prune", "--older-than", "7y"], { env }), /--older-than: expected an age/);
-      assertPlainFailure(await runIslet(["media", "frob"], { env }), /unknown subcommand "frob"; expected usage or prune/);
+      assertPlainFailure(await runIslet(["media", "frob"], { env }), /unknown subcommand "frob"; expected usage, prune or migrate/);
       assertPlainFailure(await runIslet(["media"], { env }), /missing subcommand/);
     });
   });

@@ -415,6 +415,7 @@ describe("Mastodon's variables", () => {
       OTP_SECRET: "x",
       SMTP_DELIVERY_METHOD: "smtp",
       S3_ENABLED: "false",
+      S3_MULTIPART_THRESHOLD: "15728640",
       ES_ENABLED: "",
       SINGLE_USER_MODE: "true",
       SMTP_SERVER: "smtp.example.net",
@@ -423,10 +424,10 @@ describe("Mastodon's variables", () => {
       PATH: "/usr/bin",
       NODE_ENV: "production",
     });
-    assert.deepEqual(config.ignoredMastodonVariables, ["OTP_SECRET", "RAILS_SERVE_STATIC_FILES", "REDIS_HOST", "S3_ENABLED", "SMTP_DELIVERY_METHOD"]);
+    assert.deepEqual(config.ignoredMastodonVariables, ["OTP_SECRET", "RAILS_SERVE_STATIC_FILES", "REDIS_HOST", "S3_MULTIPART_THRESHOLD", "SMTP_DELIVERY_METHOD"]);
     assert.equal(
       ignoredVariablesWarning(config.ignoredMastodonVariables),
-      "Mastodon settings that Islet does not use, ignored: OTP_SECRET, RAILS_SERVE_STATIC_FILES, REDIS_HOST, S3_ENABLED, SMTP_DELIVERY_METHOD",
+      "Mastodon settings that Islet does not use, ignored: OTP_SECRET, RAILS_SERVE_STATIC_FILES, REDIS_HOST, S3_MULTIPART_THRESHOLD, SMTP_DELIVERY_METHOD",
     );
     assert.equal(ignoredVariablesWarning(load({}).config.ignoredMastodonVariables), null, "nothing to say for a plain environment");
     assert.deepEqual(ignoredMastodonVariables({ SMTP_PASSWORD_FILE: "/run/x", DB_PASS_FILE: "/run/y", ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY_FILE: "/run/z" }), ["ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY_FILE"]);

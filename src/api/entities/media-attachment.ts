@@ -1,5 +1,6 @@
 /** Media rows as Mastodon's MediaAttachment entity. */
 import type { mediaAttachments } from "../../db/schema.ts";
+import { mediaUrl as storedMediaUrl } from "../../media/storage/index.ts";
 
 export type MediaAttachmentRow = typeof mediaAttachments.$inferSelect;
 
@@ -16,9 +17,9 @@ export interface MastodonMediaAttachment {
   blurhash: string | null;
 }
 
-/** The public URL of a file stored under the media root (`DATA_DIR/media`). */
+/** The public URL of a stored file: `/system/<key>`, or in the S3 bucket (at S3_ALIAS_HOST when set). */
 export function mediaUrl(origin: string, key: string): string {
-  return `${origin}/system/${key}`;
+  return storedMediaUrl(origin, key);
 }
 
 /** Where a remote file not in the cache is asked for (src/media/proxy.ts). */
@@ -48,7 +49,7 @@ export function serializeMediaAttachment(origin: string, row: MediaAttachmentRow
     : proxied && (row.type === "image" || row.type === "gifv")
       ? mediaProxyUrl(origin, row.id, "small")
       : row.type === "image" || row.type === "gifv" ? url : null;
-  const { focus: _storedFocus, ...stored } = row.meta ?? {};
+  const { focus: _storedFocus, processing: _processing, ...stored } = row.meta ?? {};
   const meta: Record<string, unknown> = { ...stored };
   if (row.focusX != null && row.focusY != null) meta.focus = { x: row.focusX, y: row.focusY };
   return {

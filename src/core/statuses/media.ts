@@ -36,6 +36,10 @@ export async function checkMedia(ctx: CoreContext, authorId: bigint, ids: readon
     if (row.statusId != null && row.statusId !== options.statusId) {
       throw new CoreError("invalid", `Media attachment ${id} is attached to another post already`);
     }
+    // Still being converted (src/core/media-processing.ts): no file to show yet, as Mastodon refuses it.
+    if (row.fileKey == null && row.remoteUrl == null) {
+      throw new CoreError("invalid", "Cannot attach files that have not finished processing. Try again in a moment!");
+    }
     ordered.push(row);
   }
   const reservedBy = await ctx.db
