@@ -111,6 +111,10 @@ let
       # The admin command this module installs, for the hints Islet prints.
       ISLET_ADMIN_COMMAND = "islet";
     }
+    // optionalAttrs (cfg.ffmpegPackage != null) {
+      FFMPEG_BINARY = "${cfg.ffmpegPackage}/bin/ffmpeg";
+      FFPROBE_BINARY = "${cfg.ffmpegPackage}/bin/ffprobe";
+    }
     // optionalAttrs cfg.enableUnixSocket { SOCKET = helpers.socketPath; }
     // optionalAttrs (cfg.webDomain != null) { WEB_DOMAIN = cfg.webDomain; }
     // optionalAttrs (cfg.streamingPort != null) { STREAMING_PORT = toString cfg.streamingPort; }
@@ -223,6 +227,17 @@ in
     package = mkOption {
       type = types.package;
       description = "The Islet package (the flake's nixosModules.default sets its own).";
+    };
+
+    ffmpegPackage = mkOption {
+      type = types.nullOr types.package;
+      default = pkgs.ffmpeg-headless;
+      description = ''
+        The ffmpeg whose ffmpeg and ffprobe process videos and audio as
+        Mastodon does (previews, GIFs as looping MP4, re-encoding what
+        browsers cannot play). null leaves them out: videos are then kept
+        as sent, without a preview.
+      '';
     };
 
     user = mkOption {

@@ -104,7 +104,7 @@ describe("NixOS", { skip: skipUnless("nix-instantiate") }, () => {
     const result = evalModule("{ }");
     assert.deepEqual(result.options, [
       "authorizedFetch", "bind", "configureNginx", "database.createLocally", "database.embedded", "database.host", "database.name",
-      "database.passwordFile", "database.port", "database.urlFile", "database.user", "enable", "enableUnixSocket", "extraConfig", "extraEnvFiles", "group",
+      "database.passwordFile", "database.port", "database.urlFile", "database.user", "enable", "enableUnixSocket", "extraConfig", "extraEnvFiles", "ffmpegPackage", "group",
       "localDomain", "logLevel", "mediaAutoRemove.enable", "mediaAutoRemove.olderThanDays", "openFirewall", "package",
       "queueVisibilityTimeout", "secretKeyBaseFile", "smtp.authMethod", "smtp.authenticate", "smtp.caFile", "smtp.fromAddress",
       "smtp.host", "smtp.openSslVerifyMode", "smtp.passwordFile", "smtp.port", "smtp.starttls", "smtp.tls", "smtp.user",
@@ -172,7 +172,9 @@ describe("NixOS", { skip: skipUnless("nix-instantiate") }, () => {
     assert.deepEqual(service.RestrictAddressFamilies, ["AF_UNIX", "AF_INET", "AF_INET6"]);
 
     assert.deepEqual(result.environment, {
-      AUTHORIZED_FETCH: "false", BIND: "127.0.0.1", DATABASE_URL: "postgres:///islet", DATA_DIR: "/var/lib/islet", ISLET_ADMIN_COMMAND: "islet", LOCAL_DOMAIN: "example.com",
+      AUTHORIZED_FETCH: "false", BIND: "127.0.0.1", DATABASE_URL: "postgres:///islet", DATA_DIR: "/var/lib/islet",
+      FFMPEG_BINARY: "/nix/store/00000000000000000000000000000000-ffmpeg-headless/bin/ffmpeg",
+      FFPROBE_BINARY: "/nix/store/00000000000000000000000000000000-ffmpeg-headless/bin/ffprobe", ISLET_ADMIN_COMMAND: "islet", LOCAL_DOMAIN: "example.com",
       LOG_LEVEL: "info", MEDIA_CACHE_RETENTION_DAYS: "7", NODE_ENV: "production", PGHOST: "/run/postgresql", PGPORT: "5432", PGUSER: "islet",
       PORT: "3000", QUEUE_VISIBILITY_TIMEOUT: "60", SMTP_AUTH_METHOD: "plain", SMTP_ENABLE_STARTTLS: "auto",
       SMTP_FROM_ADDRESS: "Islet <islet@example.com>", SMTP_LOGIN: "postmaster@example.com", SMTP_OPENSSL_VERIFY_MODE: "peer",

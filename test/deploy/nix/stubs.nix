@@ -79,5 +79,9 @@ rec {
       outPath = storePath "${name}-bin";
       inherit name text;
     };
+    ffmpeg-headless = {
+      outPath = storePath "ffmpeg-headless";
+      name = "ffmpeg-headless";
+    };
   };
 }
