@@ -15,8 +15,8 @@ import { startProgress, type Progress } from "./progress.ts";
 const HELP = `
 Usage: islet import archive FILE
 
-  FILE   the archive Mastodon's "Request your archive" gives (.tar.gz or
-         .tgz; a .zip must be unzipped first), or its extracted folder
+  FILE   the archive Mastodon's "Request your archive" gives (.zip, or
+         .tar.gz/.tgz from older versions), or its extracted folder
 
 Posts keep their dates, content warnings, media and descriptions, polls,
 hashtags, mentions and threads; boosts are kept where the boosted post can

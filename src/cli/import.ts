@@ -30,8 +30,8 @@ Usage: islet import <kind> FILE [--overwrite]
   domain-blocks FILE   blocked_domains.csv: hide these domains
   bookmarks FILE       bookmarks.csv: bookmark these posts
   lists FILE           lists.csv: put these accounts in these lists
-  archive FILE         a Mastodon account archive (.tar.gz, .tgz or its
-                       extracted folder): posts, profile, likes, bookmarks
+  archive FILE         a Mastodon account archive (.zip, .tar.gz, .tgz or
+                       its extracted folder): posts, profile, likes, bookmarks
 
 Options:
   --overwrite   replace what is there (unfollow, unblock, unmute, unbookmark

@@ -91,9 +91,9 @@ for (const kind of databaseKinds()) {
       const lists = join(work, "lists-as-blocks.csv");
       await writeFile(lists, "List name,Account address\nFriends,alice@a.example\n");
       assertPlainFailure(await runIslet(["import", "blocks", lists], { env }), /not that of a blocking export/);
-      assertPlainFailure(await runIslet(["import", "archive", join(work, "archive.zip")], { env }), /does not exist|unzip/);
+      assertPlainFailure(await runIslet(["import", "archive", join(work, "archive.zip")], { env }), /does not exist/);
       await writeFile(join(work, "archive.zip"), "PK");
-      assertPlainFailure(await runIslet(["import", "archive", join(work, "archive.zip")], { env }), /unzip/);
+      assertPlainFailure(await runIslet(["import", "archive", join(work, "archive.zip")], { env }), /could not be read as a zip archive/);
       assertPlainFailure(await runIslet(["import", "following"], { env }), /one FILE/);
       assertPlainFailure(await runIslet(["export", "csv"], { env }), /one DIR/);
     });

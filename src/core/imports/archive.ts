@@ -31,6 +31,7 @@ import { writeStatus, type NewPoll, type StatusData } from "../statuses/store.ts
 import { MAX_MEDIA_ATTACHMENTS, MAX_MEDIA_DESCRIPTION, type MediaRow } from "../statuses/media.ts";
 import type { ImportResolvers } from "./bulk-imports.ts";
 import { readCollectionItems } from "./collection-items.ts";
+import { extractZip } from "./zip.ts";
 
 const PUBLIC = new Set(["https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"]);
 /** Posts written per transaction. */
@@ -94,21 +95,23 @@ export async function openArchive(ctx: CoreContext, path: string): Promise<{ dir
   const info = await stat(path).catch(() => null);
   if (info == null) throw new CoreError("not_found", `${path} does not exist`);
   if (info.isDirectory()) return { dir: path, extracted: false, close: async () => {} };
-  if (/\.zip$/i.test(path)) {
-    throw new CoreError("invalid", `${path} is a zip archive: unzip it (unzip -d DIR ${path}) and import the folder`);
-  }
-  if (!/\.(tar\.gz|tgz|tar)$/i.test(path)) throw new CoreError("invalid", `${path} is not an archive (.tar.gz, .tgz, or an extracted folder)`);
+  const zip = /\.zip$/i.test(path);
+  if (!zip && !/\.(tar\.gz|tgz|tar)$/i.test(path)) throw new CoreError("invalid", `${path} is not an archive (.zip, .tar.gz, .tgz, or an extracted folder)`);
   const parent = join(ctx.config.dataDir, "tmp");
   await mkdir(parent, { recursive: true, mode: 0o700 });
   const dir = await mkdtemp(join(parent, "archive-"));
   const close = () => rm(dir, { recursive: true, force: true });
   try {
-    const { x } = await import("tar");
-    // Plain files and folders only: no links, no paths out of the folder.
-    await x({ file: path, cwd: dir, strict: true, preservePaths: false, filter: (_path, entry) => "type" in entry && (entry.type === "File" || entry.type === "Directory") });
+    if (zip) {
+      await extractZip(path, dir);
+    } else {
+      const { x } = await import("tar");
+      // Plain files and folders only: no links, no paths out of the folder.
+      await x({ file: path, cwd: dir, strict: true, preservePaths: false, filter: (_path, entry) => "type" in entry && (entry.type === "File" || entry.type === "Directory") });
+    }
   } catch (error) {
     await close();
-    throw new CoreError("invalid", `${path} could not be read as a tar archive (${(error as Error).message})`);
+    throw new CoreError("invalid", `${path} could not be read as a ${zip ? "zip" : "tar"} archive (${(error as Error).message})`);
   }
   return { dir, extracted: true, close };
 }

@@ -8,13 +8,16 @@
  * Islet exports is imported into an empty instance: the same posts.
  */
 import assert from "node:assert/strict";
+import { createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
 import { after, before, describe, test } from "node:test";
 import { and, asc, eq, isNull } from "drizzle-orm";
 import sharp from "sharp";
 import { c as createTar } from "tar";
+import yazl from "yazl";
 import { findAccountById } from "../../../src/core/accounts.ts";
 import { importArchive, openArchive, type ArchiveImportReport } from "../../../src/core/imports/archive.ts";
 import { createStatus } from "../../../src/core/statuses.ts";
@@ -67,6 +70,22 @@ async function postsOf(instance: TestInstance) {
     });
   }
   return out;
+}
+
+
+/** Zips the files under `dir` (folders included) into `file`, as Mastodon's archive is packed. */
+async function writeZip(dir: string, file: string): Promise<void> {
+  const zip = new yazl.ZipFile();
+  const add = async (folder: string, prefix: string) => {
+    for (const entry of await readdir(folder, { withFileTypes: true })) {
+      const path = join(folder, entry.name);
+      if (entry.isDirectory()) await add(path, `${prefix}${entry.name}/`);
+      else zip.addFile(path, `${prefix}${entry.name}`);
+    }
+  };
+  await add(dir, "");
+  zip.end();
+  await pipeline(zip.outputStream, createWriteStream(file));
 }
 
 for (const kind of databaseKinds()) {
@@ -177,6 +196,8 @@ for (const kind of databaseKinds()) {
       await writeFile(join(dir, "bookmarks.json"), JSON.stringify({ "@context": AS, id: "bookmarks.json", type: "OrderedCollection", totalItems: 1, orderedItems: [`${OLD}/statuses/1`] }));
       const archive = join(work, "archive-20260101.tar.gz");
       await createTar({ gzip: true, file: archive, cwd: dir }, await readdir(dir));
+      // The same archive as a zip, the form Mastodon writes today (read again below).
+      await writeZip(dir, join(work, "archive-20260101.zip"));
 
       report = await runArchiveImport(islet, archive);
       assert.deepEqual(
@@ -236,8 +257,8 @@ for (const kind of databaseKinds()) {
       assert.ok(contents.some((text) => text.includes(note1())));
     });
 
-    test("importing the same archive again adds nothing", async () => {
-      const again = await runArchiveImport(islet, join(work, "archive-20260101.tar.gz"));
+    test("importing the same archive again, as Mastodon's zip, adds nothing", async () => {
+      const again = await runArchiveImport(islet, join(work, "archive-20260101.zip"));
       assert.deepEqual({ posts: again.posts, boosts: again.boosts, alreadyImported: again.alreadyImported, favourites: again.favourites, bookmarks: again.bookmarks }, { posts: 0, boosts: 0, alreadyImported: 4, favourites: 0, bookmarks: 0 });
       assert.equal((await postsOf(islet)).length, 3);
     });
