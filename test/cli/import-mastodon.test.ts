@@ -292,7 +292,7 @@ for (const kind of databaseKinds()) {
       assert.equal(actor.manuallyApprovesFollowers, true);
     });
 
-    test("an old post URL serves the same post as ActivityPub, at both of its addresses", async () => {
+    test("an old post URL serves the same post as ActivityPub, at both of its addresses, and as a page", async () => {
       const id = fixture.mediaStatusId;
       const uri = `${instance.origin}/users/cyplo/statuses/${id}`;
       const response = await fetch(`${instance.url}/users/cyplo/statuses/${id}`, { headers: { Accept: "application/activity+json" } });
@@ -306,6 +306,12 @@ for (const kind of databaseKinds()) {
       const byPageUrl = await fetch(`${instance.url}/@cyplo/${id}`, { headers: { Accept: "application/activity+json" } });
       assert.equal(byPageUrl.status, 200);
       assert.deepEqual(await byPageUrl.json(), note);
+      // And as the page a browser opens there: the same words, the same picture.
+      const page = await fetch(`${instance.url}/@cyplo/${id}`, { headers: { Accept: "text/html" } });
+      assert.equal(page.status, 200);
+      const html = await page.text();
+      assert.ok(html.includes(note.content.match(/post number \d+/)![0]), html.slice(0, 2000));
+      assert.match(html, new RegExp(`alt="${attachment.name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
       const file = await fetch(`${instance.url}/system/${fixture.mediaFile}`);
       assert.equal(file.status, 200);
       assert.deepEqual(Buffer.from(await file.arrayBuffer()), fixture.mediaBytes);
