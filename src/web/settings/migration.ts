@@ -1,6 +1,7 @@
 /**
  * Settings: account migration. The aliases (alsoKnownAs): accounts
- * elsewhere that may move here, each added by its handle and removable;
+ * elsewhere that may move here, each added by its handle (or actor
+ * address) and removable;
  * and moving this account to another one, which must list this one among
  * its aliases first, with the current password; once moved, the page says
  * where to and offers to undo it. The rules live in src/core/moves.ts.
@@ -35,8 +36,8 @@ async function migrationBody(ctx: CoreContext, c: Context, browser: BrowserState
     : `<p class="muted">The new account must list this one (<code>${escapeHtml(handleOf(ctx, owner))}</code>) among its aliases first. Your followers are then asked to follow the new account; your posts stay here.</p>
 <form method="post" action="/settings/migration">
 ${csrf}
-<label for="acct">Handle of the new account</label>
-<input type="text" id="acct" name="acct" placeholder="username@domain" autocapitalize="none" spellcheck="false" maxlength="400" required>
+<label for="acct">Handle or address of the new account</label>
+<input type="text" id="acct" name="acct" placeholder="username@domain or https://…" autocapitalize="none" spellcheck="false" maxlength="400" required>
 <label for="current_password">Current password</label>
 <input type="password" id="current_password" name="current_password" autocomplete="current-password" required>
 <button type="submit" class="danger">Move to this account</button>
@@ -46,8 +47,8 @@ ${csrf}
 ${aliases}
 <form method="post" action="/settings/aliases">
 ${csrf}
-<label for="alias">Handle of the old account</label>
-<input type="text" id="alias" name="acct" placeholder="username@domain" autocapitalize="none" spellcheck="false" maxlength="400" required>
+<label for="alias">Handle or address of the old account</label>
+<input type="text" id="alias" name="acct" placeholder="username@domain or https://…" autocapitalize="none" spellcheck="false" maxlength="400" required>
 <button type="submit">Add the alias</button>
 </form>
 <h2>Moving to a different account</h2>
