@@ -77,7 +77,7 @@ for (const kind of databaseKinds()) {
       assert.equal((await browser.get("/settings/imports/1")).response.status, 404);
     });
 
-    test("an upload without the session's CSRF token is refused and starts nothing", async () => {
+    test("an upload without the session's CSRF token, or too large, is refused and starts nothing", async () => {
       const before = (await browser.get("/settings/import")).text.match(/class="import"/g)?.length ?? 0;
       const answer = await upload(browser, "/settings/import", { authenticity_token: "forged", type: "blocking", mode: "merge" }, { name: "blocked_accounts.csv", text: `alice@${host}\n` });
       assert.equal(answer.response.status, 403);
@@ -86,6 +86,8 @@ for (const kind of databaseKinds()) {
       const foreign = await other.post("/settings/aliases", { ...formFields(page.text, "/settings/aliases"), acct: `old@${host}` });
       assert.equal(foreign.response.status, 303);
       assert.match(foreign.response.headers.get("Location") ?? "", /^\/auth\/sign_in/);
+      const tooLarge = await upload(browser, "/settings/import", { ...formFields((await browser.get("/settings/import")).text, "/settings/import"), type: "blocking", mode: "merge" }, { name: "huge.csv", text: `alice@${host}\n`.repeat(600_000) });
+      assert.equal(tooLarge.response.status, 413);
       const after = (await browser.get("/settings/import")).text.match(/class="import"/g)?.length ?? 0;
       assert.equal(after, before);
       assert.deepEqual((await getOwner(instance.islet.core))!.account.alsoKnownAs, []);

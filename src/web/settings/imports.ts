@@ -7,6 +7,7 @@
  * Mastodon's "Data export" page gives, under the same name.
  */
 import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { EXPORT_FILES, exportCsv } from "../../core/exports/csv-exports.ts";
 import { describeRow, findImport, importProgress, importReport, IMPORT_TYPES, listImports, startImport, type BulkImport, type ImportType } from "../../core/imports/bulk-imports.ts";
 import { CoreError, type CoreContext } from "../../core/context.ts";
@@ -27,7 +28,6 @@ const TYPE_NAMES: Record<ImportType, string> = {
 };
 
 const STATE_NAMES: Record<string, string> = {
-  unconfirmed: "Waiting",
   scheduled: "Scheduled",
   in_progress: "In progress",
   finished: "Finished",
@@ -99,7 +99,9 @@ export function importsSettingsRoutes(ctx: CoreContext, browser: BrowserState): 
     return await page(c, viewer, NOTICES[c.req.query("notice") ?? ""] ?? null);
   });
 
-  app.post("/settings/import", async (c) => {
+  // The file and the form's fields; a larger request is refused before it is read.
+  const limit = bodyLimit({ maxSize: MAX_FILE_BYTES + 64 * 1024, onError: (c) => c.text("The file is too large", 413) });
+  app.post("/settings/import", limit, async (c) => {
     const viewer = await settingsViewer(ctx, browser, c);
     if (viewer == null) return signInRedirect(c);
     let body: Record<string, unknown>;
