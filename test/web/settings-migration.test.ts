@@ -3,11 +3,13 @@
  * following CSV naming accounts on a stand-in server is uploaded, listed,
  * worked to the end, and its report names the row that failed; a form
  * without this session's CSRF token changes nothing; an export downloads
- * as Mastodon's file with the follows; aliases are added by their actor address and
- * removed; the owner moves to an account listing it as an alias, and
+ * as Mastodon's file with the follows, and the archive as a .tar.gz;
+ * aliases are added by their actor address and removed; the owner moves to an account listing it as an alias, and
  * undoes it. Both pages are screenshotted in chromium and checked with axe.
  */
 import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Browser as Chromium } from "playwright-core";
 import { getOwner } from "../../src/core/accounts.ts";
@@ -105,6 +107,18 @@ for (const kind of databaseKinds()) {
       assert.deepEqual(lines.slice(1).map((line) => line.split(",")[0]).sort(), [`alice@${host}`, `bob@${host}`]);
       assert.equal((await browser.get("/settings/export/secrets.csv")).response.status, 404);
       assert.equal((await new Browser(instance.url).get("/settings/export/following_accounts.csv")).response.status, 303);
+    });
+
+    test("the account archive downloads as a .tar.gz, leaving no file behind", async () => {
+      const response = await fetch(`${instance.url}/settings/export/archive.tar.gz`, { headers: { Cookie: browser.jar.header() }, redirect: "manual" });
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get("Content-Type"), "application/gzip");
+      assert.equal(response.headers.get("Content-Disposition"), `attachment; filename="archive.tar.gz"`);
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      assert.deepEqual([bytes[0], bytes[1]], [0x1f, 0x8b]);
+      const left = readdirSync(join(instance.islet.core.config.dataDir, "tmp")).filter((name) => name.startsWith("archive-"));
+      assert.deepEqual(left, []);
+      assert.equal((await new Browser(instance.url).get("/settings/export/archive.tar.gz")).response.status, 303);
     });
 
     test("an alias is added by its actor address and removed", async () => {

@@ -4,8 +4,15 @@
  * uploaded, merged or overwriting; the server's imports worker works its
  * rows, and this page shows each import's state and counts, and a report
  * of the rows that failed and why. Each export downloads as the CSV file
- * Mastodon's "Data export" page gives, under the same name.
+ * Mastodon's "Data export" page gives, under the same name, and the
+ * account archive (written by federation through `core.archives`).
  */
+import { once } from "node:events";
+import { createReadStream } from "node:fs";
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { randomUUID } from "node:crypto";
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { EXPORT_FILES, exportCsv } from "../../core/exports/csv-exports.ts";
@@ -68,7 +75,10 @@ ${csrfField(c, browser, viewer)}
 ${items}
 <h2>Export</h2>
 <p class="muted">Your data as CSV files, to import here or on another server.</p>
-<ul class="plain" id="exports">${downloads}</ul>`;
+<ul class="plain" id="exports">${downloads}</ul>
+<h3>Archive</h3>
+<p class="muted">Your posts, media, favourites and bookmarks as ActivityPub documents, in the archive format Mastodon writes. It is put together as you ask, which takes a while with many posts.</p>
+<p><a href="/settings/export/archive.tar.gz" download>Download your archive</a> <span class="muted">archive.tar.gz</span></p>`;
 }
 
 async function reportBody(ctx: CoreContext, item: BulkImport): Promise<string> {
@@ -139,6 +149,29 @@ export function importsSettingsRoutes(ctx: CoreContext, browser: BrowserState): 
       ctx, browser, viewer, section: "/settings/import", title: `Import: ${TYPE_NAMES[item.type as ImportType] ?? item.type}`,
       body: await reportBody(ctx, item),
     });
+  });
+
+  // The archive is written to a file of its own, opened, and unlinked at
+  // once: the download reads the open file, and nothing stays behind.
+  app.get("/settings/export/archive.tar.gz", async (c) => {
+    const viewer = await settingsViewer(ctx, browser, c);
+    if (viewer == null) return signInRedirect(c);
+    const dir = join(ctx.config.dataDir, "tmp");
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const file = join(dir, `archive-${randomUUID()}.tar.gz`);
+    try {
+      if ((await ctx.archives.write(file)) == null) return c.json({ error: "No archive can be written here" }, 404);
+      const stream = createReadStream(file);
+      await once(stream, "open");
+      return c.body(Readable.toWeb(stream) as ReadableStream, 200, {
+        "Content-Type": "application/gzip",
+        "Content-Disposition": `attachment; filename="archive.tar.gz"`,
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+      });
+    } finally {
+      await rm(file, { force: true });
+    }
   });
 
   app.get("/settings/export/:file", async (c) => {
