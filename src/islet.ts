@@ -6,6 +6,7 @@ import type { Federation } from "@fedify/fedify";
 import type { Config } from "./config.ts";
 import { syncOwnerUris } from "./core/accounts.ts";
 import { RemoteLookups, type CoreContext } from "./core/context.ts";
+import { AccountArchives } from "./core/account-archives.ts";
 import { EventBus } from "./core/events.ts";
 import { openDatabase, type Database } from "./db/connect.ts";
 import { DatabaseKvStore } from "./db/kv-store.ts";
@@ -70,7 +71,7 @@ export async function openCore(config: Config, options: OpenIsletOptions = {}): 
     share: options.shareDatabase,
   });
   const events = new EventBus((event, error) => log.error(`event ${event}: a reaction failed`, error));
-  const core: CoreContext = { config, database, db: database.db, events, log, remote: new RemoteLookups() };
+  const core: CoreContext = { config, database, db: database.db, events, log, remote: new RemoteLookups(), archives: new AccountArchives() };
   // Media URLs (in the API and ActivityPub) name the bucket from here on when S3_ENABLED=true.
   registerMediaUrls(config);
   try {

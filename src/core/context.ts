@@ -6,6 +6,7 @@ import type { Config } from "../config.ts";
 import type { Database, Db } from "../db/connect.ts";
 import type { accounts, statuses } from "../db/schema.ts";
 import type { Logger } from "../log.ts";
+import type { AccountArchives } from "./account-archives.ts";
 import type { EventBus } from "./events.ts";
 
 export interface CoreContext {
@@ -16,6 +17,8 @@ export interface CoreContext {
   readonly log: Logger;
   /** Accounts and replies fetched from other servers for a request. */
   readonly remote: RemoteLookups;
+  /** The owner's account archive, written by federation for a page. */
+  readonly archives: AccountArchives;
 }
 
 /** A rule of the domain was broken; the message is fit to show a person. */

@@ -16,6 +16,7 @@ import { registerInbox } from "./inbox.ts";
 import { registerInboxVerification } from "./inbox-verify.ts";
 import { createLoaders } from "./loaders.ts";
 import { resolveAccount, resolveUrl } from "./lookup.ts";
+import { writeAccountArchive } from "./account-archive.ts";
 import { guardFederationFetches } from "../net/dispatcher.ts";
 import { networkPolicy, type NetworkPolicy } from "../net/fetcher.ts";
 import { registerStatusDelivery } from "./status-delivery.ts";
@@ -65,6 +66,7 @@ export function createIsletFederation(core: CoreContext, setup: FederationSetup)
     fetchRepliesWithin: (uri, waitMs) => fetchRepliesWithin(federation, core, uri, waitMs),
     resolveUrl: (url) => resolveUrl(federation, core, url),
   });
+  core.archives.connect((file) => writeAccountArchive(federation, core, file));
   registerInbox(federation, core);
   registerDelivery(federation, core);
   registerStatusDelivery(federation, core);

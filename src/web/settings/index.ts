@@ -1,6 +1,7 @@
 /**
  * The owner's settings pages under `/settings`: profile, preferences, apps
- * and sessions, two-factor sign-in, password and e-mail. Server-rendered
+ * and sessions, two-factor sign-in, password and e-mail, import and export, account
+ * migration. Server-rendered
  * forms that work without script; one small script (`settings.js`) only
  * previews a chosen avatar or header before it is saved. Each page needs
  * the owner's browser session (else: the sign-in page, and back), and each
@@ -11,6 +12,8 @@ import type { CoreContext } from "../../core/context.ts";
 import { BrowserState } from "../browser.ts";
 import { accountSettingsRoutes } from "./account.ts";
 import { appsSettingsRoutes } from "./apps.ts";
+import { importsSettingsRoutes } from "./imports.ts";
+import { migrationSettingsRoutes } from "./migration.ts";
 import { preferencesSettingsRoutes } from "./preferences.ts";
 import { profileSettingsRoutes } from "./profile.ts";
 import { twoFactorSettingsRoutes } from "./two-factor.ts";
@@ -40,5 +43,7 @@ export function settingsRoutes(ctx: CoreContext): Hono {
   app.route("/", appsSettingsRoutes(ctx, browser));
   app.route("/", twoFactorSettingsRoutes(ctx, browser));
   app.route("/", accountSettingsRoutes(ctx, browser));
+  app.route("/", importsSettingsRoutes(ctx, browser));
+  app.route("/", migrationSettingsRoutes(ctx, browser));
   return app;
 }

@@ -33,6 +33,8 @@ const SECTIONS = [
   { path: "/settings/apps", name: "Apps and sessions" },
   { path: "/settings/two_factor", name: "Two-factor sign-in" },
   { path: "/settings/account", name: "Password and e-mail" },
+  { path: "/settings/import", name: "Import and export" },
+  { path: "/settings/migration", name: "Account migration" },
 ] as const;
 
 export type SettingsSection = (typeof SECTIONS)[number]["path"];
@@ -67,6 +69,11 @@ export const NOTICES: Readonly<Record<string, string>> = {
   email_sent: "A confirmation link was mailed to the new address. The address changes once it is followed.",
   email_confirmed: "Your new e-mail address is confirmed.",
   two_factor_disabled: "Two-factor sign-in is off.",
+  import_started: "The import has started. Its progress shows below.",
+  alias_added: "The alias is added.",
+  alias_removed: "The alias is removed.",
+  moved: "Your account is marked as moved. Your followers are told.",
+  move_undone: "Your account is no longer marked as moved.",
 };
 
 export function noticeBlock(text: string | null | undefined): string {
@@ -78,7 +85,7 @@ export function errorBlock(text: string | null | undefined): string {
 }
 
 /** The whole page: navigation, the section's heading and body, the sign-out link. */
-export function settingsPage(c: Context, options: SettingsPageOptions, status: 200 | 403 | 422 | 429 = 200): Response {
+export function settingsPage(c: Context, options: SettingsPageOptions, status: 200 | 403 | 404 | 422 | 429 = 200): Response {
   const { viewer, ctx } = options;
   const links = SECTIONS.map((section) =>
     `<a href="${section.path}"${section.path === options.section ? ` aria-current="page"` : ""}>${escapeHtml(section.name)}</a>`
