@@ -6,13 +6,12 @@
  */
 import { Hono, type Context } from "hono";
 import { CoreError, type CoreContext } from "../../core/context.ts";
-import { changeOwnerPassword, checkCurrentPassword, confirmEmailChange, mailEnabled, requestEmailChange } from "../../core/credentials.ts";
+import { changeOwnerPassword, confirmEmailChange, mailEnabled, requestEmailChange } from "../../core/credentials.ts";
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../../core/passwords.ts";
 import { escapeHtml } from "../../text/escape-html.ts";
-import { describeWait, errorPage } from "../authorize.ts";
+import { errorPage } from "../authorize.ts";
 import type { BrowserState } from "../browser.ts";
-import { clientIp, rateLimitKey } from "../client-ip.ts";
-import { csrfField, formAccepted, NOTICES, refused, SETTINGS_PAGE_HEADERS, settingsPage, settingsViewer, signInRedirect, type SettingsViewer } from "./page.ts";
+import { checkFormPassword, csrfField, formAccepted, NOTICES, refused, SETTINGS_PAGE_HEADERS, settingsPage, settingsViewer, signInRedirect, type SettingsViewer } from "./page.ts";
 import { readForm } from "../forms.ts";
 
 function accountBody(ctx: CoreContext, c: Context, browser: BrowserState, viewer: SettingsViewer): string {
@@ -65,15 +64,8 @@ export function accountSettingsRoutes(ctx: CoreContext, browser: BrowserState): 
     if (viewer == null) return signInRedirect(c);
     const fields = await readForm(c);
     if (!formAccepted(ctx, browser, c, viewer, fields)) return refused(c);
-    const ip = clientIp(c, ctx.config.trustedProxyIps);
-    const check = await checkCurrentPassword(ctx, { password: fields.current_password ?? "", clientKey: rateLimitKey(ip), ip });
-    if (!check.ok) {
-      if (check.reason === "throttled") {
-        c.header("Retry-After", String(check.retryAfterSeconds));
-        return page(c, viewer, null, `Too many wrong passwords. Try again in ${describeWait(check.retryAfterSeconds)}.`, 429);
-      }
-      return page(c, viewer, null, "The current password is not right.", 422);
-    }
+    const check = await checkFormPassword(ctx, c, fields);
+    if (!check.ok) return page(c, viewer, null, check.message, check.status);
     return { viewer, fields, owner: check.owner };
   };
 

@@ -9,14 +9,11 @@
 import { Hono, type Context } from "hono";
 import { getOwner, type Account } from "../../core/accounts.ts";
 import { CoreError, type CoreContext } from "../../core/context.ts";
-import { checkCurrentPassword } from "../../core/credentials.ts";
 import { addAlias, movedTo, moveOwner, removeAlias, undoOwnerMove } from "../../core/moves.ts";
 import { escapeHtml } from "../../text/escape-html.ts";
-import { describeWait } from "../authorize.ts";
 import type { BrowserState } from "../browser.ts";
-import { clientIp, rateLimitKey } from "../client-ip.ts";
 import { readForm } from "../forms.ts";
-import { csrfField, formAccepted, NOTICES, refused, settingsPage, settingsViewer, signInRedirect, type SettingsViewer } from "./page.ts";
+import { checkFormPassword, csrfField, formAccepted, NOTICES, refused, settingsPage, settingsViewer, signInRedirect, type SettingsViewer } from "./page.ts";
 
 function handleOf(ctx: CoreContext, account: Pick<Account, "username" | "domain">): string {
   return `@${account.username}@${account.domain ?? ctx.config.localDomain}`;
@@ -119,15 +116,8 @@ export function migrationSettingsRoutes(ctx: CoreContext, browser: BrowserState)
   app.post("/settings/migration", async (c) => {
     const form = await guarded(c);
     if (form instanceof Response) return form;
-    const ip = clientIp(c, ctx.config.trustedProxyIps);
-    const check = await checkCurrentPassword(ctx, { password: form.fields.current_password ?? "", clientKey: rateLimitKey(ip), ip });
-    if (!check.ok) {
-      if (check.reason === "throttled") {
-        c.header("Retry-After", String(check.retryAfterSeconds));
-        return await page(c, form.viewer, null, `Too many wrong passwords. Try again in ${describeWait(check.retryAfterSeconds)}.`, 429);
-      }
-      return await page(c, form.viewer, null, "The current password is not right.", 422);
-    }
+    const check = await checkFormPassword(ctx, c, form.fields);
+    if (!check.ok) return await page(c, form.viewer, null, check.message, check.status);
     const target = await resolve(form.fields.acct ?? "");
     if (typeof target === "string") return await page(c, form.viewer, null, target, 422);
     try {

@@ -11,10 +11,12 @@ import type { Context } from "hono";
 import { getOwner, type Owner } from "../../core/accounts.ts";
 import { noteSessionUsed } from "../../core/authorized-apps.ts";
 import type { CoreContext } from "../../core/context.ts";
+import { checkCurrentPassword } from "../../core/credentials.ts";
 import type { WebSession } from "../../core/oauth.ts";
 import { escapeHtml } from "../../text/escape-html.ts";
-import { AUTH_PAGE_HEADERS, errorPage, hidden, layout } from "../authorize.ts";
+import { AUTH_PAGE_HEADERS, describeWait, errorPage, hidden, layout } from "../authorize.ts";
 import type { BrowserState } from "../browser.ts";
+import { clientIp, rateLimitKey } from "../client-ip.ts";
 
 /**
  * The settings pages' policy: the sign-in pages' one, plus the one script
@@ -178,4 +180,19 @@ export function pathId(text: string): bigint | null {
   if (!/^\d{1,19}$/.test(text)) return null;
   const id = BigInt(text);
   return id > MAX_ID ? null : id;
+}
+
+/** What a form asking for the current password found: the owner, or what to say (with Retry-After set when throttled). */
+export type PasswordCheck = { ok: true; owner: Owner } | { ok: false; message: string; status: 422 | 429 };
+
+/** Checks the form's `current_password`, counted against the sign-in limits of the client's address. */
+export async function checkFormPassword(ctx: CoreContext, c: Context, fields: Record<string, string>): Promise<PasswordCheck> {
+  const ip = clientIp(c, ctx.config.trustedProxyIps);
+  const check = await checkCurrentPassword(ctx, { password: fields.current_password ?? "", clientKey: rateLimitKey(ip), ip });
+  if (check.ok) return { ok: true, owner: check.owner };
+  if (check.reason === "throttled") {
+    c.header("Retry-After", String(check.retryAfterSeconds));
+    return { ok: false, message: `Too many wrong passwords. Try again in ${describeWait(check.retryAfterSeconds)}.`, status: 429 };
+  }
+  return { ok: false, message: "The current password is not right.", status: 422 };
 }

@@ -7,7 +7,6 @@
  */
 import { Hono, type Context } from "hono";
 import { CoreError, type CoreContext } from "../../core/context.ts";
-import { checkCurrentPassword } from "../../core/credentials.ts";
 import {
   beginTwoFactorSetup,
   confirmTwoFactorSetup,
@@ -17,10 +16,8 @@ import {
   twoFactorStatus,
 } from "../../core/two-factor.ts";
 import { escapeHtml } from "../../text/escape-html.ts";
-import { describeWait } from "../authorize.ts";
 import type { BrowserState } from "../browser.ts";
-import { clientIp, rateLimitKey } from "../client-ip.ts";
-import { csrfField, formAccepted, NOTICES, refused, settingsPage, settingsViewer, signInRedirect, when, type SettingsViewer } from "./page.ts";
+import { checkFormPassword, csrfField, formAccepted, NOTICES, refused, settingsPage, settingsViewer, signInRedirect, when, type SettingsViewer } from "./page.ts";
 import { readForm } from "../forms.ts";
 
 function passwordField(id: string): string {
@@ -127,15 +124,8 @@ export function twoFactorSettingsRoutes(ctx: CoreContext, browser: BrowserState)
       if (viewer == null) return signInRedirect(c);
       const fields = await readForm(c);
       if (!formAccepted(ctx, browser, c, viewer, fields)) return refused(c);
-      const ip = clientIp(c, ctx.config.trustedProxyIps);
-      const check = await checkCurrentPassword(ctx, { password: fields.current_password ?? "", clientKey: rateLimitKey(ip), ip });
-      if (!check.ok) {
-        if (check.reason === "throttled") {
-          c.header("Retry-After", String(check.retryAfterSeconds));
-          return await page(c, viewer, { error: `Too many wrong passwords. Try again in ${describeWait(check.retryAfterSeconds)}.`, status: 429 });
-        }
-        return await page(c, viewer, { error: "That is not your password.", status: 422 });
-      }
+      const check = await checkFormPassword(ctx, c, fields);
+      if (!check.ok) return await page(c, viewer, { error: check.message, status: check.status });
       return await action(viewer, c);
     });
   };
