@@ -5,7 +5,7 @@
 import "./require-node.js";
 import { build } from "esbuild";
 import { patchDependencies } from "./patch-dependencies.js";
-import { cpSync, renameSync, rmSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { bundleIsFresh } from "./bundle-state.js";
 
 // `--if-stale` (npm start): nothing to do when the bundle is up to date.
@@ -34,5 +34,28 @@ await build({
   logLevel: "warning",
 });
 cpSync("src/db/migrations", `${staging}/migrations`, { recursive: true });
+await buildPgliteTemplate();
 rmSync("dist", { recursive: true, force: true });
 renameSync(staging, "dist");
+
+/**
+ * The migrated embedded database a first start unpacks instead of running
+ * initdb (src/db/pglite-template.ts). Made again only when the migrations
+ * changed; a failure costs the first start its speed, not the build.
+ */
+async function buildPgliteTemplate() {
+  const { migrationsKey, saveTemplate, TEMPLATE_FILE } = await import("../src/db/pglite-template.ts");
+  const key = migrationsKey(`${staging}/migrations`);
+  const keyFile = "dist/pglite-template.key";
+  if (existsSync(`dist/${TEMPLATE_FILE}`) && existsSync(keyFile) && readFileSync(keyFile, "utf8").trim() === key) {
+    copyFileSync(`dist/${TEMPLATE_FILE}`, `${staging}/${TEMPLATE_FILE}`);
+    copyFileSync(keyFile, `${staging}/pglite-template.key`);
+    return;
+  }
+  try {
+    const { migratedPgliteArchive } = await import("../src/db/connect.ts");
+    await saveTemplate(staging, await migratedPgliteArchive("gzip"), `${staging}/migrations`);
+  } catch (error) {
+    console.warn(`islet build: no prepared embedded database (${error.message}); a first start will initialise one`);
+  }
+}

@@ -11,6 +11,7 @@ import { runDataMigrations } from "./data-migrations.ts";
 import type { Db } from "./db.ts";
 import { EMBEDDED_SOCKET, shareEmbeddedDatabase, type SharedDatabase } from "./embedded-socket.ts";
 import { DatabaseError } from "./errors.ts";
+import { shippedTemplate } from "./pglite-template.ts";
 import * as schema from "./schema.ts";
 
 export type { Db };
@@ -177,9 +178,12 @@ async function openPglite(options: OpenOptions): Promise<OpenedDatabase> {
   ];
   let pg: InstanceType<typeof PGlite>;
   try {
+    const fresh = dataDir == null || !existsSync(join(dataDir, "PG_VERSION"));
     pg = new PGlite({
       dataDir,
-      loadDataDir: dataDir == null || !existsSync(join(dataDir, "PG_VERSION")) ? options.pgliteTemplate : undefined,
+      // A new data dir starts from the migrated archive the build made,
+      // when it matches these migrations, instead of initdb.
+      loadDataDir: fresh ? options.pgliteTemplate ?? (dataDir == null ? undefined : shippedTemplate(migrationsFolder()) ?? undefined) : undefined,
       startParams,
     });
     await pg.waitReady;
@@ -272,7 +276,7 @@ async function openPostgres(url: string, maxConnections: number): Promise<Opened
  * from it (`pgliteTemplate`) skips initdb, which takes seconds and leaves the
  * process near 800 MiB RSS: tests start many databases this way.
  */
-export async function migratedPgliteArchive(): Promise<Blob> {
+export async function migratedPgliteArchive(compression: "none" | "gzip" = "none"): Promise<Blob> {
   const { PGlite } = await import("@electric-sql/pglite");
   const { drizzle } = await import("drizzle-orm/pglite");
   const { migrate } = await import("drizzle-orm/pglite/migrator");
@@ -280,7 +284,7 @@ export async function migratedPgliteArchive(): Promise<Blob> {
   try {
     await migrate(drizzle(pg), { migrationsFolder: migrationsFolder() });
     await runDataMigrations(drizzle(pg, { schema }) as unknown as Db);
-    return await pg.dumpDataDir("none");
+    return await pg.dumpDataDir(compression);
   } finally {
     await pg.close();
   }
