@@ -24,7 +24,10 @@ export function htmlSecurityHeaders(): MiddlewareHandler {
       headers = c.res.headers;
     }
     if (!headers.has("Content-Security-Policy")) headers.set("Content-Security-Policy", PAGE_CONTENT_SECURITY_POLICY);
-    if (!headers.has("X-Frame-Options")) headers.set("X-Frame-Options", "DENY");
+    // Older browsers know only X-Frame-Options; a page whose own policy lets
+    // other sites frame it (the embed page) must not be denied by it.
+    const framable = /frame-ancestors (?!'none')/.test(headers.get("Content-Security-Policy")!);
+    if (!headers.has("X-Frame-Options") && !framable) headers.set("X-Frame-Options", "DENY");
     headers.set("X-Content-Type-Options", "nosniff");
     if (!headers.has("Referrer-Policy")) headers.set("Referrer-Policy", "same-origin");
   };

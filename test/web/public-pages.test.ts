@@ -338,6 +338,9 @@ for (const kind of databaseKinds()) {
       const embed = await get(instance, `${pathOf(f.picture.url)}/embed`);
       assert.equal(embed.response.status, 200);
       assert.match(embed.response.headers.get("content-security-policy") ?? "", /frame-ancestors \*/);
+      assert.equal(embed.response.headers.get("x-frame-options"), null, "older browsers may frame the embed page too");
+      const page = await get(instance, pathOf(f.picture.url));
+      assert.equal(page.response.headers.get("x-frame-options"), "DENY", "while the post page itself is not framed");
       assert.deepEqual(shownIds(embed.text), [f.picture.id]);
       assert.equal((await api(instance, "GET", "/api/oembed")).status, 400);
       assert.equal((await api(instance, "GET", `/api/oembed?url=${encodeURIComponent("https://elsewhere.example/@owner/1")}`)).status, 404);
