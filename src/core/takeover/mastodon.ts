@@ -48,6 +48,7 @@ import {
 } from "../../db/schema.ts";
 import { ensurePrivateDirectory, isValidKey, keyPath, attachmentFolder } from "../../media/storage.ts";
 import { sanitizeRemoteHtml, remoteWebUrl } from "../../text/sanitize-html.ts";
+import { markDataMigrationsDone } from "../../db/data-migrations.ts";
 import { getOwner, localActorUris, MAX_USERNAME_LENGTH, USERNAME_PATTERN } from "../accounts.ts";
 import { CoreError, type CoreContext } from "../context.ts";
 import { newId } from "../ids.ts";
@@ -209,7 +210,12 @@ export async function takeOverMastodonAccount(ctx: CoreContext, options: Takeove
         counts: { ...current.counts, ...counts },
         skipped: mergeCounts(current.skipped, skipped),
       };
-      if (next.done.length === PHASES.length) next.finishedAt = new Date().toISOString();
+      if (next.done.length === PHASES.length) {
+        next.finishedAt = new Date().toISOString();
+        // What it stored is in today's form (remote HTML sanitised): the
+        // next start need not read it all again.
+        await markDataMigrationsDone(tx);
+      }
       await writeKv(tx, PROGRESS_KEY, next);
     });
     progress = (await readProgress(ctx))!;
