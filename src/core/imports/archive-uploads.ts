@@ -180,7 +180,7 @@ export async function processArchiveImport(ctx: CoreContext, resolvers: ImportRe
   let writing: Promise<unknown> = Promise.resolve();
   const onProgress = (progress: ArchiveProgress) => {
     const now = Date.now();
-    if (progress.file === lastFile && now - last < PROGRESS_INTERVAL_MS) return;
+    if (progress.file === lastFile && progress.bytesRead < progress.totalBytes && now - last < PROGRESS_INTERVAL_MS) return;
     last = now;
     lastFile = progress.file;
     writing = writing.then(() => ctx.db.update(archiveImports).set({ progress }).where(eq(archiveImports.id, id))).catch((error: unknown) => ctx.log.warn("archive import: cannot record progress", error));

@@ -62,9 +62,10 @@ function gibibytes(bytes: number): string {
 /** One archive import: its state, how far it got, then its counts and skips, or why it failed. */
 function archiveItem(item: ArchiveImport): string {
   const report = archiveImportReport(item);
+  const state = `<span class="state">${escapeHtml(STATE_NAMES[item.state] ?? item.state)}</span>`;
   let detail: string;
   if (item.state === "failed") {
-    detail = `<div class="failure">${escapeHtml(item.error ?? "The import failed.")}</div>`;
+    detail = `<div>${state}: <span class="failure">${escapeHtml(item.error ?? "the import failed.")}</span></div>`;
   } else if (report != null) {
     const skipped = report.skipped.length + report.moreSkipped;
     const counts = `${plural(report.posts, "post")}, ${plural(report.boosts, "boost")}, ${plural(report.media, "media file")}, ${plural(report.favourites, "favourite")} and ${plural(report.bookmarks, "bookmark")} imported` +
@@ -74,15 +75,15 @@ function archiveItem(item: ArchiveImport): string {
       : `<details class="skipped"><summary>${plural(skipped, "item")} skipped</summary><ul>${report.skipped.map((skip) =>
         `<li><span class="item">${escapeHtml(skip.item)}</span>: ${escapeHtml(skip.reason)}</li>`
       ).join("")}${report.moreSkipped > 0 ? `<li>and ${report.moreSkipped} more</li>` : ""}</ul></details>`;
-    detail = `<div class="counts">${escapeHtml(counts)}</div>${skips}`;
+    detail = `<div>${state} · <span class="counts">${escapeHtml(counts)}</span></div>${skips}`;
   } else if (item.progress != null && item.progress.totalBytes > 0) {
     const percent = Math.min(100, Math.floor((item.progress.bytesRead / item.progress.totalBytes) * 100));
-    detail = `<div><label class="progress">Reading ${escapeHtml(item.progress.file)} <progress max="100" value="${percent}">${percent}%</progress> ${percent}%</label></div>`;
+    detail = `<div>${state}</div><label class="progress">Reading ${escapeHtml(item.progress.file)} <progress max="100" value="${percent}">${percent}%</progress> ${percent}%</label>`;
   } else {
-    detail = `<div class="muted">Waiting to be read.</div>`;
+    detail = `<div>${state} · <span class="muted">waiting to be read</span></div>`;
   }
-  return `<li class="archive-import" data-archive-import-id="${item.id}"><strong>Account archive</strong>${item.originalFilename == null ? "" : ` <span class="muted">${escapeHtml(item.originalFilename)}</span>`}
-<div><span class="state">${escapeHtml(STATE_NAMES[item.state] ?? item.state)}</span></div>
+  const running = item.state === "scheduled" || item.state === "in_progress";
+  return `<li class="archive-import" data-archive-import-id="${item.id}"${running ? " data-running" : ""}><strong>Account archive</strong>${item.originalFilename == null ? "" : ` <span class="muted">${escapeHtml(item.originalFilename)}</span>`}
 ${detail}
 <div class="muted">Started ${when(item.createdAt)}${item.finishedAt == null ? "" : ` · finished ${when(item.finishedAt)}`}</div></li>`;
 }
@@ -90,7 +91,7 @@ ${detail}
 async function importItem(ctx: CoreContext, item: BulkImport): Promise<string> {
   const progress = await importProgress(ctx, item.id);
   const name = TYPE_NAMES[item.type as ImportType] ?? item.type;
-  return `<li class="import" data-import-id="${item.id}"><strong>${escapeHtml(name)}</strong>${item.originalFilename == null ? "" : ` <span class="muted">${escapeHtml(item.originalFilename)}</span>`}
+  return `<li class="import" data-import-id="${item.id}"${progress.state === "finished" ? "" : " data-running"}><strong>${escapeHtml(name)}</strong>${item.originalFilename == null ? "" : ` <span class="muted">${escapeHtml(item.originalFilename)}</span>`}
 <div><span class="state">${escapeHtml(STATE_NAMES[progress.state] ?? progress.state)}</span> · ${item.overwrite ? "overwrite" : "merge"} · <span class="counts">${progress.imported} of ${progress.total} imported, ${progress.failed} failed${progress.pending > 0 ? `, ${progress.pending} to go` : ""}</span></div>
 <div class="muted">Started ${when(item.createdAt)}${item.finishedAt == null ? "" : ` · finished ${when(item.finishedAt)}`} · <a href="/settings/imports/${item.id}">Report</a></div></li>`;
 }
@@ -100,7 +101,7 @@ async function importsBody(ctx: CoreContext, c: Context, browser: BrowserState, 
   const archives = await listArchiveImports(ctx, viewer.owner.account.id);
   const options = IMPORT_TYPES.map((type) => `<option value="${type}">${escapeHtml(TYPE_NAMES[type])}</option>`).join("");
   const items = recent.length === 0
-    ? `<p class="muted">Nothing imported yet.</p>`
+    ? archives.length === 0 ? `<p class="muted">Nothing imported yet.</p>` : ""
     : `<ul class="plain" id="imports">${(await Promise.all(recent.map((item) => importItem(ctx, item)))).join("\n")}</ul>`;
   const downloads = IMPORT_TYPES.map((type) =>
     `<li><a href="/settings/export/${EXPORT_FILES[type]}" download>${escapeHtml(TYPE_NAMES[type])}</a> <span class="muted">${EXPORT_FILES[type]}</span></li>`
