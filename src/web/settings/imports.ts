@@ -53,6 +53,9 @@ const STATE_NAMES: Record<string, string> = {
   failed: "Failed",
 };
 
+/** Whether a write failed for want of room (the disk, or a quota). */
+const diskFull = (error: unknown) => ["ENOSPC", "EDQUOT"].includes((error as NodeJS.ErrnoException | null)?.code ?? "");
+
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 function gibibytes(bytes: number): string {
@@ -210,12 +213,14 @@ export function importsSettingsRoutes(ctx: CoreContext, browser: BrowserState): 
     const declared = Number(c.req.header("Content-Length") ?? Number.NaN);
     if (Number.isFinite(declared) && declared > MAX_ARCHIVE_BYTES + ARCHIVE_FORM_BYTES) return await tooLarge();
     if (!isMultipart(c.req.header("Content-Type"))) return await page(c, viewer, null, "Choose an archive file.", 422);
+    const noRoom = () => page(c, viewer, null, "The server's disk has no room for this archive.", 422);
     let form: Awaited<ReturnType<typeof receiveMultipart>>;
     try {
       form = await receiveMultipart(c.req.raw, { tmpDir: await tmpDir(), files: { archive: () => MAX_ARCHIVE_BYTES }, maxBodyBytes: MAX_ARCHIVE_BYTES + ARCHIVE_FORM_BYTES });
     } catch (error) {
       if (error instanceof BodyTooLargeError) return await tooLarge();
       if (error instanceof CoreError) return await page(c, viewer, null, "The upload could not be read; try again.", 422);
+      if (diskFull(error)) return await noRoom();
       throw error;
     }
     try {
@@ -228,6 +233,7 @@ export function importsSettingsRoutes(ctx: CoreContext, browser: BrowserState): 
         await scheduleArchiveImport(ctx, { path: file.path, size: file.size, filename: file.filename || null });
       } catch (error) {
         if (error instanceof CoreError) return await page(c, viewer, null, error.message, 422);
+        if (diskFull(error)) return await noRoom();
         throw error;
       }
       return c.redirect("/settings/import?notice=archive_import_started", 303);
