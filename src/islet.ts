@@ -25,6 +25,7 @@ import { pruneExpiredRemoteMedia } from "./core/media-cache.ts";
 import { createLinkVerificationQueue, registerLinkVerification, startLinkVerificationWorker } from "./core/link-verification.ts";
 import { createRemoteMediaQueue, registerRemoteMediaCache, startRemoteMediaWorker } from "./media/remote-cache.ts";
 import { createImportQueue, startImportWorker } from "./core/imports/bulk-imports.ts";
+import { createArchiveImportQueue, startArchiveImportWorker } from "./core/imports/archive-uploads.ts";
 import { createImportResolvers } from "./federation/imports.ts";
 import { closeStorage, registerMediaUrls } from "./media/storage/index.ts";
 import { resumeMediaProcessing } from "./core/media.ts";
@@ -115,6 +116,7 @@ export async function openIslet(config: Config, options: OpenIsletOptions = {}):
   let remoteMediaWorker: Promise<void> | null = null;
   let linkVerificationWorker: Promise<void> | null = null;
   let importWorker: Promise<void> | null = null;
+  let archiveImportWorker: Promise<void> | null = null;
   return {
     config,
     core,
@@ -130,6 +132,8 @@ export async function openIslet(config: Config, options: OpenIsletOptions = {}):
       linkVerificationWorker = startLinkVerificationWorker(core, linkVerificationQueue, stop.signal);
       // CSV imports: their rows are worked on their own queue ("imports").
       importWorker = startImportWorker(core, createImportQueue(database, { log }), createImportResolvers(federation, core), stop.signal);
+      // Account archives uploaded on the settings pages: one at a time, on their own queue ("archive_imports").
+      archiveImportWorker = startArchiveImportWorker(core, createArchiveImportQueue(database, { log }), createImportResolvers(federation, core), stop.signal);
       // Video and audio conversions a stop interrupted.
       resumeMediaProcessing(core).catch((error) => log.warn("could not resume media conversions", error));
       // Expired cache entries (fetched documents, keys) are dropped hourly.
@@ -161,7 +165,7 @@ export async function openIslet(config: Config, options: OpenIsletOptions = {}):
     },
     async close() {
       stop.abort();
-      await Promise.all([worker, mailWorker, pushWorker, remoteMediaWorker, linkVerificationWorker, importWorker]);
+      await Promise.all([worker, mailWorker, pushWorker, remoteMediaWorker, linkVerificationWorker, importWorker, archiveImportWorker]);
       closeStorage(config);
       await database.close();
     },

@@ -48,6 +48,7 @@ import { serializeProfile } from "./entities/profile.ts";
 import { serializeRelationship } from "./entities/relationship.ts";
 import { serializeStatuses } from "./entities/status.ts";
 import { notFound, unprocessable } from "./errors.ts";
+import { requireAccount } from "./lookups.ts";
 import { readPage, setLinkHeader } from "./pagination.ts";
 import { bodyParams, nest, pathId, queryParams, read, type Params } from "./params.ts";
 
@@ -95,11 +96,6 @@ export function accountsRoutes(deps: ApiDeps): Hono<ApiEnv> {
   const origin = core.config.origin;
   const app = new Hono<ApiEnv>();
 
-  const requireAccount = async (id: bigint): Promise<Account> => {
-    const account = await findAccountById(core, id);
-    if (account == null) throw notFound();
-    return account;
-  };
   const relationshipOf = async (ownerId: bigint, target: Account) =>
     serializeRelationship((await getRelationships(core, ownerId, [target]))[0]);
 
@@ -131,7 +127,7 @@ export function accountsRoutes(deps: ApiDeps): Hono<ApiEnv> {
 
   app.get("/api/v1/accounts/verify_credentials", async (c) => {
     const accountId = requireUser(c, "profile", "read:accounts");
-    return c.json(await serializeCredentialAccount(core, await requireAccount(accountId)));
+    return c.json(await serializeCredentialAccount(core, await requireAccount(core, accountId)));
   });
 
   /** The profile update a form asks for; `source[...]` only on update_credentials, the descriptions and tabs on /api/v1/profile. */
@@ -176,7 +172,7 @@ export function accountsRoutes(deps: ApiDeps): Hono<ApiEnv> {
 
   app.get("/api/v1/profile", async (c) => {
     const accountId = requireUser(c, "profile", "read:accounts");
-    return c.json(await serializeProfile(core, await requireAccount(accountId)));
+    return c.json(await serializeProfile(core, await requireAccount(core, accountId)));
   });
 
   app.patch("/api/v1/profile", async (c) => {
@@ -262,12 +258,12 @@ export function accountsRoutes(deps: ApiDeps): Hono<ApiEnv> {
 
   app.get(`/api/v1/accounts/${ID}`, async (c) => {
     optionalUser(c, "read:accounts");
-    return c.json(await serializeAccount(core, await requireAccount(pathId(c))));
+    return c.json(await serializeAccount(core, await requireAccount(core, pathId(c))));
   });
 
   app.get(`/api/v1/accounts/${ID}/statuses`, async (c) => {
     const viewerId = optionalUser(c, "read:statuses");
-    const account = await requireAccount(pathId(c));
+    const account = await requireAccount(core, pathId(c));
     const params = queryParams(c);
     const page = readPage(c, 20, 40);
     const { rows, filtered } = await listAccountStatuses(core, account, viewerId, {
@@ -285,7 +281,7 @@ export function accountsRoutes(deps: ApiDeps): Hono<ApiEnv> {
   for (const direction of ["followers", "following"] as const) {
     app.get(`/api/v1/accounts/${ID}/${direction}`, async (c) => {
       const viewerId = optionalUser(c, "read:accounts");
-      const account = await requireAccount(pathId(c));
+      const account = await requireAccount(core, pathId(c));
       const page = readPage(c, 40, 80);
       if (account.domain == null && account.id !== viewerId && (await getPreferences(core, account.id)).hideCollections) {
         return c.json([]);
@@ -298,7 +294,7 @@ export function accountsRoutes(deps: ApiDeps): Hono<ApiEnv> {
 
   app.post(`/api/v1/accounts/${ID}/follow`, async (c) => {
     const ownerId = requireUser(c, "write:follows");
-    const [owner, target] = await Promise.all([requireAccount(ownerId), requireAccount(pathId(c))]);
+    const [owner, target] = await Promise.all([requireAccount(core, ownerId), requireAccount(core, pathId(c))]);
     const params = await bodyParams(c);
     const languages = read.strings(params, "languages", { max: 100 });
     await followAccount(core, owner, target, {
@@ -311,21 +307,21 @@ export function accountsRoutes(deps: ApiDeps): Hono<ApiEnv> {
 
   app.post(`/api/v1/accounts/${ID}/unfollow`, async (c) => {
     const ownerId = requireUser(c, "write:follows");
-    const target = await requireAccount(pathId(c));
+    const target = await requireAccount(core, pathId(c));
     await unfollow(core, ownerId, target.id);
     return c.json(await relationshipOf(ownerId, target));
   });
 
   app.post(`/api/v1/accounts/${ID}/remove_from_followers`, async (c) => {
     const ownerId = requireUser(c, "write:follows");
-    const target = await requireAccount(pathId(c));
+    const target = await requireAccount(core, pathId(c));
     await removeFromFollowers(core, ownerId, target.id);
     return c.json(await relationshipOf(ownerId, target));
   });
 
   app.post(`/api/v1/accounts/${ID}/block`, async (c) => {
     const ownerId = requireUser(c, "write:blocks");
-    const [owner, target] = await Promise.all([requireAccount(ownerId), requireAccount(pathId(c))]);
+    const [owner, target] = await Promise.all([requireAccount(core, ownerId), requireAccount(core, pathId(c))]);
     if (owner.id === target.id) throw new CoreError("forbidden", "This action is not allowed");
     await block(core, owner, target);
     return c.json(await relationshipOf(ownerId, target));
@@ -333,14 +329,14 @@ export function accountsRoutes(deps: ApiDeps): Hono<ApiEnv> {
 
   app.post(`/api/v1/accounts/${ID}/unblock`, async (c) => {
     const ownerId = requireUser(c, "write:blocks");
-    const target = await requireAccount(pathId(c));
+    const target = await requireAccount(core, pathId(c));
     await unblock(core, ownerId, target.id);
     return c.json(await relationshipOf(ownerId, target));
   });
 
   app.post(`/api/v1/accounts/${ID}/mute`, async (c) => {
     const ownerId = requireUser(c, "write:mutes");
-    const [owner, target] = await Promise.all([requireAccount(ownerId), requireAccount(pathId(c))]);
+    const [owner, target] = await Promise.all([requireAccount(core, ownerId), requireAccount(core, pathId(c))]);
     if (owner.id === target.id) throw new CoreError("forbidden", "This action is not allowed");
     const params = await bodyParams(c);
     await mute(core, owner, target, {
@@ -352,14 +348,14 @@ export function accountsRoutes(deps: ApiDeps): Hono<ApiEnv> {
 
   app.post(`/api/v1/accounts/${ID}/unmute`, async (c) => {
     const ownerId = requireUser(c, "write:mutes");
-    const target = await requireAccount(pathId(c));
+    const target = await requireAccount(core, pathId(c));
     await unmute(core, ownerId, target.id);
     return c.json(await relationshipOf(ownerId, target));
   });
 
   app.post(`/api/v1/accounts/${ID}/note`, async (c) => {
     const ownerId = requireUser(c, "write:accounts");
-    const target = await requireAccount(pathId(c));
+    const target = await requireAccount(core, pathId(c));
     const params = await bodyParams(c);
     await setAccountNote(core, ownerId, target.id, read.string(params, "comment") ?? "");
     return c.json(await relationshipOf(ownerId, target));
@@ -376,14 +372,14 @@ export function accountsRoutes(deps: ApiDeps): Hono<ApiEnv> {
 
   app.post("/api/v1/follow_requests/:account_id{[0-9]+}/authorize", async (c) => {
     const ownerId = requireUser(c, "write:follows");
-    const requester = await requireAccount(pathId(c, "account_id"));
+    const requester = await requireAccount(core, pathId(c, "account_id"));
     await authorizeFollowRequest(core, ownerId, requester.id);
     return c.json(await relationshipOf(ownerId, requester));
   });
 
   app.post("/api/v1/follow_requests/:account_id{[0-9]+}/reject", async (c) => {
     const ownerId = requireUser(c, "write:follows");
-    const requester = await requireAccount(pathId(c, "account_id"));
+    const requester = await requireAccount(core, pathId(c, "account_id"));
     await rejectFollowRequest(core, ownerId, requester.id);
     return c.json(await relationshipOf(ownerId, requester));
   });

@@ -6,14 +6,13 @@
  * (GET /api/v1/endorsements).
  */
 import { Hono } from "hono";
-import { findAccountById, type Account } from "../core/accounts.ts";
 import { endorse, listEndorsements, unendorse } from "../core/endorsements.ts";
 import { getRelationships } from "../core/relationships.ts";
 import { optionalUser, requireUser, type ApiEnv } from "./auth.ts";
 import type { ApiDeps } from "./deps.ts";
 import { serializeAccounts } from "./entities/account.ts";
 import { serializeRelationship } from "./entities/relationship.ts";
-import { notFound } from "./errors.ts";
+import { requireAccount } from "./lookups.ts";
 import { readPage, setLinkHeader } from "./pagination.ts";
 import { pathId } from "./params.ts";
 
@@ -24,16 +23,10 @@ export function endorsementsRoutes(deps: ApiDeps): Hono<ApiEnv> {
   const origin = core.config.origin;
   const app = new Hono<ApiEnv>();
 
-  const requireAccount = async (id: bigint): Promise<Account> => {
-    const account = await findAccountById(core, id);
-    if (account == null) throw notFound();
-    return account;
-  };
-
   for (const [path, action] of [["endorse", "add"], ["pin", "add"], ["unendorse", "remove"], ["unpin", "remove"]] as const) {
     app.post(`/api/v1/accounts/${ID}/${path}`, async (c) => {
       const ownerId = requireUser(c, "write:accounts");
-      const target = await requireAccount(pathId(c));
+      const target = await requireAccount(core, pathId(c));
       if (action === "add") await endorse(core, ownerId, target);
       else await unendorse(core, ownerId, target.id);
       return c.json(serializeRelationship((await getRelationships(core, ownerId, [target]))[0]));
@@ -49,7 +42,7 @@ export function endorsementsRoutes(deps: ApiDeps): Hono<ApiEnv> {
 
   app.get(`/api/v1/accounts/${ID}/endorsements`, async (c) => {
     optionalUser(c, "read:accounts");
-    const account = await requireAccount(pathId(c));
+    const account = await requireAccount(core, pathId(c));
     const rows = await listEndorsements(core, account.id, readPage(c, 40, 80));
     setLinkHeader(c, origin, rows.map((row) => row.endorsementId));
     return c.json(await serializeAccounts(core, rows.map((row) => row.account)));

@@ -3,14 +3,14 @@
  * suggestions of which to feature.
  */
 import { Hono } from "hono";
-import { findAccountById, type Account } from "../core/accounts.ts";
+import type { Account } from "../core/accounts.ts";
 import type { CoreContext } from "../core/context.ts";
 import { featureTag, getFeaturedTags, suggestFeaturedTags, unfeatureTag, type FeaturedTagInfo } from "../core/featured-tags.ts";
 import { requireUser, type ApiEnv } from "./auth.ts";
 import type { ApiDeps } from "./deps.ts";
-import { notFound } from "./errors.ts";
 import { bodyParams, pathId, read } from "./params.ts";
 import { serializeTags } from "./entities/tag.ts";
+import { requireAccount } from "./lookups.ts";
 
 export interface MastodonFeaturedTag {
   id: string;
@@ -36,11 +36,7 @@ export function featuredTagsRoutes(deps: ApiDeps): Hono<ApiEnv> {
   const { core } = deps;
   const app = new Hono<ApiEnv>();
 
-  async function owner(accountId: bigint): Promise<Account> {
-    const account = await findAccountById(core, accountId);
-    if (account == null) throw notFound();
-    return account;
-  }
+  const owner = (accountId: bigint): Promise<Account> => requireAccount(core, accountId);
 
   app.get("/api/v1/featured_tags", async (c) => {
     const accountId = requireUser(c, "read:accounts");

@@ -3,7 +3,6 @@
  * (`/api/v1/accounts/:id/lists`). The list timeline is the timelines router's.
  */
 import { Hono } from "hono";
-import { findAccountById } from "../core/accounts.ts";
 import {
   addListAccounts,
   createList,
@@ -21,7 +20,8 @@ import {
 import { requireUser, type ApiEnv } from "./auth.ts";
 import type { ApiDeps } from "./deps.ts";
 import { serializeAccount } from "./entities/account.ts";
-import { notFound, unprocessable } from "./errors.ts";
+import { unprocessable } from "./errors.ts";
+import { requireAccount } from "./lookups.ts";
 import { readPage, setLinkHeader } from "./pagination.ts";
 import { bodyParams, pathId, read, type Params } from "./params.ts";
 
@@ -112,8 +112,7 @@ export function listsRoutes(deps: ApiDeps): Hono<ApiEnv> {
 
   app.get("/api/v1/accounts/:id/lists", async (c) => {
     const ownerId = requireUser(c, "read:lists");
-    const account = await findAccountById(core, pathId(c));
-    if (account == null) throw notFound();
+    const account = await requireAccount(core, pathId(c));
     return c.json((await listsContaining(core, ownerId, account.id)).map(serializeList));
   });
 

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { loadConfig, type Config } from "../config.ts";
-import type { OpenedCore } from "../islet.ts";
+import type { Islet, OpenedCore } from "../islet.ts";
 import { createLogger } from "../log.ts";
 
 export { CliError, type Command } from "./errors.ts";
@@ -49,16 +49,38 @@ export function cliConfig(): Config {
   return loadConfig(process.env);
 }
 
+/** The one path a command takes; `what` names it when there is not exactly one. */
+export function onePath(positionals: string[], what = "FILE"): string {
+  if (positionals.length !== 1) throw new CliError(`give one ${what}`);
+  return positionals[0]!;
+}
+
+function cliLogger(config: Config) {
+  return createLogger(config.logLevel === "debug" ? "debug" : "warning");
+}
+
 /** Opens the database and core for a one-off command, then closes them. */
 export async function withIslet<T>(fn: (opened: OpenedCore) => Promise<T>): Promise<T> {
   const config = cliConfig();
   // Loaded here, not at the top: commands that need no core (restore, doctor) start without it.
   const { openCore } = await import("../islet.ts");
-  const opened = await openCore(config, { log: createLogger(config.logLevel === "debug" ? "debug" : "warning") });
+  const opened = await openCore(config, { log: cliLogger(config) });
   try {
     return await fn(opened);
   } finally {
     await opened.close();
+  }
+}
+
+/** Opens the whole Islet, federation included, for a one-off command, then closes it. */
+export async function withFederation<T>(fn: (islet: Islet) => Promise<T>): Promise<T> {
+  const config = cliConfig();
+  const { openIslet } = await import("../islet.ts");
+  const islet = await openIslet(config, { log: cliLogger(config) });
+  try {
+    return await fn(islet);
+  } finally {
+    await islet.close();
   }
 }
 

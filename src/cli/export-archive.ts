@@ -1,8 +1,6 @@
 /** `islet export archive FILE`: the account archive in Mastodon's format, as a .tar.gz. */
 import { writeAccountArchive } from "../federation/account-archive.ts";
-import { openIslet } from "../islet.ts";
-import { createLogger } from "../log.ts";
-import { CliError, cliConfig, parseOptions } from "./command.ts";
+import { CliError, onePath, parseOptions, withFederation } from "./command.ts";
 import { startProgress } from "./progress.ts";
 
 const HELP = `
@@ -15,25 +13,22 @@ Usage: islet export archive FILE
 export async function exportArchiveCommand(argv: string[]): Promise<void> {
   const parsed = parseOptions(argv, {}, HELP, true);
   if (parsed == null) return;
-  if (parsed.positionals.length !== 1) throw new CliError("give one FILE");
-  const file = parsed.positionals[0]!;
-  const config = cliConfig();
-  const islet = await openIslet(config, { log: createLogger(config.logLevel === "debug" ? "debug" : "warning") });
-  const progress = startProgress({ label: `Writing ${file}` });
-  try {
-    let shown = 0;
-    const report = await writeAccountArchive(islet.federation, islet.core, file, (done, total) => {
-      if (shown === 0) progress.setTotal(total);
-      progress.advance(done - shown);
-      shown = done;
-    });
-    progress.done(`${report.posts} posts, ${report.boosts} boosts, ${report.media} media files, ${report.favourites} favourites, ${report.bookmarks} bookmarks`);
-  } catch (error) {
-    progress.stop();
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "EACCES" || code === "ENOENT" || code === "EISDIR") throw new CliError(`cannot write ${file} (${code})`);
-    throw error;
-  } finally {
-    await islet.close();
-  }
+  const file = onePath(parsed.positionals);
+  await withFederation(async (islet) => {
+    const progress = startProgress({ label: `Writing ${file}` });
+    try {
+      let shown = 0;
+      const report = await writeAccountArchive(islet.federation, islet.core, file, (done, total) => {
+        if (shown === 0) progress.setTotal(total);
+        progress.advance(done - shown);
+        shown = done;
+      });
+      progress.done(`${report.posts} posts, ${report.boosts} boosts, ${report.media} media files, ${report.favourites} favourites, ${report.bookmarks} bookmarks`);
+    } catch (error) {
+      progress.stop();
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "EACCES" || code === "ENOENT" || code === "EISDIR") throw new CliError(`cannot write ${file} (${code})`);
+      throw error;
+    }
+  });
 }

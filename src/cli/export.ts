@@ -9,7 +9,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { EXPORT_FILES, exportCsv } from "../core/exports/csv-exports.ts";
 import { IMPORT_TYPES } from "../core/imports/csv-formats.ts";
-import { CliError, parseOptions, subcommand, withIslet, type Command } from "./command.ts";
+import { CliError, onePath, parseOptions, subcommand, withIslet, type Command } from "./command.ts";
 
 const HELP = `
 Usage: islet export <csv DIR | archive FILE>
@@ -22,11 +22,6 @@ Usage: islet export <csv DIR | archive FILE>
   archive FILE   write the account archive (a .tar.gz): posts, profile,
                  likes, bookmarks and media, in Mastodon's archive format
 `;
-
-function onePath(positionals: string[], what: string): string {
-  if (positionals.length !== 1) throw new CliError(`give one ${what}`);
-  return positionals[0]!;
-}
 
 async function exportCsvFiles(argv: string[]): Promise<void> {
   const parsed = parseOptions(argv, {}, HELP, true);

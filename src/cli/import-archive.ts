@@ -7,9 +7,7 @@
 import { CoreError } from "../core/context.ts";
 import { importArchive, openArchive } from "../core/imports/archive.ts";
 import { createImportResolvers } from "../federation/imports.ts";
-import { openIslet } from "../islet.ts";
-import { createLogger } from "../log.ts";
-import { CliError, cliConfig, parseOptions } from "./command.ts";
+import { CliError, onePath, parseOptions, withFederation } from "./command.ts";
 import { startProgress, type Progress } from "./progress.ts";
 
 const HELP = `
@@ -27,48 +25,46 @@ Imported posts are not sent to anyone as new posts.
 export async function importArchiveCommand(argv: string[]): Promise<void> {
   const parsed = parseOptions(argv, {}, HELP, true);
   if (parsed == null) return;
-  if (parsed.positionals.length !== 1) throw new CliError("give one FILE");
-  const file = parsed.positionals[0]!;
-  const config = cliConfig();
-  const islet = await openIslet(config, { log: createLogger(config.logLevel === "debug" ? "debug" : "warning") });
-  let progress: Progress | null = null;
-  let current = "";
-  let shown = 0;
-  try {
-    const archive = await openArchive(islet.core, file).catch((error: unknown) => {
-      if (error instanceof CoreError) throw new CliError(error.message);
-      throw error;
-    });
+  const file = onePath(parsed.positionals);
+  await withFederation(async (islet) => {
+    let progress: Progress | null = null;
+    let current = "";
+    let shown = 0;
     try {
-      const report = await importArchive(islet.core, archive, {
-        resolvers: createImportResolvers(islet.federation, islet.core),
-        onProgress: ({ file: name, bytesRead, totalBytes }) => {
-          if (name !== current) {
-            progress?.done();
-            progress = startProgress({ label: `Reading ${name}`, total: totalBytes, unit: "bytes" });
-            current = name;
-            shown = 0;
-          }
-          progress!.advance(bytesRead - shown);
-          shown = bytesRead;
-        },
-      }).catch((error: unknown) => {
+      const archive = await openArchive(islet.core, file).catch((error: unknown) => {
         if (error instanceof CoreError) throw new CliError(error.message);
         throw error;
       });
-      (progress as Progress | null)?.done();
-      progress = null;
-      for (const skip of report.skipped) process.stdout.write(`skipped ${skip.item}: ${skip.reason}\n`);
-      if (report.moreSkipped > 0) process.stdout.write(`... and ${report.moreSkipped} more skipped\n`);
-      process.stdout.write(
-        `${report.posts} posts, ${report.boosts} boosts, ${report.media} media files, ${report.favourites} favourites and ${report.bookmarks} bookmarks imported` +
-          `${report.profile ? ", profile updated" : ""}; ${report.alreadyImported} were there already, ${report.skipped.length + report.moreSkipped} skipped.\n`,
-      );
+      try {
+        const report = await importArchive(islet.core, archive, {
+          resolvers: createImportResolvers(islet.federation, islet.core),
+          onProgress: ({ file: name, bytesRead, totalBytes }) => {
+            if (name !== current) {
+              progress?.done();
+              progress = startProgress({ label: `Reading ${name}`, total: totalBytes, unit: "bytes" });
+              current = name;
+              shown = 0;
+            }
+            progress!.advance(bytesRead - shown);
+            shown = bytesRead;
+          },
+        }).catch((error: unknown) => {
+          if (error instanceof CoreError) throw new CliError(error.message);
+          throw error;
+        });
+        (progress as Progress | null)?.done();
+        progress = null;
+        for (const skip of report.skipped) process.stdout.write(`skipped ${skip.item}: ${skip.reason}\n`);
+        if (report.moreSkipped > 0) process.stdout.write(`... and ${report.moreSkipped} more skipped\n`);
+        process.stdout.write(
+          `${report.posts} posts, ${report.boosts} boosts, ${report.media} media files, ${report.favourites} favourites and ${report.bookmarks} bookmarks imported` +
+            `${report.profile ? ", profile updated" : ""}; ${report.alreadyImported} were there already, ${report.skipped.length + report.moreSkipped} skipped.\n`,
+        );
+      } finally {
+        await archive.close();
+      }
     } finally {
-      await archive.close();
+      (progress as Progress | null)?.stop();
     }
-  } finally {
-    (progress as Progress | null)?.stop();
-    await islet.close();
-  }
+  });
 }

@@ -11,9 +11,7 @@ import { readFile } from "node:fs/promises";
 import { CoreError } from "../core/context.ts";
 import { createImportQueue, describeRow, importProgress, importReport, startImport, startImportWorker, type ImportType } from "../core/imports/bulk-imports.ts";
 import { createImportResolvers } from "../federation/imports.ts";
-import { openIslet } from "../islet.ts";
-import { createLogger } from "../log.ts";
-import { CliError, cliConfig, parseOptions, subcommand, type Command } from "./command.ts";
+import { CliError, onePath, parseOptions, subcommand, withFederation, type Command } from "./command.ts";
 import { startProgress } from "./progress.ts";
 
 const HELP = `
@@ -67,52 +65,46 @@ async function readCsv(file: string): Promise<string> {
   }
 }
 
-function oneFile(positionals: string[]): string {
-  if (positionals.length !== 1) throw new CliError("give one FILE");
-  return positionals[0]!;
-}
-
 async function importCsv(type: ImportType, argv: string[]): Promise<void> {
   const parsed = parseOptions(argv, { overwrite: { type: "boolean" } }, HELP, true);
   if (parsed == null) return;
-  const file = oneFile(parsed.positionals);
+  const file = onePath(parsed.positionals);
   const csv = await readCsv(file);
-  const config = cliConfig();
-  const islet = await openIslet(config, { log: createLogger(config.logLevel === "debug" ? "debug" : "warning") });
-  const stop = new AbortController();
-  let worker: Promise<void> | null = null;
-  try {
-    const started = await startImport(islet.core, { type, csv, overwrite: parsed.values.overwrite === true, filename: file }).catch((error: unknown) => {
-      if (error instanceof CoreError) throw new CliError(`${file}: ${error.message}`);
-      throw error;
-    });
-    for (const skipped of started.skipped) process.stdout.write(`line ${skipped.line}: skipped, ${skipped.reason}\n`);
-    const id = started.import.id;
-    worker = startImportWorker(islet.core, createImportQueue(islet.core.database, { log: islet.core.log }), createImportResolvers(islet.federation, islet.core), stop.signal);
-    const progress = startProgress({ label: `Importing ${file}`, total: started.import.totalItems });
-    let shown = 0;
-    for (;;) {
-      const now = await importProgress(islet.core, id);
-      const done = now.imported + now.failed;
-      if (done > shown) progress.advance(done - shown);
-      shown = done;
-      if (now.state === "finished" || now.pending === 0) break;
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  await withFederation(async (islet) => {
+    const stop = new AbortController();
+    let worker: Promise<void> | null = null;
+    try {
+      const started = await startImport(islet.core, { type, csv, overwrite: parsed.values.overwrite === true, filename: file }).catch((error: unknown) => {
+        if (error instanceof CoreError) throw new CliError(`${file}: ${error.message}`);
+        throw error;
+      });
+      for (const skipped of started.skipped) process.stdout.write(`line ${skipped.line}: skipped, ${skipped.reason}\n`);
+      const id = started.import.id;
+      worker = startImportWorker(islet.core, createImportQueue(islet.core.database, { log: islet.core.log }), createImportResolvers(islet.federation, islet.core), stop.signal);
+      const progress = startProgress({ label: `Importing ${file}`, total: started.import.totalItems });
+      let shown = 0;
+      for (;;) {
+        const now = await importProgress(islet.core, id);
+        const done = now.imported + now.failed;
+        if (done > shown) progress.advance(done - shown);
+        shown = done;
+        if (now.state === "finished" || now.pending === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      }
+      const report = await importReport(islet.core, id);
+      const failed = report.filter((row) => row.outcome === "failed");
+      const imported = report.length - failed.length;
+      progress.done(`${imported} imported, ${failed.length} failed, ${started.skipped.length} skipped`);
+      for (const row of failed) process.stdout.write(`line ${row.line}: ${describeRow(row)}: ${row.error ?? "failed"}\n`);
+      if (imported === 0 && report.length + started.skipped.length > 0) {
+        const first = failed[0];
+        throw new CliError(first != null ? `nothing could be imported (line ${first.line}: ${first.error})` : "nothing could be imported");
+      }
+    } finally {
+      stop.abort();
+      await worker;
     }
-    const report = await importReport(islet.core, id);
-    const failed = report.filter((row) => row.outcome === "failed");
-    const imported = report.length - failed.length;
-    progress.done(`${imported} imported, ${failed.length} failed, ${started.skipped.length} skipped`);
-    for (const row of failed) process.stdout.write(`line ${row.line}: ${describeRow(row)}: ${row.error ?? "failed"}\n`);
-    if (imported === 0 && report.length + started.skipped.length > 0) {
-      const first = failed[0];
-      throw new CliError(first != null ? `nothing could be imported (line ${first.line}: ${first.error})` : "nothing could be imported");
-    }
-  } finally {
-    stop.abort();
-    await worker;
-    await islet.close();
-  }
+  });
 }
 
 export const importCommand: Command = {

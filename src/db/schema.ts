@@ -722,6 +722,31 @@ export const bulkImportRows = pgTable(
 );
 
 /**
+ * An account archive uploaded on the settings pages, imported by the
+ * "archive_imports" queue's worker: the file waits under DATA_DIR until
+ * the import ends (finished or failed), then it is deleted.
+ */
+export const archiveImports = pgTable("archive_imports", {
+  id: id().primaryKey(),
+  accountId: id("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+  /** scheduled, in_progress, finished or failed. */
+  state: text("state").notNull().default("scheduled"),
+  originalFilename: text("original_filename"),
+  /** The uploaded file while it waits or is read; null once deleted. */
+  filePath: text("file_path"),
+  size: bigint("size", { mode: "number" }).notNull().default(0),
+  /** The file being read and how far: { file, bytesRead, totalBytes }. */
+  progress: jsonb("progress").$type<{ file: string; bytesRead: number; totalBytes: number }>(),
+  /** The import's counts and skipped items once finished. */
+  report: jsonb("report").$type<Record<string, unknown>>(),
+  /** Why the import failed. */
+  error: text("error"),
+  attempts: integer("attempts").notNull().default(0),
+  createdAt: createdAt(),
+  finishedAt: timestamp("finished_at", { withTimezone: true }),
+});
+
+/**
  * Posts taken from an account archive (`islet import archive`): the IRI
  * they had in the archive and the status they became, so that replies find
  * their parents and a second run skips what the first stored.

@@ -72,6 +72,12 @@ ul.plain > li button { margin-top: 0.5rem; }
 button.danger { border-color: #a30000; color: #a30000; background: #fff; }
 img.qr { display: block; width: 240px; height: 240px; margin: 0.5rem 0; image-rendering: pixelated; }
 ol.codes { font: 1rem ui-monospace, monospace; columns: 2; background: #f2f2f2; border-radius: 6px; padding: 0.75rem 0.75rem 0.75rem 2.2rem; }
+.failure { color: #a30000; }
+label.progress { display: flex; gap: 0.5rem; align-items: center; font-weight: normal; margin: 0.4rem 0; }
+label.progress progress { flex: 1; max-width: 16rem; }
+details.skipped { margin: 0.4rem 0; font-size: 0.9rem; }
+details.skipped summary { cursor: pointer; }
+details.skipped ul { margin: 0.25rem 0; padding-left: 1.2rem; }
 @media (min-width: 36rem) { .images { grid-template-columns: auto 1fr; align-items: start; } }
 </style>
 </head>

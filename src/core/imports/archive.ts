@@ -49,6 +49,8 @@ export interface ArchiveProgress {
 export interface ArchiveImportOptions {
   resolvers: ImportResolvers;
   onProgress?: (progress: ArchiveProgress) => void;
+  /** Stops the import between two items (what was stored stays; a later run skips it). */
+  signal?: AbortSignal;
 }
 
 export interface ArchiveImportReport {
@@ -222,11 +224,12 @@ async function readEach(path: string, file: string, options: ArchiveImportOption
   const totalBytes = (await stat(path)).size;
   try {
     for await (const { item, bytesRead } of readCollectionItems(path)) {
+      options.signal?.throwIfAborted();
       await each(item);
       options.onProgress?.({ file, bytesRead, totalBytes });
     }
   } catch (error) {
-    if (error instanceof CoreError) throw error;
+    if (error instanceof CoreError || options.signal?.aborted) throw error;
     throw new CoreError("invalid", error instanceof Error ? error.message : String(error));
   }
   options.onProgress?.({ file, bytesRead: totalBytes, totalBytes });

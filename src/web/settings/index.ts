@@ -3,7 +3,8 @@
  * and sessions, two-factor sign-in, password and e-mail, import and export, account
  * migration. Server-rendered
  * forms that work without script; one small script (`settings.js`) only
- * previews a chosen avatar or header before it is saved. Each page needs
+ * previews a chosen avatar or header before it is saved, and reloads a page
+ * showing a running import. Each page needs
  * the owner's browser session (else: the sign-in page, and back), and each
  * form a CSRF token of that session from this site.
  */
@@ -18,7 +19,11 @@ import { preferencesSettingsRoutes } from "./preferences.ts";
 import { profileSettingsRoutes } from "./profile.ts";
 import { twoFactorSettingsRoutes } from "./two-factor.ts";
 
-/** Shows a picture chosen in a file field in its preview before the form is sent. */
+/**
+ * Shows a picture chosen in a file field in its preview before the form is
+ * sent; reloads a page listing a running import now and then, unless a
+ * form on it is being filled in.
+ */
 const SETTINGS_SCRIPT = `"use strict";
 for (const input of document.querySelectorAll("input[type=file][data-preview]")) {
   input.addEventListener("change", () => {
@@ -26,6 +31,12 @@ for (const input of document.querySelectorAll("input[type=file][data-preview]"))
     const file = input.files && input.files[0];
     if (image != null && file != null && file.type.startsWith("image/")) image.src = URL.createObjectURL(file);
   });
+}
+if (document.querySelector("[data-running]") != null) {
+  setInterval(() => {
+    const busy = document.querySelector("form :focus") != null || [...document.querySelectorAll("input[type=file]")].some((input) => input.files != null && input.files.length > 0);
+    if (!busy) location.reload();
+  }, 5000);
 }
 `;
 

@@ -72,6 +72,7 @@ export const NOTICES: Readonly<Record<string, string>> = {
   email_confirmed: "Your new e-mail address is confirmed.",
   two_factor_disabled: "Two-factor sign-in is off.",
   import_started: "The import has started. Its progress shows below.",
+  archive_import_started: "The archive is uploaded. It is being read; its progress shows below.",
   alias_added: "The alias is added.",
   alias_removed: "The alias is removed.",
   moved: "Your account is marked as moved. Your followers are told.",

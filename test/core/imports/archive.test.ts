@@ -8,16 +8,13 @@
  * Islet exports is imported into an empty instance: the same posts.
  */
 import assert from "node:assert/strict";
-import { createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pipeline } from "node:stream/promises";
 import { after, before, describe, test } from "node:test";
 import { and, asc, eq, isNull } from "drizzle-orm";
 import sharp from "sharp";
 import { c as createTar } from "tar";
-import yazl from "yazl";
 import { findAccountById } from "../../../src/core/accounts.ts";
 import { importArchive, openArchive, type ArchiveImportReport } from "../../../src/core/imports/archive.ts";
 import { createStatus } from "../../../src/core/statuses.ts";
@@ -25,6 +22,7 @@ import { accounts, bookmarks, favourites, follows, importedStatuses, mediaAttach
 import { writeAccountArchive } from "../../../src/federation/account-archive.ts";
 import { createImportResolvers } from "../../../src/federation/imports.ts";
 import { api } from "../../helpers/api.ts";
+import { writeZip } from "../../helpers/archives.ts";
 import { databaseKinds } from "../../helpers/database.ts";
 import { activityGet, startDocumentServer, type DocumentServer, type RemoteActorHandle } from "../../helpers/federation.ts";
 import { eventually, startInstance, type TestInstance } from "../../helpers/instance.ts";
@@ -70,22 +68,6 @@ async function postsOf(instance: TestInstance) {
     });
   }
   return out;
-}
-
-
-/** Zips the files under `dir` (folders included) into `file`, as Mastodon's archive is packed. */
-async function writeZip(dir: string, file: string): Promise<void> {
-  const zip = new yazl.ZipFile();
-  const add = async (folder: string, prefix: string) => {
-    for (const entry of await readdir(folder, { withFileTypes: true })) {
-      const path = join(folder, entry.name);
-      if (entry.isDirectory()) await add(path, `${prefix}${entry.name}/`);
-      else zip.addFile(path, `${prefix}${entry.name}`);
-    }
-  };
-  await add(dir, "");
-  zip.end();
-  await pipeline(zip.outputStream, createWriteStream(file));
 }
 
 for (const kind of databaseKinds()) {
