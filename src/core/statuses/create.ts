@@ -7,6 +7,7 @@ import type { CoreContext } from "../context.ts";
 import { CoreError } from "../context.ts";
 import { newId } from "../ids.ts";
 import { checkPollInput, cleanPollInput, type PollInput } from "../polls.ts";
+import { checkQuotable, initialQuoteState, QUOTE_POLICIES, type QuotePolicy } from "../quotes.ts";
 import { countableLength, formatStatusText, graphemeLength } from "../text.ts";
 import { canView } from "../visibility.ts";
 import { recallIdempotent, rememberIdempotent } from "./idempotency.ts";
@@ -32,6 +33,10 @@ export interface NewStatusInput {
   applicationId?: bigint | null;
   /** The Idempotency-Key header: a retry within an hour returns the first post. */
   idempotencyKey?: string | null;
+  /** The post this one quotes. */
+  quotedStatusId?: bigint | null;
+  /** Who may quote this post; default: anyone. */
+  quotePolicy?: QuotePolicy | null;
 }
 
 /** A new post's input after its checks, ready to render and store. */
@@ -45,6 +50,8 @@ export interface PreparedStatus {
   media: MediaRow[];
   poll: PollInput | null;
   applicationId: bigint | null;
+  quoted: StatusRow | null;
+  quotePolicy: QuotePolicy;
 }
 
 /**
@@ -108,16 +115,24 @@ export async function prepareStatus(
     }
     inReplyTo = await resolveReblog(ctx, parent);
   }
+  const visibility = input.visibility ?? "public";
+  if (input.quotePolicy != null && !QUOTE_POLICIES.includes(input.quotePolicy)) {
+    throw new CoreError("invalid", `quote_approval_policy must be one of ${QUOTE_POLICIES.join(", ")}`);
+  }
+  const quoted = input.quotedStatusId == null ? null : await checkQuotable(ctx, author, input.quotedStatusId, visibility);
   return {
     text,
     spoilerText,
     sensitive: (input.sensitive ?? false) || spoilerText !== "",
-    visibility: input.visibility ?? "public",
+    visibility,
     language,
     inReplyTo,
     media,
     poll,
     applicationId: input.applicationId ?? null,
+    quoted,
+    // As Mastodon: followers-only and direct posts are quoted by nobody else.
+    quotePolicy: visibility === "private" || visibility === "direct" ? "nobody" : (input.quotePolicy ?? "public"),
   };
 }
 
@@ -142,6 +157,15 @@ export async function buildStatusData(ctx: CoreContext, author: Account, prepare
     mentionedAccountIds: formatted.mentions.map((account) => account.id),
     tagNames: formatted.tags,
     media: prepared.media,
+    quotePolicy: prepared.quotePolicy,
+    quote: prepared.quoted == null
+      ? null
+      : {
+        quotedStatusId: prepared.quoted.id,
+        quotedUri: prepared.quoted.uri,
+        state: initialQuoteState(author, prepared.quoted),
+        requestUri: initialQuoteState(author, prepared.quoted) === "pending" ? `${uri}#quote-request` : null,
+      },
     poll: prepared.poll == null
       ? null
       : {

@@ -5,10 +5,11 @@
  */
 import { eq, sql } from "drizzle-orm";
 import type { Db } from "../../db/connect.ts";
-import { mentions, polls, statuses } from "../../db/schema.ts";
+import { mentions, polls, statusQuotes, statuses } from "../../db/schema.ts";
 import type { Account } from "../accounts.ts";
 import type { CoreContext } from "../context.ts";
 import { newId } from "../ids.ts";
+import { writeQuote, type QuotePolicy, type QuoteState } from "../quotes.ts";
 import { setStatusTags } from "../tags.ts";
 import { attachMedia, type MediaRow } from "./media.ts";
 import type { StatusRow, Visibility } from "./rows.ts";
@@ -49,6 +50,10 @@ export interface StatusData {
   /** The author's media, in order; checked already. */
   media: MediaRow[];
   poll: NewPoll | null;
+  /** Who may quote it (null: not stated, as for many remote posts). */
+  quotePolicy?: QuotePolicy | null;
+  /** The post it quotes. */
+  quote?: { quotedStatusId: bigint | null; quotedUri: string; state: QuoteState; requestUri?: string | null } | null;
 }
 
 /**
@@ -80,6 +85,7 @@ export async function writeStatus(db: Db, author: Account, data: StatusData): Pr
       inReplyToAccountId: parent != null ? replyTargetAccountId(author, parent) : (data.inReplyToAccountId ?? null),
       conversationId: parent != null ? (parent.conversationId ?? parent.id) : data.id,
       applicationId: data.applicationId,
+      quotePolicy: data.quotePolicy ?? null,
       ...(data.createdAt == null ? {} : { createdAt: data.createdAt, updatedAt: data.createdAt }),
     })
     .returning();
@@ -93,6 +99,7 @@ export async function writeStatus(db: Db, author: Account, data: StatusData): Pr
   }
   await setStatusTags(db, row.id, data.tagNames);
   await attachMedia(db, row.id, data.media);
+  if (data.quote != null) await writeQuote(db, row.id, data.quote);
   if (data.poll != null) {
     await db.insert(polls).values({
       id: newId(),
@@ -113,7 +120,14 @@ export async function writeStatus(db: Db, author: Account, data: StatusData): Pr
  * posts use createStatus, which checks and renders the input first.
  */
 export async function storeStatus(ctx: CoreContext, author: Account, data: StatusData): Promise<StatusRow> {
-  const row = await ctx.db.transaction((tx) => writeStatus(tx, author, data));
+  const { row, quote } = await ctx.db.transaction(async (tx) => {
+    const written = await writeStatus(tx, author, data);
+    const quotes = data.quote == null ? [] : await tx.select().from(statusQuotes).where(eq(statusQuotes.statusId, written.id)).limit(1);
+    return { row: written, quote: quotes[0] ?? null };
+  });
   await ctx.events.emit("status.created", { statusId: row.id, accountId: author.id });
+  if (quote?.state === "pending" && quote.quotedStatusId != null) {
+    await ctx.events.emit("quote.requested", { quoteId: quote.id, statusId: row.id, quotedStatusId: quote.quotedStatusId });
+  }
   return row;
 }
