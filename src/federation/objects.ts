@@ -50,9 +50,8 @@ export async function loadFederatedStatus(core: CoreContext, statusId: bigint): 
     media,
     poll: pollRows[0] ?? null,
     inReplyToUri: parent[0]?.uri ?? null,
-    quote: quote == null || quote.state === "rejected" || quote.state === "revoked"
-      ? null
-      : { uri: quote.quotedUri, authorizationUri: quote.state === "accepted" ? quote.authorizationUri : null },
+    // As Mastodon: the quoted post is named whatever the quote's state; the stamp only while it stands.
+    quote: quote == null ? null : { uri: quote.quotedUri, authorizationUri: quote.state === "accepted" ? quote.authorizationUri : null },
   };
 }
 
