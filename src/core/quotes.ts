@@ -72,23 +72,39 @@ export async function quoteApprovals(ctx: CoreContext, rows: readonly StatusRow[
 }
 
 /**
- * The post `quotedId` when `author` may quote it in a post of `visibility`:
- * visible to the author, not someone else's followers-only or direct post,
- * a private post of the author's own only in a private or direct quote,
- * and a policy that does not deny the author. A boost stands for its
- * original. Throws CoreError (not_found, invalid).
+ * The post `quotedId` when `author` may quote it: visible to the author,
+ * not someone else's followers-only or direct post nor the author's own
+ * direct one, and a policy that does not deny the author. A boost stands
+ * for its original. Throws CoreError (not_found, invalid).
  */
-export async function checkQuotable(ctx: CoreContext, author: Account, quotedId: bigint, visibility: Visibility): Promise<StatusRow> {
+export async function checkQuotable(ctx: CoreContext, author: Account, quotedId: bigint): Promise<StatusRow> {
   const found = await findStatus(ctx, quotedId);
   if (found == null || !(await canView(ctx, found, author.id))) throw new CoreError("not_found", "The post you are trying to quote does not appear to exist");
   const quoted = await resolveReblog(ctx, found);
-  if (quoted.visibility === "private" || quoted.visibility === "direct") {
-    if (quoted.accountId !== author.id) throw new CoreError("invalid", "Private and direct posts cannot be quoted");
-    if (visibility === "public" || visibility === "unlisted") throw new CoreError("invalid", "A private post can only be quoted in a private or direct post");
-  }
+  if (quoted.visibility === "direct") throw new CoreError("invalid", "Direct posts cannot be quoted");
+  if (quoted.visibility === "private" && quoted.accountId !== author.id) throw new CoreError("invalid", "Private posts cannot be quoted");
   const approval = (await quoteApprovals(ctx, [quoted], author.id)).get(quoted.id);
   if (approval === "denied") throw new CoreError("invalid", "The author of this post does not allow you to quote it");
   return quoted;
+}
+
+/**
+ * The visibility of a post quoting `quoted`: a quote of the author's own
+ * followers-only post is followers-only at most, as on Mastodon.
+ */
+export function quotingVisibility(quoted: StatusRow, visibility: Visibility): Visibility {
+  return quoted.visibility === "private" && (visibility === "public" || visibility === "unlisted") ? "private" : visibility;
+}
+
+/**
+ * The HTML of a quoting post: as Mastodon, a `RE:` paragraph linking the
+ * quoted post goes first unless the text links to it already (servers
+ * that know no quotes show that; clients hide `.quote-inline`).
+ */
+export function withQuoteInline(html: string, quoted: Pick<StatusRow, "uri" | "url">, escape: (text: string) => string): string {
+  const link = quoted.url ?? quoted.uri;
+  if ([quoted.uri, quoted.url].some((target) => target != null && html.includes(`href="${escape(target)}"`))) return html;
+  return `<p class="quote-inline">RE: <a href="${escape(link)}">${escape(link)}</a></p>${html}`;
 }
 
 /**
@@ -396,7 +412,8 @@ export async function quoteOnEdit(ctx: CoreContext, author: Account, status: Sta
     if (existing.quotedStatusId === quotedStatusId) return false;
     throw new CoreError("invalid", "The quoted post of a post cannot be changed");
   }
-  const quoted = await checkQuotable(ctx, author, quotedStatusId, status.visibility);
+  const quoted = await checkQuotable(ctx, author, quotedStatusId);
+  if (quotingVisibility(quoted, status.visibility) !== status.visibility) throw new CoreError("invalid", "A private post can only be quoted in a private or direct post");
   const state = initialQuoteState(author, quoted);
   const quote = await writeQuote(ctx.db, status.id, {
     quotedStatusId: quoted.id,

@@ -64,6 +64,8 @@ for (const kind of databaseKinds()) {
       assert.equal(second.status, 200, JSON.stringify(second.body));
       assert.equal(second.body.quote.state, "accepted");
       assert.equal(second.body.quote.quoted_status.id, first.body.id);
+      // For servers that know no quotes, a link to the quoted post goes first.
+      assert.equal(second.body.content, `<p class="quote-inline">RE: <a href="${first.body.url}">${first.body.url}</a></p><p>quoting the first</p>`);
       assert.deepEqual(second.body.quote_approval, { automatic: ["followers"], manual: [], current_user: "automatic" });
       const third = await post({ status: "quoting the second", quoted_status_id: second.body.id });
       // One level down, Mastodon names the quoted post by id only.
@@ -92,13 +94,22 @@ for (const kind of databaseKinds()) {
       const badPolicy = await post({ status: "x", quote_approval_policy: "everyone" });
       assert.equal(badPolicy.status, 422);
 
-      // The owner's own private post: only in a private or direct post.
+      // The owner's own private post: its quote is followers-only at most.
       const mine = await post({ status: "private thought", visibility: "private" });
       assert.deepEqual(mine.body.quote_approval, { automatic: [], manual: [], current_user: "automatic" });
-      assert.equal((await post({ status: "public", quoted_status_id: mine.body.id })).status, 422);
-      const privately = await post({ status: "also private", visibility: "private", quoted_status_id: mine.body.id });
-      assert.equal(privately.status, 200);
-      assert.equal(privately.body.quote.state, "accepted");
+      const lowered = await post({ status: "public, they said", quoted_status_id: mine.body.id });
+      assert.equal(lowered.status, 200);
+      assert.equal(lowered.body.visibility, "private");
+      assert.equal(lowered.body.quote.state, "accepted");
+      // Direct posts are quoted by nobody; a direct quote must mention the quoted author.
+      const direct = await post({ status: "just me", visibility: "direct" });
+      assert.equal((await post({ status: "x", quoted_status_id: direct.body.id })).status, 422);
+      const open = await receiveStatus(core, stranger, remotePost(stranger, "open", { quotePolicy: "public" }), []);
+      const unmentioned = await post({ status: "quietly", visibility: "direct", quoted_status_id: open.id.toString() });
+      assert.equal(unmentioned.status, 422);
+      assert.match(unmentioned.body.error, /mention/);
+      const mentioned = await post({ status: `@${stranger.username}@${stranger.domain} look`, visibility: "direct", quoted_status_id: open.id.toString() });
+      assert.equal(mentioned.status, 200, JSON.stringify(mentioned.body));
     });
 
     test("remote posts: a quote of one waits for its author; the policy as it applies to the owner", async () => {

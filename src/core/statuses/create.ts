@@ -7,7 +7,8 @@ import type { CoreContext } from "../context.ts";
 import { CoreError } from "../context.ts";
 import { newId } from "../ids.ts";
 import { checkPollInput, cleanPollInput, type PollInput } from "../polls.ts";
-import { checkQuotable, initialQuoteState, QUOTE_POLICIES, type QuotePolicy } from "../quotes.ts";
+import { checkQuotable, initialQuoteState, QUOTE_POLICIES, quotingVisibility, withQuoteInline, type QuotePolicy } from "../quotes.ts";
+import { escapeHtml } from "../../text/escape-html.ts";
 import { countableLength, formatStatusText, graphemeLength } from "../text.ts";
 import { canView } from "../visibility.ts";
 import { recallIdempotent, rememberIdempotent } from "./idempotency.ts";
@@ -115,11 +116,12 @@ export async function prepareStatus(
     }
     inReplyTo = await resolveReblog(ctx, parent);
   }
-  const visibility = input.visibility ?? "public";
+  let visibility = input.visibility ?? "public";
   if (input.quotePolicy != null && !QUOTE_POLICIES.includes(input.quotePolicy)) {
     throw new CoreError("invalid", `quote_approval_policy must be one of ${QUOTE_POLICIES.join(", ")}`);
   }
-  const quoted = input.quotedStatusId == null ? null : await checkQuotable(ctx, author, input.quotedStatusId, visibility);
+  const quoted = input.quotedStatusId == null ? null : await checkQuotable(ctx, author, input.quotedStatusId);
+  if (quoted != null) visibility = quotingVisibility(quoted, visibility);
   return {
     text,
     spoilerText,
@@ -139,13 +141,18 @@ export async function prepareStatus(
 /** Renders a prepared local post into what {@link storeStatus} writes. */
 export async function buildStatusData(ctx: CoreContext, author: Account, prepared: PreparedStatus, now = new Date()): Promise<StatusData> {
   const formatted = await formatStatusText(ctx, prepared.text);
+  const quoted = prepared.quoted;
+  // A direct quote must reach the quoted author: they have to be mentioned.
+  if (quoted != null && prepared.visibility === "direct" && quoted.accountId !== author.id && !formatted.mentions.some((account) => account.id === quoted.accountId)) {
+    throw new CoreError("invalid", "A direct post quoting someone must mention them");
+  }
   const id = newId(now);
   const { uri, url } = localStatusUris(ctx.config.origin, author.username, id);
   return {
     id,
     uri,
     url,
-    content: formatted.html,
+    content: quoted == null ? formatted.html : withQuoteInline(formatted.html, quoted, escapeHtml),
     text: prepared.text,
     spoilerText: prepared.spoilerText,
     sensitive: prepared.sensitive,
