@@ -348,17 +348,26 @@ export async function setRemoteQuote(ctx: CoreContext, quoting: StatusRow, input
   let state: QuoteState;
   let authorizationUri = input.authorizationUri;
   if (existing?.state === "revoked" && (existing.quotedUri === input.quotedUri)) return existing;
+  let stampNow = false;
   if (ownPost) {
     // Only the owner's own standing stamp counts, whatever the post claims.
     const stamped = existing != null && existing.quotedStatusId === quoted.id && existing.state === "accepted" && existing.authorizationUri != null;
     state = stamped ? "accepted" : existing?.state === "rejected" ? "rejected" : "pending";
     authorizationUri = stamped ? existing!.authorizationUri : null;
+    // An older form asks nobody: approved here when the policy lets its author quote automatically.
+    if (!stamped && input.form === "legacy" && (await quoteApprovals(ctx, [quoted], quoting.accountId)).get(quoted.id) === "automatic") {
+      stampNow = true;
+    }
   } else if (input.form === "legacy") {
     state = "accepted";
   } else if (input.authorizationUri != null) {
     state = input.verified ? "accepted" : "unauthorized";
   } else {
     state = "pending";
+  }
+  if (stampNow && owner != null) {
+    const quote = existing ?? await writeQuote(ctx.db, quoting.id, { quotedStatusId: quoted!.id, quotedUri: input.quotedUri, state: "pending" });
+    return await moveQuote(ctx, quote, "accepted", quoteAuthorizationUri(ctx.config.origin, owner.account.username, quote.id));
   }
   if (existing == null) {
     const quote = await writeQuote(ctx.db, quoting.id, { quotedStatusId: quoted?.id ?? null, quotedUri: input.quotedUri, state, authorizationUri });

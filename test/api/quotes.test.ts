@@ -73,6 +73,12 @@ for (const kind of databaseKinds()) {
       assert.equal((await get(`/api/v1/statuses/${first.body.id}`)).body.quotes_count, 1);
       if (schema != null) assertMatchesSchema("Status", third.body);
 
+      // The quoted post deleted: the quote says so.
+      const gone = await post({ status: "soon gone" });
+      const ofGone = await post({ status: "quoting what goes", quoted_status_id: gone.body.id });
+      assert.equal((await api(instance, "DELETE", `/api/v1/statuses/${gone.body.id}`, { token })).status, 200);
+      assert.deepEqual((await get(`/api/v1/statuses/${ofGone.body.id}`)).body.quote, { state: "deleted", quoted_status: null });
+
       // Quoting a boost quotes its original.
       const boost = await api(instance, "POST", `/api/v1/statuses/${first.body.id}/reblog`, { token });
       const viaBoost = await post({ status: "via a boost", quoted_status_id: boost.body.id });

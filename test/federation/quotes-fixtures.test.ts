@@ -180,6 +180,19 @@ for (const kind of databaseKinds()) {
       assert.equal(shown.body.quote.state, "accepted");
       assert.equal(shown.body.quote.quoted_status.content, "<p>quoted the old way</p>");
 
+      // An older form quoting the owner's post asks nobody: the owner's policy decides, and a stamp is kept to revoke.
+      const mine = await createStatus(islet.islet.core, islet.owner!.account, { text: "quoted by Misskey" });
+      const ofMine = await deliverFixture("misskey-quote.json", "misskey_user", mine.uri, () => null);
+      const mineQuote = await eventually(async () => {
+        const quote = await findQuoteOf(islet.islet.core, ofMine.id);
+        return quote?.state === "accepted" ? quote : undefined;
+      }, "the quote of the owner's post accepted");
+      assert.match(mineQuote.authorizationUri ?? "", /\/users\/owner\/quote_authorizations\//);
+      await eventually(async () => (await islet.islet.core.db.select().from(notifications).where(and(eq(notifications.type, "quote"), eq(notifications.statusId, ofMine.id))))[0], "the owner told of the quote");
+      const closed = await createStatus(islet.islet.core, islet.owner!.account, { text: "not quotable", quotePolicy: "nobody" });
+      const ofClosed = await deliverFixture("misskey-quote.json", "misskey_user", closed.uri, () => null);
+      assert.equal((await eventually(() => findQuoteOf(islet.islet.core, ofClosed.id), "the refused quote")).state, "pending");
+
       const akkoma = actors.get("akkoma_user")!;
       const noteId = `${remote.origin}/objects/${++counter}`;
       const response = await akkoma.post(`${islet.origin}/inbox`, {
