@@ -133,6 +133,17 @@ export async function writeQuote(
   return rows[0];
 }
 
+/**
+ * After a new post of the owner's is stored: when its quote waits for a
+ * remote author's approval, emits `quote.requested` (federation asks).
+ */
+export async function requestQuoteApproval(ctx: CoreContext, statusId: bigint): Promise<void> {
+  const quote = await findQuoteOf(ctx, statusId);
+  if (quote?.state === "pending" && quote.quotedStatusId != null && quote.requestUri != null) {
+    await ctx.events.emit("quote.requested", { quoteId: quote.id, statusId, quotedStatusId: quote.quotedStatusId });
+  }
+}
+
 export async function findQuoteOf(ctx: CoreContext, statusId: bigint): Promise<QuoteRow | null> {
   const rows = await ctx.db.select().from(statusQuotes).where(eq(statusQuotes.statusId, statusId)).limit(1);
   return rows[0] ?? null;

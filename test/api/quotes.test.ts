@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Account } from "../../src/core/accounts.ts";
 import { findQuoteOf, quoteAnswered, receiveQuoteRequest } from "../../src/core/quotes.ts";
+import { publishDueScheduledStatuses } from "../../src/core/scheduled-statuses.ts";
 import { findStatus, type StatusRow } from "../../src/core/statuses.ts";
 import { receiveStatus, receiveStatusUpdate, type RemoteStatusInput } from "../../src/core/remote-statuses.ts";
 import { insertRemoteAccount } from "../helpers/accounts.ts";
@@ -147,6 +148,19 @@ for (const kind of databaseKinds()) {
       assert.deepEqual(edited.body.quote_approval.automatic, []);
       const swapped = await api(instance, "PUT", `/api/v1/statuses/${plain.body.id}`, { token, body: { status: "swap", quoted_status_id: other.body.id } });
       assert.equal(swapped.status, 422);
+    });
+
+    test("a scheduled quote keeps its quote and policy, and is published quoting", async () => {
+      const target = await post({ status: "quoted later" });
+      const later = new Date(Date.now() + 3_600_000);
+      const scheduled = await post({ status: "scheduled quote", quoted_status_id: target.body.id, quote_approval_policy: "followers", scheduled_at: later.toISOString() });
+      assert.equal(scheduled.status, 200, JSON.stringify(scheduled.body));
+      assert.equal(scheduled.body.params.quoted_status_id, target.body.id);
+      assert.equal(scheduled.body.params.quote_approval_policy, "followers");
+      const [published] = await publishDueScheduledStatuses(instance.islet.core, new Date(later.getTime() + 1000));
+      const shown = await get(`/api/v1/statuses/${published.id}`);
+      assert.equal(shown.body.quote.quoted_status.id, target.body.id);
+      assert.deepEqual(shown.body.quote_approval.automatic, ["followers"]);
     });
 
     test("interaction_policy: changes who may quote; only the owner's posts; bad values refused", async () => {

@@ -259,6 +259,12 @@ for (const kind of databaseKinds()) {
       await call(instance, "GET", "/api/v2/notifications?types[]=quote", { token });
       const revoked = await call(instance, "POST", `/api/v1/statuses/${original.body.id}/quotes/${remote.id}/revoke`, { token });
       assert.equal(revoked.body.quote.state, "revoked");
+      const later = new Date(Date.now() + 3_600_000).toISOString();
+      const scheduled = await call(instance, "POST", "/api/v1/statuses", {
+        token, body: { status: "Quote later", quoted_status_id: original.body.id, quote_approval_policy: "nobody", scheduled_at: later },
+      });
+      assert.equal(scheduled.body.params.quoted_status_id, original.body.id);
+      assert.equal(scheduled.body.params.quote_approval_policy, "nobody");
     });
 
     test("errors have Mastodon's shape", async () => {

@@ -5,11 +5,11 @@
  */
 import { eq, sql } from "drizzle-orm";
 import type { Db } from "../../db/connect.ts";
-import { mentions, polls, statusQuotes, statuses } from "../../db/schema.ts";
+import { mentions, polls, statuses } from "../../db/schema.ts";
 import type { Account } from "../accounts.ts";
 import type { CoreContext } from "../context.ts";
 import { newId } from "../ids.ts";
-import { writeQuote, type QuotePolicy, type QuoteState } from "../quotes.ts";
+import { requestQuoteApproval, writeQuote, type QuotePolicy, type QuoteState } from "../quotes.ts";
 import { setStatusTags } from "../tags.ts";
 import { attachMedia, type MediaRow } from "./media.ts";
 import type { StatusRow, Visibility } from "./rows.ts";
@@ -120,14 +120,8 @@ export async function writeStatus(db: Db, author: Account, data: StatusData): Pr
  * posts use createStatus, which checks and renders the input first.
  */
 export async function storeStatus(ctx: CoreContext, author: Account, data: StatusData): Promise<StatusRow> {
-  const { row, quote } = await ctx.db.transaction(async (tx) => {
-    const written = await writeStatus(tx, author, data);
-    const quotes = data.quote == null ? [] : await tx.select().from(statusQuotes).where(eq(statusQuotes.statusId, written.id)).limit(1);
-    return { row: written, quote: quotes[0] ?? null };
-  });
+  const row = await ctx.db.transaction((tx) => writeStatus(tx, author, data));
   await ctx.events.emit("status.created", { statusId: row.id, accountId: author.id });
-  if (quote?.state === "pending" && quote.quotedStatusId != null) {
-    await ctx.events.emit("quote.requested", { quoteId: quote.id, statusId: row.id, quotedStatusId: quote.quotedStatusId });
-  }
+  if (data.quote?.state === "pending") await requestQuoteApproval(ctx, row.id);
   return row;
 }
