@@ -10,9 +10,9 @@
  * (the owner withdrew a stamp), and `quote.accepted` whenever a quote
  * becomes accepted (notifications).
  */
-import { and, count, eq, inArray, isNull, or } from "drizzle-orm";
+import { and, count, eq, inArray } from "drizzle-orm";
 import type { Db } from "../db/connect.ts";
-import { accounts, follows, statusQuotes, statuses } from "../db/schema.ts";
+import { follows, statusQuotes, statuses } from "../db/schema.ts";
 import { findAccountById, getOwner, type Account } from "./accounts.ts";
 import type { CoreContext } from "./context.ts";
 import { CoreError } from "./context.ts";
@@ -394,11 +394,6 @@ export async function setRemoteQuote(ctx: CoreContext, quoting: StatusRow, input
   return existing.state === state ? rows[0] : await moveQuote(ctx, rows[0], state);
 }
 
-/** Links quotes waiting for a post Islet now has (stored after the post quoting it). */
-export async function linkQuotedPost(ctx: CoreContext, quoted: StatusRow): Promise<void> {
-  await ctx.db.update(statusQuotes).set({ quotedStatusId: quoted.id }).where(and(eq(statusQuotes.quotedUri, quoted.uri), isNull(statusQuotes.quotedStatusId), or(eq(statusQuotes.state, "accepted"), eq(statusQuotes.state, "pending"))!));
-}
-
 /** The owner's accepted quotes of `quotedId` (for `quoted_update`), with the quoted post's author. */
 export async function ownerQuotesOf(ctx: CoreContext, quotedId: bigint): Promise<{ quote: QuoteRow; quotedAuthor: Account }[]> {
   const owner = await getOwner(ctx);
@@ -412,12 +407,6 @@ export async function ownerQuotesOf(ctx: CoreContext, quotedId: bigint): Promise
   const author = quoted == null ? null : await findAccountById(ctx, quoted.accountId);
   if (author == null) return [];
   return rows.map((row) => ({ quote: row.quote, quotedAuthor: author }));
-}
-
-/** The account that wrote a status (helper for federation). */
-export async function statusAuthor(ctx: CoreContext, status: StatusRow): Promise<Account | null> {
-  const rows = await ctx.db.select().from(accounts).where(eq(accounts.id, status.accountId)).limit(1);
-  return rows[0] ?? null;
 }
 
 /**
