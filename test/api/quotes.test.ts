@@ -17,6 +17,7 @@ import { api, linkPath, ownerToken } from "../helpers/api.ts";
 import { databaseKinds } from "../helpers/database.ts";
 import { startInstance, type TestInstance } from "../helpers/instance.ts";
 import { assertMatchesSchema, openApiSchema } from "../helpers/openapi.ts";
+import { SseClient } from "../streaming/helpers.ts";
 
 const schema = openApiSchema();
 let counter = 0;
@@ -148,6 +149,21 @@ for (const kind of databaseKinds()) {
       assert.deepEqual(edited.body.quote_approval.automatic, []);
       const swapped = await api(instance, "PUT", `/api/v1/statuses/${plain.body.id}`, { token, body: { status: "swap", quoted_status_id: other.body.id } });
       assert.equal(swapped.status, 422);
+    });
+
+    test("streaming: a quote's update event carries its quote, as the API shows it", async () => {
+      const client = await SseClient.open(`${instance.url}/api/v1/streaming/user`, token);
+      try {
+        const target = await post({ status: "streamed and quoted" });
+        const quoting = await post({ status: "streamed quote", quoted_status_id: target.body.id });
+        const update = await client.next((e) => e.event === "update" && JSON.parse(e.data).id === quoting.body.id, "the quote's update");
+        const streamed = JSON.parse(update.data);
+        assert.equal(streamed.quote.state, "accepted");
+        assert.equal(streamed.quote.quoted_status.id, target.body.id);
+        assert.deepEqual(streamed.quote, (await get(`/api/v1/statuses/${quoting.body.id}`)).body.quote);
+      } finally {
+        client.close();
+      }
     });
 
     test("a scheduled quote keeps its quote and policy, and is published quoting", async () => {
