@@ -319,8 +319,12 @@ export async function receiveQuoteRevoke(ctx: CoreContext, author: Account, auth
     if (quotedAuthorId !== author.id || quote.state === "revoked") continue;
     await moveQuote(ctx, quote, "revoked");
     revoked = true;
+    // The owner's own quote is federated again, without its stamp; a
+    // remote post was not edited, so nothing is said of it.
     const quoting = await findStatus(ctx, quote.statusId);
-    if (quoting != null) await ctx.events.emit("status.updated", { statusId: quoting.id, accountId: quoting.accountId });
+    if (quoting != null && quoting.uri.startsWith(`${ctx.config.origin}/`)) {
+      await ctx.events.emit("status.updated", { statusId: quoting.id, accountId: quoting.accountId });
+    }
   }
   return revoked;
 }
