@@ -229,10 +229,10 @@ export function statusesRoutes(deps: ApiDeps): Hono<ApiEnv> {
     return c.json(await serializeStatus(core, updated, viewerId));
   });
 
-  // The accepted quotes of one of the owner's posts, newest first.
+  // The accepted quotes of a post, newest first (as Mastodon: of any post the viewer may see).
   app.get("/api/v1/statuses/:id/quotes", async (c) => {
     const viewerId = requireUser(c, "read:statuses");
-    const status = await ownStatus(core, c, viewerId);
+    const status = await visibleStatus(core, c, viewerId);
     const page = readPage(c, 20, 40);
     const entries = await listQuotesOf(core, status, page);
     setLinkHeader(c, core.config.origin, entries.map((entry) => entry.cursorId));
@@ -242,7 +242,7 @@ export function statusesRoutes(deps: ApiDeps): Hono<ApiEnv> {
 
   app.post("/api/v1/statuses/:id/quotes/:quoting_status_id/revoke", async (c) => {
     const viewerId = requireUser(c, "write:statuses");
-    const status = await ownStatus(core, c, viewerId);
+    const status = await visibleStatus(core, c, viewerId);
     const raw = c.req.param("quoting_status_id");
     if (!/^\d{1,19}$/.test(raw)) throw notFound();
     const quoting = await revokeQuote(core, await account(core, viewerId), status, BigInt(raw));
@@ -251,12 +251,12 @@ export function statusesRoutes(deps: ApiDeps): Hono<ApiEnv> {
 
   app.put("/api/v1/statuses/:id/interaction_policy", async (c) => {
     const viewerId = requireUser(c, "write:statuses");
-    const status = await ownStatus(core, c, viewerId);
-    const policy = readQuotePolicy(await bodyParams(c));
-    if (policy == null) throw unprocessable("quote_approval_policy is missing");
-    if (status.visibility === "private" || status.visibility === "direct") {
-      throw unprocessable("the quote policy of a private or direct post cannot be changed");
-    }
+    const status = await visibleStatus(core, c, viewerId);
+    if (status.accountId !== viewerId) throw forbidden();
+    // Absent: the default policy, as Mastodon takes the user's default.
+    const policy = readQuotePolicy(await bodyParams(c)) ?? "public";
+    // Followers-only and direct posts are quoted by nobody else, whatever is asked.
+    if (status.visibility === "private" || status.visibility === "direct") return c.json(await serializeStatus(core, status, viewerId));
     return c.json(await serializeStatus(core, await setQuotePolicy(core, status, policy), viewerId));
   });
 

@@ -221,7 +221,9 @@ async function moveQuote(ctx: CoreContext, quote: QuoteRow, state: QuoteState, a
 export async function revokeQuote(ctx: CoreContext, owner: Account, quoted: StatusRow, quotingStatusId: bigint): Promise<StatusRow> {
   const rows = await ctx.db.select().from(statusQuotes).where(and(eq(statusQuotes.statusId, quotingStatusId), eq(statusQuotes.quotedStatusId, quoted.id))).limit(1);
   const quote = rows[0];
-  if (quote == null || quoted.accountId !== owner.id) throw new CoreError("not_found", "Record not found");
+  if (quote == null) throw new CoreError("not_found", "Record not found");
+  // Only the quoted post's author may withdraw the approval.
+  if (quoted.accountId !== owner.id) throw new CoreError("forbidden", "This action is not allowed");
   const quoting = await findStatus(ctx, quotingStatusId);
   if (quoting == null) throw new CoreError("not_found", "Record not found");
   if (quote.state === "revoked") return quoting;

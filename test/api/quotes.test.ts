@@ -179,16 +179,25 @@ for (const kind of databaseKinds()) {
       assert.deepEqual(shown.body.quote_approval.automatic, ["followers"]);
     });
 
-    test("interaction_policy: changes who may quote; only the owner's posts; bad values refused", async () => {
+    test("interaction_policy: changes who may quote; only the author's posts (403 otherwise); bad values refused", async () => {
       const mine = await post({ status: "policy" });
       const changed = await api(instance, "PUT", `/api/v1/statuses/${mine.body.id}/interaction_policy`, { token, body: { quote_approval_policy: "followers" } });
       assert.equal(changed.status, 200);
       assert.deepEqual(changed.body.quote_approval.automatic, ["followers"]);
       assert.equal((await api(instance, "PUT", `/api/v1/statuses/${mine.body.id}/interaction_policy`, { token, body: { quote_approval_policy: "all" } })).status, 422);
-      assert.equal((await api(instance, "PUT", `/api/v1/statuses/${mine.body.id}/interaction_policy`, { token, body: {} })).status, 422);
+      // No policy given: the default (anyone).
+      const reset = await api(instance, "PUT", `/api/v1/statuses/${mine.body.id}/interaction_policy`, { token, body: {} });
+      assert.equal(reset.status, 200);
+      assert.deepEqual(reset.body.quote_approval.automatic, ["public"]);
+      // A followers-only post stays quoted by nobody else.
+      const hidden = await post({ status: "followers only", visibility: "private" });
+      const unchanged = await api(instance, "PUT", `/api/v1/statuses/${hidden.body.id}/interaction_policy`, { token, body: { quote_approval_policy: "public" } });
+      assert.equal(unchanged.status, 200);
+      assert.deepEqual(unchanged.body.quote_approval.automatic, []);
       const author = await insertRemoteAccount(instance.islet.core, `other${++counter}`);
       const theirs = await receiveStatus(instance.islet.core, author, remotePost(author, "theirs"), []);
-      assert.equal((await api(instance, "PUT", `/api/v1/statuses/${theirs.id}/interaction_policy`, { token, body: { quote_approval_policy: "public" } })).status, 404);
+      // Someone else's post: Mastodon's 403.
+      assert.equal((await api(instance, "PUT", `/api/v1/statuses/${theirs.id}/interaction_policy`, { token, body: { quote_approval_policy: "public" } })).status, 403);
       assert.equal((await api(instance, "PUT", `/api/v1/statuses/${mine.body.id}/interaction_policy`, { body: { quote_approval_policy: "public" } })).status, 401);
     });
 
@@ -227,7 +236,16 @@ for (const kind of databaseKinds()) {
       // Not a quote of this post, or not the owner's post: 404.
       assert.equal((await api(instance, "POST", `/api/v1/statuses/${original.body.id}/quotes/${original.body.id}/revoke`, { token })).status, 404);
       assert.equal((await api(instance, "POST", `/api/v1/statuses/${quoting[0].id}/quotes/${quoting[1].id}/revoke`, { token })).status, 404);
-      assert.equal((await get(`/api/v1/statuses/${quoting[0].id}/quotes`)).status, 404);
+      // Any post the viewer may see lists its quotes (none known here).
+      const ofRemote = await get(`/api/v1/statuses/${quoting[0].id}/quotes`);
+      assert.equal(ofRemote.status, 200);
+      assert.deepEqual(ofRemote.body, []);
+      // Someone else's post quoted by the owner: only its author may revoke.
+      const elsewhere = await insertRemoteAccount(core, `elsewhere${++counter}`);
+      const theirs = await receiveStatus(core, elsewhere, remotePost(elsewhere, "theirs", { quotePolicy: "public" }), []);
+      const mine = await post({ status: "quoting theirs", quoted_status_id: theirs.id.toString() });
+      assert.equal((await api(instance, "POST", `/api/v1/statuses/${theirs.id}/quotes/${mine.body.id}/revoke`, { token })).status, 403);
+      assert.equal((await get(`/api/v1/statuses/${original.body.id}/quotes?limit=1`)).body.length, 1);
     });
 
     test("quoted_update: the owner hears when a post they quoted is edited", async () => {
