@@ -51,6 +51,9 @@ export async function serializeScheduledStatuses(ctx: CoreContext, rows: readonl
         in_reply_to_id: params.in_reply_to_id ?? null,
         application_id: params.application_id ?? null,
         with_rate_limit: params.with_rate_limit,
+        // Present only when given, as Mastodon's params.
+        ...(params.quoted_status_id == null ? {} : { quoted_status_id: params.quoted_status_id }),
+        ...(params.quote_approval_policy == null ? {} : { quote_approval_policy: params.quote_approval_policy }),
       },
       media_attachments: row.mediaAttachmentIds
         .map((id) => media.get(BigInt(id)))

@@ -21,6 +21,7 @@ import {
   unreblogStatus,
 } from "../core/interactions.ts";
 import type { PollInput } from "../core/polls.ts";
+import { listQuotesOf, QUOTE_POLICIES, quoteOnEdit, revokeQuote, setQuotePolicy, type QuotePolicy } from "../core/quotes.ts";
 import {
   deleteStatus,
   editStatus,
@@ -131,6 +132,14 @@ function readLanguage(params: Params): string | null | undefined {
   return read.string(params, "language", { max: 16 });
 }
 
+/** `quote_approval_policy`: public, followers or nobody; undefined when absent. */
+function readQuotePolicy(params: Params): QuotePolicy | undefined {
+  const value = optionalString(params, "quote_approval_policy");
+  if (value == null) return undefined;
+  if (!(QUOTE_POLICIES as readonly string[]).includes(value)) throw unprocessable(`quote_approval_policy must be one of ${QUOTE_POLICIES.join(", ")}`);
+  return value as QuotePolicy;
+}
+
 async function account(core: CoreContext, id: bigint): Promise<Account> {
   const found = await findAccountById(core, id);
   if (found == null) throw new ApiError(401, "The access token is invalid");
@@ -176,6 +185,8 @@ export function statusesRoutes(deps: ApiDeps): Hono<ApiEnv> {
       applicationId: c.get("token")?.applicationId ?? null,
       idempotencyKey: idempotencyKey || null,
       scheduledAt: readDate(params, "scheduled_at") ?? null,
+      quotedStatusId: read.id(params, "quoted_status_id") ?? null,
+      quotePolicy: readQuotePolicy(params) ?? null,
     });
     if (result.scheduled != null) return c.json(await serializeScheduledStatus(core, result.scheduled));
     return c.json(await serializeStatus(core, result.status, viewerId));
@@ -201,7 +212,10 @@ export function statusesRoutes(deps: ApiDeps): Hono<ApiEnv> {
     const viewerId = requireUser(c, "write:statuses");
     const status = await ownStatus(core, c, viewerId);
     const params = await bodyParams(c);
-    const updated = await editStatus(core, await account(core, viewerId), status, {
+    const quotePolicy = readQuotePolicy(params);
+    const quotedStatusId = read.id(params, "quoted_status_id");
+    const author = await account(core, viewerId);
+    let updated = await editStatus(core, author, status, {
       text: read.string(params, "status") ?? null,
       spoilerText: read.string(params, "spoiler_text") ?? null,
       sensitive: read.boolean(params, "sensitive") ?? null,
@@ -210,7 +224,40 @@ export function statusesRoutes(deps: ApiDeps): Hono<ApiEnv> {
       mediaAttributes: readMediaAttributes(params) ?? [],
       poll: readPoll(params),
     });
+    if (quotedStatusId != null) await quoteOnEdit(core, author, updated, quotedStatusId);
+    if (quotePolicy != null && updated.visibility !== "private" && updated.visibility !== "direct") updated = await setQuotePolicy(core, updated, quotePolicy);
     return c.json(await serializeStatus(core, updated, viewerId));
+  });
+
+  // The accepted quotes of a post, newest first (as Mastodon: of any post the viewer may see).
+  app.get("/api/v1/statuses/:id/quotes", async (c) => {
+    const viewerId = requireUser(c, "read:statuses");
+    const status = await visibleStatus(core, c, viewerId);
+    const page = readPage(c, 20, 40);
+    const entries = await listQuotesOf(core, status, page);
+    setLinkHeader(c, core.config.origin, entries.map((entry) => entry.cursorId));
+    const rows = await filterVisible(core, entries.map((entry) => entry.status), viewerId);
+    return c.json(await serializeStatuses(core, rows, viewerId));
+  });
+
+  app.post("/api/v1/statuses/:id/quotes/:quoting_status_id/revoke", async (c) => {
+    const viewerId = requireUser(c, "write:statuses");
+    const status = await visibleStatus(core, c, viewerId);
+    const raw = c.req.param("quoting_status_id");
+    if (!/^\d{1,19}$/.test(raw)) throw notFound();
+    const quoting = await revokeQuote(core, await account(core, viewerId), status, BigInt(raw));
+    return c.json(await serializeStatus(core, quoting, viewerId));
+  });
+
+  app.put("/api/v1/statuses/:id/interaction_policy", async (c) => {
+    const viewerId = requireUser(c, "write:statuses");
+    const status = await visibleStatus(core, c, viewerId);
+    if (status.accountId !== viewerId) throw forbidden();
+    // Absent: the default policy, as Mastodon takes the user's default.
+    const policy = readQuotePolicy(await bodyParams(c)) ?? "public";
+    // Followers-only and direct posts are quoted by nobody else, whatever is asked.
+    if (status.visibility === "private" || status.visibility === "direct") return c.json(await serializeStatus(core, status, viewerId));
+    return c.json(await serializeStatus(core, await setQuotePolicy(core, status, policy), viewerId));
   });
 
   app.delete("/api/v1/statuses/:id", async (c) => {

@@ -40,6 +40,16 @@ export interface IsletEvents {
     reblogOfId: bigint | null;
     mentionedAccountIds: bigint[];
   };
+  /** The owner quoted a remote post: its author is asked to approve (QuoteRequest). */
+  "quote.requested": { quoteId: bigint; statusId: bigint; quotedStatusId: bigint };
+  /** The owner approved a remote account's quote (answer its QuoteRequest `requestUri` with the stamp). */
+  "quote.authorized": { quoteId: bigint; requestUri: string; accountId: bigint; quotedStatusId: bigint };
+  /** The owner's post may not be quoted by that account (answer with Reject). */
+  "quote.rejected": { quoteId: bigint; requestUri: string; accountId: bigint; quotedStatusId: bigint };
+  /** The owner withdrew the stamp of a quote of their post (`authorizationUri`). */
+  "quote.revoked": { quoteId: bigint; statusId: bigint; quotedStatusId: bigint; authorizationUri: string | null };
+  /** A quote became accepted (`statusId` quotes `quotedStatusId`). */
+  "quote.accepted": { quoteId: bigint; statusId: bigint; quotedStatusId: bigint | null };
   "favourite.created": { favouriteId: bigint; accountId: bigint; statusId: bigint };
   "favourite.removed": { favouriteId: bigint; accountId: bigint; statusId: bigint; uri: string | null };
   /** A vote in a poll was cast (locally or received). */

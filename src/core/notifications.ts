@@ -15,6 +15,7 @@ import { findAccountById, getOwner, type Account } from "./accounts.ts";
 import type { CoreContext } from "./context.ts";
 import { CoreError } from "./context.ts";
 import { applyFilters, type FilterMatch } from "./filters.ts";
+import { ownerQuotesOf } from "./quotes.ts";
 import { idPaging, type IdPage } from "./follows.ts";
 import { newId } from "./ids.ts";
 import { hidesNotificationsFrom } from "./relationships.ts";
@@ -174,6 +175,18 @@ export function registerNotifications(ctx: CoreContext): () => void {
         .where(and(eq(statuses.reblogOfId, row.id), eq(statuses.accountId, me.id)))
         .limit(1);
       if (boosted.length > 0) await createNotification(ctx, { accountId: me.id, fromAccountId: row.accountId, type: "update", statusId: row.id });
+      // A post the owner quoted was edited: the notification names the owner's quote.
+      for (const { quote } of await ownerQuotesOf(ctx, row.id)) {
+        await createNotification(ctx, { accountId: me.id, fromAccountId: row.accountId, type: "quoted_update", statusId: quote.statusId });
+      }
+    }),
+
+    // Someone's quote of the owner's post was accepted.
+    ctx.events.on("quote.accepted", async ({ statusId, quotedStatusId }) => {
+      if (quotedStatusId == null) return;
+      const [me, quoting, quoted] = await Promise.all([owner(), status(statusId), status(quotedStatusId)]);
+      if (me == null || quoting == null || quoted == null || quoted.accountId !== me.id || quoting.accountId === me.id) return;
+      await createNotification(ctx, { accountId: me.id, fromAccountId: quoting.accountId, type: "quote", statusId: quoting.id });
     }),
 
     ctx.events.on("favourite.created", async ({ accountId, statusId }) => {

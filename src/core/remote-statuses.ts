@@ -39,6 +39,8 @@ export interface RemoteStatusInput {
   poll: { options: string[]; votesCounts: number[]; multiple: boolean; expiresAt: Date | null; votersCount: number | null } | null;
   published: Date;
   updated: Date | null;
+  /** Who may quote it, as its server says (null: not stated). */
+  quotePolicy?: "public" | "followers" | "nobody" | null;
 }
 
 /** An attachment as the remote post describes it. */
@@ -140,6 +142,7 @@ export async function receiveStatus(ctx: CoreContext, author: Account, received:
         tagNames: input.tagNames,
         media,
         poll: input.poll == null ? null : { ...input.poll, hideTotals: false },
+        quotePolicy: input.quotePolicy ?? null,
       });
       if (input.updated != null && input.updated.getTime() > input.published.getTime()) {
         await tx.update(statuses).set({ editedAt: input.updated }).where(eq(statuses.id, written.id));
@@ -190,6 +193,7 @@ export async function receiveStatusUpdate(ctx: CoreContext, author: Account, rec
       spoilerText: input.spoilerText,
       sensitive: input.sensitive,
       language: input.language,
+      ...(input.quotePolicy === undefined ? {} : { quotePolicy: input.quotePolicy }),
       editedAt,
       updatedAt: new Date(),
     }).where(eq(statuses.id, existing.id));

@@ -11,6 +11,7 @@ import { CoreError } from "./context.ts";
 import { newId } from "./ids.ts";
 import type { IdPage } from "./interactions.ts";
 import type { PollInput } from "./polls.ts";
+import { requestQuoteApproval, type QuotePolicy } from "./quotes.ts";
 import { buildStatusData, prepareStatus, type NewStatusInput } from "./statuses/create.ts";
 import { recallIdempotent, rememberIdempotent } from "./statuses/idempotency.ts";
 import { findStatus, type StatusRow, type Visibility } from "./statuses/rows.ts";
@@ -39,6 +40,8 @@ export interface ScheduledParams {
   in_reply_to_id: string | null;
   application_id: string | null;
   with_rate_limit: boolean;
+  quoted_status_id?: string | null;
+  quote_approval_policy?: QuotePolicy | null;
 }
 
 /** Why a post cannot be scheduled at this time, or null. */
@@ -116,6 +119,8 @@ export async function scheduleStatus(
     in_reply_to_id: prepared.inReplyTo?.id.toString() ?? null,
     application_id: input.applicationId?.toString() ?? null,
     with_rate_limit: false,
+    quoted_status_id: prepared.quoted?.id.toString() ?? null,
+    quote_approval_policy: input.quotePolicy ?? null,
   };
   const rows = await ctx.db
     .insert(scheduledStatuses)
@@ -203,7 +208,12 @@ async function publishInput(ctx: CoreContext, author: Account, row: ScheduledSta
   const poll: PollInput | null = params.poll == null
     ? null
     : { options: params.poll.options, expiresIn: params.poll.expires_in, multiple: params.poll.multiple, hideTotals: params.poll.hide_totals };
+  // A quoted post gone since makes it a plain post.
+  let quotedStatusId = params.quoted_status_id == null ? null : BigInt(params.quoted_status_id);
+  if (quotedStatusId != null && (await findStatus(ctx, quotedStatusId)) == null) quotedStatusId = null;
   return {
+    quotedStatusId,
+    quotePolicy: params.quote_approval_policy ?? null,
     text: params.text,
     mediaIds,
     poll,
@@ -245,6 +255,7 @@ export async function publishDueScheduledStatuses(ctx: CoreContext, now = new Da
       });
       if (status == null) continue;
       await ctx.events.emit("status.created", { statusId: status.id, accountId: author.id });
+      await requestQuoteApproval(ctx, status.id);
       published.push(status);
     } catch (error) {
       ctx.log.warn(`scheduled post ${row.id} could not be published and is dropped`, error);

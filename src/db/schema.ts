@@ -192,6 +192,12 @@ export const statuses = pgTable(
     repliesCount: integer("replies_count").notNull().default(0),
     reblogsCount: integer("reblogs_count").notNull().default(0),
     favouritesCount: integer("favourites_count").notNull().default(0),
+    /**
+     * Who may quote the post with automatic approval: anyone, the author's
+     * followers, or nobody but the author. Null for a remote post whose
+     * server states no policy.
+     */
+    quotePolicy: text("quote_policy", { enum: ["public", "followers", "nobody"] }),
     createdAt: createdAt(),
     editedAt: timestamp("edited_at", { withTimezone: true }),
     updatedAt: updatedAt(),
@@ -202,6 +208,34 @@ export const statuses = pgTable(
     index("statuses_reblog_idx").on(t.reblogOfId),
     index("statuses_conversation_idx").on(t.conversationId),
     check("statuses_visibility_check", sql`${t.visibility} in ('public', 'unlisted', 'private', 'direct')`),
+  ],
+);
+
+/**
+ * A post quoting another (FEP-044f, and the older quoteUrl forms): one per
+ * quoting post. `state` follows Mastodon's Quote entity; the quoted post's
+ * author approves a quote with a QuoteAuthorization stamp at
+ * `authorizationUri`, which `requestUri` (the QuoteRequest) asked for.
+ */
+export const statusQuotes = pgTable(
+  "status_quotes",
+  {
+    id: id().primaryKey(),
+    statusId: id("status_id").notNull().references(() => statuses.id, { onDelete: "cascade" }),
+    quotedStatusId: id("quoted_status_id").references(() => statuses.id, { onDelete: "set null" }),
+    quotedUri: text("quoted_uri").notNull(),
+    state: text("state", { enum: ["pending", "accepted", "rejected", "revoked", "deleted", "unauthorized"] }).notNull().default("pending"),
+    authorizationUri: text("authorization_uri"),
+    requestUri: text("request_uri"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("status_quotes_status_idx").on(t.statusId),
+    index("status_quotes_quoted_idx").on(t.quotedStatusId, t.state, t.id),
+    index("status_quotes_authorization_idx").on(t.authorizationUri),
+    index("status_quotes_request_idx").on(t.requestUri),
+    check("status_quotes_state_check", sql`${t.state} in ('pending', 'accepted', 'rejected', 'revoked', 'deleted', 'unauthorized')`),
   ],
 );
 

@@ -20,6 +20,7 @@ import { writeAccountArchive } from "./account-archive.ts";
 import { guardFederationFetches } from "../net/dispatcher.ts";
 import { networkPolicy, type NetworkPolicy } from "../net/fetcher.ts";
 import { registerStatusDelivery } from "./status-delivery.ts";
+import { registerQuoteAuthorizations, registerQuoteDelivery } from "./quotes.ts";
 import { registerMoveDelivery } from "./moves.ts";
 import { registerReportDelivery } from "./reports.ts";
 
@@ -70,6 +71,8 @@ export function createIsletFederation(core: CoreContext, setup: FederationSetup)
   registerInbox(federation, core);
   registerDelivery(federation, core);
   registerStatusDelivery(federation, core);
+  registerQuoteAuthorizations(federation, core);
+  registerQuoteDelivery(federation, core);
   registerReportDelivery(federation, core);
   registerMoveDelivery(federation, core);
   registerBackfill(federation, core);

@@ -33,6 +33,23 @@ export interface RemotePoll {
   votersCount: number | null;
 }
 
+/** The post a received post quotes, in whichever form it says so. */
+export interface RemoteQuote {
+  quotedUri: string;
+  /** FEP-044f's `quoteAuthorization`. */
+  authorizationUri: string | null;
+  /** FEP-044f `quote`; or an older form: quoteUrl, _misskey_quote, quoteUri, a FEP-e232 link tag. */
+  form: "fep-044f" | "legacy";
+}
+
+/** Media types a FEP-e232 link to an ActivityPub object carries. */
+function isActivityPubMediaType(value: string | null | undefined): boolean {
+  if (value == null) return false;
+  const type = value.toLowerCase().replace(/\s+/g, "");
+  return type === "application/activity+json" ||
+    (type.startsWith("application/ld+json") && type.includes('profile="https://www.w3.org/ns/activitystreams"'));
+}
+
 export interface RemotePost {
   uri: string;
   url: string | null;
@@ -49,6 +66,9 @@ export interface RemotePost {
   poll: RemotePoll | null;
   published: Date;
   updated: Date | null;
+  quote: RemoteQuote | null;
+  /** Who may quote it, from `interactionPolicy.canQuote`; null when unstated. */
+  quotePolicy: "public" | "followers" | "nobody" | null;
 }
 
 function instantToDate(value: { epochMilliseconds: number } | null | undefined): Date | null {
@@ -83,8 +103,12 @@ export async function readRemotePost(ctx: Context<void>, object: PostObject, fol
 
   const mentionUris: string[] = [];
   const tagNames: string[] = [];
+  let linkedQuote: string | null = null;
   for await (const tag of object.getTags(options)) {
     if (tag instanceof Mention && tag.href != null) mentionUris.push(tag.href.href);
+    else if (tag instanceof Link && !(tag instanceof Hashtag) && tag.href != null && linkedQuote == null && isActivityPubMediaType(tag.mediaType)) {
+      linkedQuote = tag.href.href;
+    }
     else if (tag instanceof Hashtag && tag.name != null) {
       const name = String(tag.name).replace(/^#/, "");
       if (/^[\p{L}\p{N}_]+$/u.test(name)) tagNames.push(name);
@@ -155,7 +179,36 @@ export async function readRemotePost(ctx: Context<void>, object: PostObject, fol
     poll,
     published: instantToDate(object.published) ?? new Date(),
     updated: instantToDate(object.updated),
+    quote: quoteOf(object, linkedQuote),
+    quotePolicy: quotePolicyOf(object, followersUri),
   };
+}
+
+/**
+ * `interactionPolicy.canQuote` as a quote policy: the public collection
+ * approved automatically means anyone, the followers collection means
+ * followers, a rule approving neither means nobody else. Manual approval
+ * and an absent rule are left unknown (a request may still be sent).
+ */
+function quotePolicyOf(object: PostObject, followersUri: string | null): RemotePost["quotePolicy"] {
+  const rule = object.interactionPolicy?.canQuote;
+  if (rule == null) return null;
+  const automatic = rule.automaticApprovals.map((url) => url.href);
+  if (automatic.some((url) => url === PUBLIC_COLLECTION.href || url === "as:Public" || url === "Public")) return "public";
+  if (followersUri != null && automatic.includes(followersUri)) return "followers";
+  if (rule.manualApprovals.length > 0) return null;
+  return "nobody";
+}
+
+/** FEP-044f's `quote` first, then quoteUrl / _misskey_quote / quoteUri, then a link tag. */
+function quoteOf(object: PostObject, linkedQuote: string | null): RemoteQuote | null {
+  const quoting = object as PostObject & { quoteId?: URL | null; quoteUrl?: URL | null; quoteAuthorizationId?: URL | null };
+  if (quoting.quoteId != null) {
+    return { quotedUri: quoting.quoteId.href, authorizationUri: quoting.quoteAuthorizationId?.href ?? null, form: "fep-044f" };
+  }
+  const legacy = quoting.quoteUrl?.href ?? linkedQuote;
+  if (legacy == null || legacy === object.id?.href) return null;
+  return { quotedUri: legacy, authorizationUri: null, form: "legacy" };
 }
 
 // ---------------------------------------------------------------- Mastodon's media extensions

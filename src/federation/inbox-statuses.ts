@@ -17,12 +17,14 @@ import {
   receiveStatusDelete,
   receiveStatusUpdate,
 } from "../core/remote-statuses.ts";
+import type { StatusRow } from "../core/statuses.ts";
 import { follows, polls } from "../db/schema.ts";
 import { Note } from "@fedify/vocab";
 import { persistActor } from "./actors.ts";
 import { fetchOptions } from "./domain-policy.ts";
 import { refreshInBackground } from "./refresh.ts";
-import { isPostObject, readRemotePost, type PostObject } from "./inbound-objects.ts";
+import { isPostObject, readRemotePost, type PostObject, type RemotePost } from "./inbound-objects.ts";
+import { applyRemoteQuote, onStampDelete } from "./quotes.ts";
 
 /** How far up a thread missing parents are fetched. */
 const MAX_PARENT_DEPTH = 5;
@@ -65,10 +67,12 @@ async function mentionedAccounts(ctx: Context<void>, core: CoreContext, uris: re
  * Whether the owner wants this post: it is by someone the owner follows,
  * it mentions the owner, or it replies to a post Islet has.
  */
-async function isRelevant(core: CoreContext, author: Account, mentioned: readonly Account[], inReplyToUri: string | null): Promise<boolean> {
+async function isRelevant(core: CoreContext, author: Account, mentioned: readonly Account[], inReplyToUri: string | null, quotedUri: string | null = null): Promise<boolean> {
   const owner = await getOwner(core);
   if (owner == null) return false;
   if (mentioned.some((account) => account.id === owner.account.id)) return true;
+  // A quote of one of the owner's posts.
+  if (quotedUri != null && (await findStatusByUri(core, quotedUri))?.accountId === owner.account.id) return true;
   const following = await core.db
     .select({ id: follows.id })
     .from(follows)
@@ -85,7 +89,7 @@ async function isRelevant(core: CoreContext, author: Account, mentioned: readonl
 export async function storePost(ctx: Context<void>, core: CoreContext, author: Account, object: PostObject, depth = 0, force = false) {
   const post = await readRemotePost(ctx, object, author.followersUrl);
   const mentioned = await mentionedAccounts(ctx, core, post.mentionUris);
-  if (!force && !(await isRelevant(core, author, mentioned, post.inReplyToUri))) return null;
+  if (!force && !(await isRelevant(core, author, mentioned, post.inReplyToUri, post.quote?.quotedUri ?? null))) return null;
   if (post.inReplyToUri != null && depth < MAX_PARENT_DEPTH && (await findStatusByUri(core, post.inReplyToUri)) == null) {
     const parent = await ctx.lookupObject(post.inReplyToUri, fetchOptions(core, ctx)).catch(() => null);
     if (isPostObject(parent) && sameOrigin(parent.id, parent.attributionId)) {
@@ -93,7 +97,22 @@ export async function storePost(ctx: Context<void>, core: CoreContext, author: A
       if (parentAuthor != null) await storePost(ctx, core, parentAuthor, parent, depth + 1, true).catch(() => null);
     }
   }
-  return await receiveStatus(core, author, post, mentioned);
+  const status = await receiveStatus(core, author, post, mentioned);
+  await quoteIn(ctx, core, status, post, depth);
+  return status;
+}
+
+/** The quote a received post makes; the quoted post is fetched when missing (not too deep). */
+async function quoteIn(ctx: Context<void>, core: CoreContext, status: StatusRow, post: RemotePost, depth: number): Promise<void> {
+  if (post.quote == null && depth > 0) return;
+  await applyRemoteQuote(ctx, core, status, post.quote, async (uri) => {
+    if (depth >= MAX_PARENT_DEPTH) return null;
+    const object = await ctx.lookupObject(uri, fetchOptions(core, ctx)).catch(() => null);
+    if (!isPostObject(object) || !sameOrigin(object.id, object.attributionId)) return null;
+    const quotedAuthor = await accountOf(ctx, core, object.attributionId);
+    if (quotedAuthor == null) return null;
+    return await storePost(ctx, core, quotedAuthor, object, depth + 1, true);
+  }).catch((error) => core.log.debug(`the quote in ${status.uri} could not be read`, error));
 }
 
 /** The account behind an actor IRI, fetched when unknown. */
@@ -151,7 +170,8 @@ export async function onUpdate(ctx: InboxContext<void>, core: CoreContext, updat
   if (author == null) return;
   const post = await readRemotePost(ctx, object, author.followersUrl);
   const mentioned = await mentionedAccounts(ctx, core, post.mentionUris);
-  await receiveStatusUpdate(core, author, post, mentioned);
+  const updated = await receiveStatusUpdate(core, author, post, mentioned);
+  if (updated != null) await quoteIn(ctx, core, updated, post, 0);
 }
 
 export async function onDelete(ctx: InboxContext<void>, core: CoreContext, del: Delete): Promise<void> {
@@ -163,7 +183,9 @@ export async function onDelete(ctx: InboxContext<void>, core: CoreContext, del: 
     if (author.domain != null) await deleteRemoteAccounts(core, [author.id]);
     return;
   }
-  await receiveStatusDelete(core, author, del.objectId.href);
+  if (await receiveStatusDelete(core, author, del.objectId.href)) return;
+  // A stamp approving a quote, withdrawn.
+  await onStampDelete(core, del);
 }
 
 /**

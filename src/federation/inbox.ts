@@ -4,7 +4,7 @@
  * signing key belongs to the activity's actor, before a listener runs.
  */
 import type { Federation, InboxContext } from "@fedify/fedify";
-import { Accept, Announce, Block, Create, Delete, EmojiReact, Flag, Follow, Like, Move, Reject, Undo, Update, isActor } from "@fedify/vocab";
+import { Accept, Announce, Block, Create, Delete, EmojiReact, Flag, Follow, Like, Move, QuoteRequest, Reject, Undo, Update, isActor } from "@fedify/vocab";
 import { findAccountByUri, findLocalAccount, type Account } from "../core/accounts.ts";
 import type { CoreContext } from "../core/context.ts";
 import { findFollow, findFollowByUri, followAccepted, receiveBlock, receiveFollow, receiveUnblock, removeFollow, type Follow as FollowRow } from "../core/follows.ts";
@@ -14,7 +14,9 @@ import { fetchOptions, markDomainReachable } from "./domain-policy.ts";
 import { onMove } from "./moves.ts";
 import { onEmojiReact, onReaction, onUndoReaction } from "./reactions.ts";
 import { onFlag } from "./reports.ts";
-import { onAnnounce, onCreate, onDelete, onLike, onUndoAnnounce, onUndoLike, onUnverifiedDelete, onUpdate, senderAccount } from "./inbox-statuses.ts";
+import { accountOf, onAnnounce, onCreate, onDelete, onLike, onUndoAnnounce, onUndoLike, onUnverifiedDelete, onUpdate, senderAccount, storePost } from "./inbox-statuses.ts";
+import { isPostObject } from "./inbound-objects.ts";
+import { onQuoteAnswer, onQuoteRequest } from "./quotes.ts";
 
 export function registerInbox(federation: Federation<void>, core: CoreContext): void {
   /**
@@ -46,6 +48,16 @@ export function registerInbox(federation: Federation<void>, core: CoreContext): 
     .on(Block, accepted((ctx, block: Block) => onBlock(ctx, core, block)))
     .on(Flag, accepted((ctx, flag: Flag) => onFlag(ctx, core, flag)))
     .on(Move, accepted((ctx, move: Move) => onMove(ctx, core, move)))
+    .on(QuoteRequest, accepted(async (ctx, request: QuoteRequest) => {
+      if ((await senderAccount(ctx, core, request)) == null) return;
+      // The quoting post, fetched from its server (not taken from the activity).
+      await onQuoteRequest(ctx, core, request, async (author, uri) => {
+        const object = await ctx.lookupObject(uri, fetchOptions(core, ctx)).catch(() => null);
+        if (!isPostObject(object) || object.id?.href !== uri.href || object.attributionId?.href !== author.uri) return null;
+        const quotingAuthor = await accountOf(ctx, core, object.attributionId);
+        return quotingAuthor == null ? null : await storePost(ctx, core, quotingAuthor, object, 0, true);
+      });
+    }))
     .onUnverifiedActivity((_ctx, activity, reason) => onUnverifiedDelete(core, activity, reason))
     .onError((_ctx, error) => {
       core.log.warn("inbox: an activity could not be processed", error);
@@ -137,14 +149,16 @@ async function answeredFollow(core: CoreContext, activity: Accept | Reject): Pro
   return target != null && target.id === follow.targetAccountId ? follow : null;
 }
 
-async function onAccept(_ctx: InboxContext<void>, core: CoreContext, accept: Accept): Promise<void> {
+async function onAccept(ctx: InboxContext<void>, core: CoreContext, accept: Accept): Promise<void> {
   const follow = await answeredFollow(core, accept);
   if (follow != null) await followAccepted(core, follow);
+  else await onQuoteAnswer(ctx, core, accept);
 }
 
-async function onReject(_ctx: InboxContext<void>, core: CoreContext, reject: Reject): Promise<void> {
+async function onReject(ctx: InboxContext<void>, core: CoreContext, reject: Reject): Promise<void> {
   const follow = await answeredFollow(core, reject);
   if (follow != null) await removeFollow(core, follow, "rejected");
+  else await onQuoteAnswer(ctx, core, reject);
 }
 
 /** A remote account blocks the owner. */

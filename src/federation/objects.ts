@@ -1,10 +1,11 @@
 /** Islet's statuses as ActivityPub objects: Note, or Question for polls. */
 import type { Context } from "@fedify/fedify";
-import { Document, Hashtag, LanguageString, Mention, Note, PUBLIC_COLLECTION, Question } from "@fedify/vocab";
+import { Document, Hashtag, InteractionPolicy, InteractionRule, LanguageString, Mention, Note, PUBLIC_COLLECTION, Question } from "@fedify/vocab";
 import { Collection } from "@fedify/vocab";
 import { asc, eq, inArray } from "drizzle-orm";
 import type { Account } from "../core/accounts.ts";
 import type { CoreContext } from "../core/context.ts";
+import { findQuoteOf, quotePolicyOf } from "../core/quotes.ts";
 import { findStatusWithAuthor } from "../core/statuses.ts";
 import { accounts, mediaAttachments, mentions, polls, statusTags, statuses, tags } from "../db/schema.ts";
 import { toInstant, toInstantOrNull } from "./time.ts";
@@ -23,13 +24,15 @@ export interface FederatedStatus {
   media: Media[];
   poll: Poll | null;
   inReplyToUri: string | null;
+  /** The post it quotes, and the stamp approving it once accepted. */
+  quote: { uri: string; authorizationUri: string | null } | null;
 }
 
 /** Loads a status and what its object needs, or null when it is gone. */
 export async function loadFederatedStatus(core: CoreContext, statusId: bigint): Promise<FederatedStatus | null> {
   const row = await findStatusWithAuthor(core, statusId);
   if (row == null) return null;
-  const [mentioned, tagRows, media, pollRows, parent] = await Promise.all([
+  const [mentioned, tagRows, media, pollRows, parent, quote] = await Promise.all([
     core.db.select({ account: accounts }).from(mentions).innerJoin(accounts, eq(accounts.id, mentions.accountId)).where(eq(mentions.statusId, statusId)),
     core.db.select({ name: tags.displayName }).from(statusTags).innerJoin(tags, eq(tags.id, statusTags.tagId)).where(eq(statusTags.statusId, statusId)),
     core.db.select().from(mediaAttachments).where(eq(mediaAttachments.statusId, statusId)).orderBy(asc(mediaAttachments.position), asc(mediaAttachments.id)),
@@ -37,6 +40,7 @@ export async function loadFederatedStatus(core: CoreContext, statusId: bigint): 
     row.status.inReplyToId == null
       ? Promise.resolve([])
       : core.db.select({ uri: statuses.uri }).from(statuses).where(eq(statuses.id, row.status.inReplyToId)).limit(1),
+    findQuoteOf(core, statusId),
   ]);
   return {
     status: row.status,
@@ -46,7 +50,21 @@ export async function loadFederatedStatus(core: CoreContext, statusId: bigint): 
     media,
     poll: pollRows[0] ?? null,
     inReplyToUri: parent[0]?.uri ?? null,
+    // As Mastodon: the quoted post is named whatever the quote's state; the stamp only while it stands.
+    quote: quote == null ? null : { uri: quote.quotedUri, authorizationUri: quote.state === "accepted" ? quote.authorizationUri : null },
   };
+}
+
+/**
+ * Who may quote a post, as GoToSocial's and Mastodon's `interactionPolicy`
+ * says it: anyone (Public), the author's followers, or nobody else; the
+ * author always may.
+ */
+export function quotePolicyDocument(ctx: Context<void>, author: Account, status: Status): InteractionPolicy {
+  const policy = status.visibility === "private" || status.visibility === "direct" ? "nobody" : quotePolicyOf(status, ctx.canonicalOrigin);
+  const actor = ctx.getActorUri(author.username);
+  const automatic = policy === "public" ? [PUBLIC_COLLECTION] : policy === "followers" ? [ctx.getFollowersUri(author.username)] : [];
+  return new InteractionPolicy({ canQuote: new InteractionRule({ automaticApprovals: [...automatic, actor] }) });
 }
 
 /** The addressing Mastodon uses for each visibility. */
@@ -104,6 +122,16 @@ export function objectFromStatus(ctx: Context<void>, data: FederatedStatus): Not
       ...data.tagNames.map((name) => new Hashtag({ href: new URL(`${origin}/tags/${encodeURIComponent(name.toLowerCase())}`), name: `#${name}` })),
     ],
     ...addressing(ctx, author, status.visibility, data.mentioned),
+    interactionPolicy: quotePolicyDocument(ctx, author, status),
+    // FEP-044f's `quote`, and quoteUrl (which Fedify also writes as
+    // _misskey_quote and quoteUri) for servers that know only those.
+    ...(data.quote == null
+      ? {}
+      : {
+        quote: new URL(data.quote.uri),
+        quoteUrl: new URL(data.quote.uri),
+        quoteAuthorization: data.quote.authorizationUri == null ? null : new URL(data.quote.authorizationUri),
+      }),
   };
   if (data.poll == null) return new Note(values);
   const { poll } = data;

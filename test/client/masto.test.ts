@@ -5,7 +5,7 @@
  * the app then uses its token for the everyday flows: who am I, what
  * server is this, upload an image, post with media and with a poll, reply,
  * favourite, bookmark, read and page the home timeline, edit and read the
- * history, notifications (v1 and grouped v2), a list, a filter, a marker,
+ * history, a quote post, notifications (v1 and grouped v2), a list, a filter, a marker,
  * search, deleting for a redraft, and the streaming user timeline.
  *
  * Every call goes through masto's own request and response handling, so a
@@ -400,6 +400,29 @@ for (const kind of databaseKinds()) {
       assert.deepEqual(thread.descendants.map((status) => status.id), [reply.id]);
       const parent = await client.v1.statuses.$select(mediaPost.id).fetch();
       assert.equal(parent.repliesCount, 1);
+    });
+
+    test("7b. quotes a status (quotedStatusId, quoteApprovalPolicy) and reads the quote back", async () => {
+      const quoting = await client.v1.statuses.create({
+        status: "Quoting my own picture",
+        quotedStatusId: mediaPost.id,
+        quoteApprovalPolicy: "followers",
+      });
+      const quote = quoting.quote as mastodon.v1.Quote | null | undefined;
+      assert.equal(quote?.state, "accepted");
+      assert.equal(quote?.quotedStatus?.id, mediaPost.id);
+      assert.deepEqual(quoting.quoteApproval, { automatic: ["followers"], manual: [], currentUser: "automatic" });
+      const fetched = await client.v1.statuses.$select(quoting.id).fetch();
+      assert.equal((fetched.quote as mastodon.v1.Quote).quotedStatus?.content, mediaPost.content);
+      const quotes = await client.v1.statuses.$select(mediaPost.id).quotes.list();
+      assert.deepEqual(quotes.map((status) => status.id), [quoting.id]);
+      assert.equal((await client.v1.statuses.$select(mediaPost.id).fetch()).quotesCount, 1);
+      // Mastodon refuses a quote of a post that does not exist.
+      await assert.rejects(client.v1.statuses.create({ status: "nothing", quotedStatusId: "1" }), (error: unknown) => {
+        assert.equal((error as { statusCode?: number }).statusCode, 404);
+        return true;
+      });
+      await client.v1.statuses.$select(quoting.id).remove();
     });
 
     test("8. favourites and bookmarks it", async () => {

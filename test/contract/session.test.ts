@@ -2,7 +2,8 @@
  * A whole client session, and every JSON answer checked against the
  * Mastodon OpenAPI description of that operation and status: app, sign-in
  * and consent, token, media, posts with a poll, a reply, a favourite,
- * timeline pages, notifications, filters, lists, markers and search.
+ * timeline pages, notifications, filters, lists, markers and search, and
+ * quote posts (quoting, the quotes of a post, the interaction policy, revoking).
  */
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
@@ -10,6 +11,9 @@ import { after, before, describe, test } from "node:test";
 import sharp from "sharp";
 import { upsertRemoteAccount } from "../../src/core/accounts.ts";
 import { receiveFollow } from "../../src/core/follows.ts";
+import { receiveQuoteRequest } from "../../src/core/quotes.ts";
+import { receiveStatus } from "../../src/core/remote-statuses.ts";
+import { findStatus } from "../../src/core/statuses.ts";
 import { newId } from "../../src/core/ids.ts";
 import { follows } from "../../src/db/schema.ts";
 import { databaseKinds } from "../helpers/database.ts";
@@ -226,6 +230,41 @@ for (const kind of databaseKinds()) {
       assert.equal((await call(instance, "GET", "/api/v1/endorsements", { token })).body[0].id, fan.id);
       assert.equal((await call(instance, "POST", `/api/v1/accounts/${fan.id}/unendorse`, { token })).body.endorsed, false);
       await call(instance, "GET", `/api/v1/accounts/${instance.owner!.account.id}/endorsements`, { token });
+    });
+
+    test("quote posts: quoting, the quotes of a post, its interaction policy, revoking", async () => {
+      const core = instance.islet.core;
+      const original = await call(instance, "POST", "/api/v1/statuses", { token, body: { status: "Quotable", quote_approval_policy: "public" } });
+      const quoting = await call(instance, "POST", "/api/v1/statuses", { token, body: { status: "Quoting", quoted_status_id: original.body.id } });
+      assert.equal(quoting.body.quote.quoted_status.id, original.body.id);
+      const policy = await call(instance, "PUT", `/api/v1/statuses/${original.body.id}/interaction_policy`, { token, body: { quote_approval_policy: "followers" } });
+      assert.deepEqual(policy.body.quote_approval.automatic, ["followers"]);
+      await call(instance, "PUT", `/api/v1/statuses/${original.body.id}/interaction_policy`, { token, body: { quote_approval_policy: "public" } });
+      // A remote account's quote, approved as its QuoteRequest would be.
+      const quoter = await upsertRemoteAccount(core, {
+        uri: "https://remote.example/users/quoter", username: "quoter", domain: "remote.example", url: "https://remote.example/@quoter",
+        actorType: "Person", displayName: "Quoter", note: "", avatarUrl: null, headerUrl: null, inboxUrl: null, sharedInboxUrl: null,
+        outboxUrl: null, followersUrl: null, followingUrl: null, featuredUrl: null, locked: false, bot: false, discoverable: true,
+        indexable: true, fields: [], alsoKnownAs: [], followersCount: 0, followingCount: 0, statusesCount: 0, publishedAt: null,
+      });
+      const remote = await receiveStatus(core, quoter, {
+        uri: "https://remote.example/users/quoter/statuses/1", url: null, content: "<p>Quoted you</p>", spoilerText: "", sensitive: false,
+        visibility: "public", language: "en", inReplyToUri: null, tagNames: [], attachments: [], poll: null, published: new Date(), updated: null,
+      }, []);
+      await receiveQuoteRequest(core, quoter, (await findStatus(core, BigInt(original.body.id)))!, remote, "https://remote.example/users/quoter#quote-requests/1");
+      const quotes = await call(instance, "GET", `/api/v1/statuses/${original.body.id}/quotes`, { token });
+      assert.deepEqual(quotes.body.map((s: { id: string }) => s.id), [remote.id.toString(), quoting.body.id]);
+      const notified = await call(instance, "GET", "/api/v1/notifications?types[]=quote", { token });
+      assert.equal(notified.body[0].status.id, remote.id.toString());
+      await call(instance, "GET", "/api/v2/notifications?types[]=quote", { token });
+      const revoked = await call(instance, "POST", `/api/v1/statuses/${original.body.id}/quotes/${remote.id}/revoke`, { token });
+      assert.equal(revoked.body.quote.state, "revoked");
+      const later = new Date(Date.now() + 3_600_000).toISOString();
+      const scheduled = await call(instance, "POST", "/api/v1/statuses", {
+        token, body: { status: "Quote later", quoted_status_id: original.body.id, quote_approval_policy: "nobody", scheduled_at: later },
+      });
+      assert.equal(scheduled.body.params.quoted_status_id, original.body.id);
+      assert.equal(scheduled.body.params.quote_approval_policy, "nobody");
     });
 
     test("errors have Mastodon's shape", async () => {

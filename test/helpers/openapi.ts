@@ -60,6 +60,14 @@ export function openApiSchema(): OpenApiSchema | null {
     components?: { schemas?: Record<string, unknown> };
   };
   const schemas = document.components?.schemas ?? {};
+  // Status.quote is described as oneOf Quote / ShallowQuote / null, but the
+  // two differ only in optional properties, so every quote (Mastodon's own
+  // too) matches both and oneOf fails: it is read as anyOf.
+  const quote = (schemas.Status as { properties?: Record<string, Record<string, unknown>> } | undefined)?.properties?.quote;
+  if (quote?.oneOf != null) {
+    quote.anyOf = quote.oneOf;
+    delete quote.oneOf;
+  }
 
   const ajv = new Ajv2020({ allErrors: true, strict: true, strictTypes: false, strictTuples: false });
   // ajv-formats' default export is the plugin function (CommonJS); its

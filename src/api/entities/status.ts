@@ -7,7 +7,9 @@ import type { Account } from "../../core/accounts.ts";
 import { accountsByIds } from "../../core/accounts.ts";
 import type { CoreContext } from "../../core/context.ts";
 import type { FilterMatch } from "../../core/filters.ts";
-import { loadStatusDetails, mediaByIds, type StatusRow, type StatusVersion } from "../../core/statuses.ts";
+import { quoteApprovals, quoteCounts, quotesOf, shownQuoteState, type QuoteApproval, type QuoteState } from "../../core/quotes.ts";
+import { findStatuses, loadStatusDetails, mediaByIds, type StatusRow, type StatusVersion } from "../../core/statuses.ts";
+import { filterVisible } from "../../core/visibility.ts";
 import { serializeAccounts, type MastodonAccount } from "./account.ts";
 import { serializeFilterResult, type MastodonFilterResult } from "./filter.ts";
 import { serializeMediaAttachment, type MastodonMediaAttachment, type MediaAttachmentRow } from "./media-attachment.ts";
@@ -21,6 +23,25 @@ export interface MastodonMention {
   username: string;
   url: string;
   acct: string;
+}
+
+/** Mastodon's Quote: the quoted post in full (when accepted and visible). */
+export interface MastodonQuote {
+  state: QuoteState;
+  quoted_status: MastodonStatus | null;
+}
+
+/** Mastodon's ShallowQuote: the quoted post by id (inside a quoted post). */
+export interface MastodonShallowQuote {
+  state: QuoteState;
+  quoted_status_id: string | null;
+}
+
+/** Mastodon's QuoteApproval. */
+export interface MastodonQuoteApproval {
+  automatic: string[];
+  manual: string[];
+  current_user: QuoteApproval;
 }
 
 export interface MastodonStatus {
@@ -49,6 +70,8 @@ export interface MastodonStatus {
   poll: MastodonPoll | null;
   card: null;
   language: string | null;
+  quote: MastodonQuote | MastodonShallowQuote | null;
+  quote_approval: MastodonQuoteApproval;
   /** The source text: only in the answer to a delete, for redrafting. */
   text?: string | null;
   favourited?: boolean;
@@ -64,6 +87,8 @@ export interface SerializeStatusOptions {
   filtered?: Map<bigint, readonly FilterMatch[]>;
   /** Include the source `text` (the answer to DELETE, for delete-and-redraft). */
   source?: boolean;
+  /** Quotes as ShallowQuote (inside a quoted post, as Mastodon does). */
+  shallowQuotes?: boolean;
 }
 
 function acctOf(account: Pick<Account, "username" | "domain">): string {
@@ -93,6 +118,37 @@ export async function serializeStatuses(
   const marks = details.marks;
   const origin = ctx.config.origin;
   const now = new Date();
+  const allIds = [...all.keys()];
+  const [quotes, quotesCounts, approvals] = await Promise.all([
+    quotesOf(ctx, allIds),
+    quoteCounts(ctx, allIds),
+    quoteApprovals(ctx, [...all.values()], viewer),
+  ]);
+  // Quoted posts in full, one level deep; their own quotes are shallow.
+  const quotedJson = new Map<bigint, MastodonStatus>();
+  if (!options.shallowQuotes) {
+    const quotedIds = [...quotes.values()].filter((quote) => quote.state === "accepted" && quote.quotedStatusId != null).map((quote) => quote.quotedStatusId!);
+    const visible = await filterVisible(ctx, await findStatuses(ctx, quotedIds), viewer);
+    const serialized = await serializeStatuses(ctx, visible, viewer, { shallowQuotes: true, filtered: options.filtered });
+    visible.forEach((row, i) => quotedJson.set(row.id, serialized[i]));
+  }
+  const quoteOf = (row: StatusRow): MastodonQuote | MastodonShallowQuote | null => {
+    const quote = quotes.get(row.id);
+    if (quote == null) return null;
+    const state = shownQuoteState(quote);
+    if (options.shallowQuotes) return { state, quoted_status_id: state === "accepted" ? (quote.quotedStatusId?.toString() ?? null) : null };
+    return { state, quoted_status: state === "accepted" && quote.quotedStatusId != null ? (quotedJson.get(quote.quotedStatusId) ?? null) : null };
+  };
+  const approvalOf = (row: StatusRow): MastodonQuoteApproval => {
+    const policy = row.reblogOfId != null || row.visibility === "private" || row.visibility === "direct"
+      ? "nobody"
+      : (row.quotePolicy ?? (row.uri.startsWith(`${origin}/`) ? "nobody" : null));
+    return {
+      automatic: policy == null || policy === "nobody" ? [] : [policy],
+      manual: [],
+      current_user: approvals.get(row.id) ?? "unknown",
+    };
+  };
 
   const one = (row: StatusRow, nested: boolean): MastodonStatus => {
     const author = accountById.get(row.accountId);
@@ -123,7 +179,7 @@ export async function serializeStatuses(
       reblogs_count: row.reblogsCount,
       favourites_count: row.favouritesCount,
       replies_count: row.repliesCount,
-      quotes_count: 0,
+      quotes_count: quotesCounts.get(row.id) ?? 0,
       in_reply_to_id: row.inReplyToId?.toString() ?? null,
       in_reply_to_account_id: row.inReplyToAccountId?.toString() ?? null,
       reblog: original == null || nested ? null : one(original, true),
@@ -132,6 +188,8 @@ export async function serializeStatuses(
         : serializePoll(poll, { isAuthor: viewer != null && viewer === row.accountId, ownVotes: viewer == null ? null : (votes.get(poll.id) ?? []) }, now),
       card: null,
       language: row.language,
+      quote: quoteOf(row),
+      quote_approval: approvalOf(row),
     };
     if (options.source && !nested) status.text = row.text ?? null;
     if (viewer != null && marks != null) {

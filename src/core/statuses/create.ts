@@ -7,6 +7,8 @@ import type { CoreContext } from "../context.ts";
 import { CoreError } from "../context.ts";
 import { newId } from "../ids.ts";
 import { checkPollInput, cleanPollInput, type PollInput } from "../polls.ts";
+import { checkQuotable, initialQuoteState, QUOTE_POLICIES, quotingVisibility, withQuoteInline, type QuotePolicy } from "../quotes.ts";
+import { escapeHtml } from "../../text/escape-html.ts";
 import { countableLength, formatStatusText, graphemeLength } from "../text.ts";
 import { canView } from "../visibility.ts";
 import { recallIdempotent, rememberIdempotent } from "./idempotency.ts";
@@ -32,6 +34,10 @@ export interface NewStatusInput {
   applicationId?: bigint | null;
   /** The Idempotency-Key header: a retry within an hour returns the first post. */
   idempotencyKey?: string | null;
+  /** The post this one quotes. */
+  quotedStatusId?: bigint | null;
+  /** Who may quote this post; default: anyone. */
+  quotePolicy?: QuotePolicy | null;
 }
 
 /** A new post's input after its checks, ready to render and store. */
@@ -45,6 +51,8 @@ export interface PreparedStatus {
   media: MediaRow[];
   poll: PollInput | null;
   applicationId: bigint | null;
+  quoted: StatusRow | null;
+  quotePolicy: QuotePolicy;
 }
 
 /**
@@ -108,29 +116,43 @@ export async function prepareStatus(
     }
     inReplyTo = await resolveReblog(ctx, parent);
   }
+  let visibility = input.visibility ?? "public";
+  if (input.quotePolicy != null && !QUOTE_POLICIES.includes(input.quotePolicy)) {
+    throw new CoreError("invalid", `quote_approval_policy must be one of ${QUOTE_POLICIES.join(", ")}`);
+  }
+  const quoted = input.quotedStatusId == null ? null : await checkQuotable(ctx, author, input.quotedStatusId);
+  if (quoted != null) visibility = quotingVisibility(quoted, visibility);
   return {
     text,
     spoilerText,
     sensitive: (input.sensitive ?? false) || spoilerText !== "",
-    visibility: input.visibility ?? "public",
+    visibility,
     language,
     inReplyTo,
     media,
     poll,
     applicationId: input.applicationId ?? null,
+    quoted,
+    // As Mastodon: followers-only and direct posts are quoted by nobody else.
+    quotePolicy: visibility === "private" || visibility === "direct" ? "nobody" : (input.quotePolicy ?? "public"),
   };
 }
 
 /** Renders a prepared local post into what {@link storeStatus} writes. */
 export async function buildStatusData(ctx: CoreContext, author: Account, prepared: PreparedStatus, now = new Date()): Promise<StatusData> {
   const formatted = await formatStatusText(ctx, prepared.text);
+  const quoted = prepared.quoted;
+  // A direct quote must reach the quoted author: they have to be mentioned.
+  if (quoted != null && prepared.visibility === "direct" && quoted.accountId !== author.id && !formatted.mentions.some((account) => account.id === quoted.accountId)) {
+    throw new CoreError("invalid", "A direct post quoting someone must mention them");
+  }
   const id = newId(now);
   const { uri, url } = localStatusUris(ctx.config.origin, author.username, id);
   return {
     id,
     uri,
     url,
-    content: formatted.html,
+    content: quoted == null ? formatted.html : withQuoteInline(formatted.html, quoted, escapeHtml),
     text: prepared.text,
     spoilerText: prepared.spoilerText,
     sensitive: prepared.sensitive,
@@ -142,6 +164,15 @@ export async function buildStatusData(ctx: CoreContext, author: Account, prepare
     mentionedAccountIds: formatted.mentions.map((account) => account.id),
     tagNames: formatted.tags,
     media: prepared.media,
+    quotePolicy: prepared.quotePolicy,
+    quote: prepared.quoted == null
+      ? null
+      : {
+        quotedStatusId: prepared.quoted.id,
+        quotedUri: prepared.quoted.uri,
+        state: initialQuoteState(author, prepared.quoted),
+        requestUri: initialQuoteState(author, prepared.quoted) === "pending" ? `${uri}#quote-request` : null,
+      },
     poll: prepared.poll == null
       ? null
       : {

@@ -15,7 +15,9 @@ import { setStatusTags } from "../tags.ts";
 import { formatStatusText } from "../text.ts";
 import { checkLength, normalizeLanguage, normalizeTexts } from "./create.ts";
 import { attachMedia, checkMedia, MAX_MEDIA_DESCRIPTION, type MediaRow } from "./media.ts";
-import type { StatusRow } from "./rows.ts";
+import { findQuoteOf, withQuoteInline } from "../quotes.ts";
+import { escapeHtml } from "../../text/escape-html.ts";
+import { findStatus, type StatusRow } from "./rows.ts";
 
 export type StatusEditRow = typeof statusEdits.$inferSelect;
 
@@ -101,6 +103,10 @@ export async function editStatus(ctx: CoreContext, author: Account, status: Stat
   }
   const sensitive = (input.sensitive ?? false) || spoilerText !== "";
   const formatted = await formatStatusText(ctx, text);
+  // A quote keeps its RE: link for servers that know no quotes.
+  const quote = await findQuoteOf(ctx, status.id);
+  const quoted = quote?.quotedStatusId == null ? null : await findStatus(ctx, quote.quotedStatusId);
+  if (quoted != null) formatted.html = withQuoteInline(formatted.html, quoted, escapeHtml);
   const now = new Date();
 
   const result = await ctx.db.transaction(async (tx) => {

@@ -9,6 +9,7 @@ import { mentions, polls, statuses } from "../../db/schema.ts";
 import type { Account } from "../accounts.ts";
 import type { CoreContext } from "../context.ts";
 import { newId } from "../ids.ts";
+import { requestQuoteApproval, writeQuote, type QuotePolicy, type QuoteState } from "../quotes.ts";
 import { setStatusTags } from "../tags.ts";
 import { attachMedia, type MediaRow } from "./media.ts";
 import type { StatusRow, Visibility } from "./rows.ts";
@@ -49,6 +50,10 @@ export interface StatusData {
   /** The author's media, in order; checked already. */
   media: MediaRow[];
   poll: NewPoll | null;
+  /** Who may quote it (null: not stated, as for many remote posts). */
+  quotePolicy?: QuotePolicy | null;
+  /** The post it quotes. */
+  quote?: { quotedStatusId: bigint | null; quotedUri: string; state: QuoteState; requestUri?: string | null } | null;
 }
 
 /**
@@ -80,6 +85,7 @@ export async function writeStatus(db: Db, author: Account, data: StatusData): Pr
       inReplyToAccountId: parent != null ? replyTargetAccountId(author, parent) : (data.inReplyToAccountId ?? null),
       conversationId: parent != null ? (parent.conversationId ?? parent.id) : data.id,
       applicationId: data.applicationId,
+      quotePolicy: data.quotePolicy ?? null,
       ...(data.createdAt == null ? {} : { createdAt: data.createdAt, updatedAt: data.createdAt }),
     })
     .returning();
@@ -93,6 +99,7 @@ export async function writeStatus(db: Db, author: Account, data: StatusData): Pr
   }
   await setStatusTags(db, row.id, data.tagNames);
   await attachMedia(db, row.id, data.media);
+  if (data.quote != null) await writeQuote(db, row.id, data.quote);
   if (data.poll != null) {
     await db.insert(polls).values({
       id: newId(),
@@ -115,5 +122,6 @@ export async function writeStatus(db: Db, author: Account, data: StatusData): Pr
 export async function storeStatus(ctx: CoreContext, author: Account, data: StatusData): Promise<StatusRow> {
   const row = await ctx.db.transaction((tx) => writeStatus(tx, author, data));
   await ctx.events.emit("status.created", { statusId: row.id, accountId: author.id });
+  if (data.quote?.state === "pending") await requestQuoteApproval(ctx, row.id);
   return row;
 }
