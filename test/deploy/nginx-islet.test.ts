@@ -305,7 +305,7 @@ describe("nginx in front of a real Islet", { skip: skipUnless("nginx", "openssl"
       });
       assert.equal(posted.status, 200, posted.text);
       const id = json(posted).id as string;
-      const frame = await eventually(async () => frames.find((f) => f.event === "update"), "an update frame", 15_000);
+      const frame = await eventually(async () => frames.find((f) => f.event === "update"), "an update frame");
       assert.deepEqual(frame.stream, ["user"]);
       const status = JSON.parse(frame.payload as string) as Json;
       assert.equal(status.id, id);

@@ -74,7 +74,7 @@ describe("PostgreSQL outage under load", { skip: !databaseKinds().includes("post
       return counts;
     }, {}));
     try {
-      await eventually(async () => acknowledged.length >= 10, "posts before the outage", 30_000);
+      await eventually(async () => acknowledged.length >= 10, "posts before the outage");
       phase = "outage";
       // First a server that hangs up on every new connection, then one
       // that refuses them: the two ways a restarting PostgreSQL looks.
@@ -89,7 +89,7 @@ describe("PostgreSQL outage under load", { skip: !databaseKinds().includes("post
       await proxy.restore();
       phase = "after";
       const ackedBefore = acknowledged.length;
-      await eventually(async () => acknowledged.length >= ackedBefore + 10, `posts after the outage (so far ${summary()})`, 60_000);
+      await eventually(async () => acknowledged.length >= ackedBefore + 10, `posts after the outage (so far ${summary()})`);
     } catch (error) {
       throw new Error(`${(error as Error).message}\nserver output:\n${server.output().slice(-4000)}`);
     } finally {

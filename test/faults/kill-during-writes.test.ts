@@ -50,7 +50,7 @@ for (const kind of databaseKinds()) {
         }
       };
       const writers = Array.from({ length: WRITERS }, (_, w) => writer(w));
-      await eventually(async () => acknowledged.length >= ACKNOWLEDGED_BEFORE_KILL, "the first acknowledged posts", 60_000);
+      await eventually(async () => acknowledged.length >= ACKNOWLEDGED_BEFORE_KILL, "the first acknowledged posts");
       await server.kill("SIGKILL");
       stop = true;
       await Promise.all(writers);

@@ -59,7 +59,7 @@ for (const kind of databaseKinds()) {
       const activity = mention("again");
       const inbox = `${islet.origin}/users/owner/inbox`;
       assert.equal((await remote.post(inbox, activity)).status, 202);
-      await eventually(async () => (await counts(activity.object.id)).statuses === 1, "the status", 30_000);
+      await eventually(async () => (await counts(activity.object.id)).statuses === 1, "the status");
       await drained();
       assert.equal((await remote.post(inbox, activity)).status, 202);
       await drained();
@@ -74,7 +74,7 @@ for (const kind of databaseKinds()) {
       ]);
       assert.equal(first.status, 202);
       assert.equal(second.status, 202);
-      await eventually(async () => (await counts(activity.object.id)).statuses >= 1, "the status", 30_000);
+      await eventually(async () => (await counts(activity.object.id)).statuses >= 1, "the status");
       await drained();
       assert.deepEqual(await counts(activity.object.id), { statuses: 1, notifications: 1 });
     });

@@ -47,7 +47,7 @@ for (const kind of databaseKinds()) {
       assert.equal(response.status, 202);
 
       // The Accept is on its way: the remote holds the request open.
-      await eventually(async () => remote.attempts > 0, "the delivery attempt", 30_000);
+      await eventually(async () => remote.attempts > 0, "the delivery attempt");
       assert.equal(remote.received.length, 0);
       await server.kill("SIGKILL");
 

@@ -9,6 +9,7 @@ import { openIslet, type Islet } from "../../src/islet.ts";
 import { createLogger } from "../../src/log.ts";
 import { createApp, listen } from "../../src/server.ts";
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from "./database.ts";
+import { PATIENCE_MS } from "./settle.ts";
 
 export async function freePort(): Promise<number> {
   return await new Promise((resolve, reject) => {
@@ -78,7 +79,7 @@ export async function startInstance(kind: DatabaseKind, options: StartOptions = 
 }
 
 /** Polls `check` until it returns a value other than undefined/false. */
-export async function eventually<T>(check: () => Promise<T | undefined | false | null>, what: string, timeoutMs = 15_000): Promise<T> {
+export async function eventually<T>(check: () => Promise<T | undefined | false | null>, what: string, timeoutMs = PATIENCE_MS): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

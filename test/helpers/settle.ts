@@ -19,6 +19,15 @@ export async function settled<T>(promise: Promise<T>, ms: number): Promise<T | E
 }
 
 /**
+ * How long a test waits for something that is bound to happen (a delivery
+ * across two instances, the queue emptying) before it calls it lost. Only
+ * a ceiling for a hang: on a machine shared with other work, things a quiet
+ * machine does in a second can take tens of seconds, and a test must not
+ * fail for that. Within the suite's per-test timeout (180 s).
+ */
+export const PATIENCE_MS = 120_000;
+
+/**
  * Resolves once the durable queue has nothing left to do now: no message
  * that is due (waiting or being handled) and not given up on. Messages
  * delayed into the future (retries) do not count. After an activity was
@@ -27,7 +36,7 @@ export async function settled<T>(promise: Promise<T>, ms: number): Promise<T | E
  */
 export async function queueSettled(
   core: { database: { query<T>(query: ReturnType<typeof sql>): Promise<T[]> } },
-  timeoutMs = 30_000,
+  timeoutMs = PATIENCE_MS,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

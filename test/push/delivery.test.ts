@@ -201,7 +201,7 @@ for (const kind of databaseKinds()) {
       try {
         service.script(subscribed.endpoint, 500);
         const notificationId = await mention(friend, "second time lucky");
-        const requests = await eventually(async () => pushesTo(subscribed.endpoint).length >= 2 && pushesTo(subscribed.endpoint), "the retry", 30_000);
+        const requests = await eventually(async () => pushesTo(subscribed.endpoint).length >= 2 && pushesTo(subscribed.endpoint), "the retry");
         assert.deepEqual(requests.map((request) => request.status), [500, 201]);
         for (const request of requests) {
           const opened = openPush(request, subscribed.keys, subscribed.serverKey, subscribed.endpoint, true);

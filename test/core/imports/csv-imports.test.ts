@@ -20,7 +20,7 @@ const PUBLIC = "https://www.w3.org/ns/activitystreams#Public";
 async function runImport(instance: TestInstance, type: ImportType, csv: string, overwrite = false) {
   const core = instance.islet.core;
   const started = await startImport(core, { type, csv, overwrite });
-  await eventually(async () => (await importProgress(core, started.import.id)).state === "finished", `the ${type} import to finish`, 30_000);
+  await eventually(async () => (await importProgress(core, started.import.id)).state === "finished", `the ${type} import to finish`);
   return { started, report: await importReport(core, started.import.id), progress: await importProgress(core, started.import.id) };
 }
 
