@@ -81,10 +81,16 @@ export const accounts = pgTable(
     fields: jsonb("fields").$type<ProfileField[]>().notNull().default([]),
     alsoKnownAs: jsonb("also_known_as").$type<string[]>().notNull().default([]),
     movedToAccountId: id("moved_to_account_id"),
-    /** Counts a remote server reports; local counts are computed. */
+    /**
+     * Counts: what a remote server reports; for the owner, kept by the core
+     * in the transaction of each write that changes them
+     * (src/core/account-counters.ts).
+     */
     followersCount: integer("followers_count").notNull().default(0),
     followingCount: integer("following_count").notNull().default(0),
     statusesCount: integer("statuses_count").notNull().default(0),
+    /** The owner's newest status's time (null without any); kept with statusesCount. */
+    lastStatusAt: timestamp("last_status_at", { withTimezone: true }),
     publishedAt: timestamp("published_at", { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),

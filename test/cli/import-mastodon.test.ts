@@ -255,6 +255,8 @@ for (const kind of databaseKinds()) {
       assert.equal(report.counts["server domain blocks"], 2);
       instance.owner = await getOwner(instance.islet.core);
       token = await ownerToken(instance);
+      // The owner's stored count is the posts and the boost taken over.
+      assert.equal(instance.owner?.account.statusesCount, fixture.ownPosts + 1);
     });
 
     test("it runs once: a second run refuses with one clear line", async () => {
