@@ -25,14 +25,14 @@ import { insertTestStatus } from "../helpers/statuses.ts";
  * the queue worker's, which polls on its own schedule.
  */
 async function queriesOf(core: CoreContext, run: () => Promise<void>): Promise<string[]> {
-  const session = (core.db as unknown as { session: { logger: { logQuery(query: string, params: unknown[]): void } } }).session;
-  const previous = session.logger;
+  // Prepared queries keep the session's logger object: its method is what is swapped.
+  const logger = (core.db as unknown as { session: { logger: { logQuery(query: string, params: unknown[]): void } } }).session.logger;
   const seen: string[] = [];
-  session.logger = { logQuery: (query) => void (/\bqueue_messages\b/.test(query) || seen.push(query)) };
+  logger.logQuery = (query) => void (/\bqueue_messages\b/.test(query) || seen.push(query));
   try {
     await run();
   } finally {
-    session.logger = previous;
+    delete (logger as Partial<typeof logger>).logQuery;
   }
   return seen;
 }
