@@ -204,6 +204,8 @@ export const statuses = pgTable(
   },
   (t) => [
     index("statuses_account_idx").on(t.accountId, t.id),
+    // The newest change to an account's statuses (the profile page's Last-Modified) is one probe.
+    index("statuses_account_updated_idx").on(t.accountId, t.updatedAt),
     index("statuses_reply_idx").on(t.inReplyToId),
     index("statuses_reblog_idx").on(t.reblogOfId),
     index("statuses_conversation_idx").on(t.conversationId),
