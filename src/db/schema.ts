@@ -82,9 +82,10 @@ export const accounts = pgTable(
     alsoKnownAs: jsonb("also_known_as").$type<string[]>().notNull().default([]),
     movedToAccountId: id("moved_to_account_id"),
     /**
-     * Counts: what a remote server reports; for the owner, kept by the core
-     * in the transaction of each write that changes them
-     * (src/core/account-counters.ts).
+     * Counts: what a remote server reports. For the owner, statusesCount is
+     * kept by the core in the transaction of each write that changes it
+     * (src/core/account-counters.ts); the owner's follow counts are counted
+     * when shown, and these two stay 0.
      */
     followersCount: integer("followers_count").notNull().default(0),
     followingCount: integer("following_count").notNull().default(0),
