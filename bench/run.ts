@@ -14,6 +14,7 @@ import { buildBundle } from "./lib/bundle.ts";
 import { BENCH_DIR, killAllChildren } from "./lib/children.ts";
 import { describeMachine, formatMachine } from "./lib/machine.ts";
 import { startServer, type ServerHandle } from "./lib/server.ts";
+import { describeGoal, goalHolds, goalOf } from "./lib/goals.ts";
 import { formatFigure, formatTable, orderRows } from "./lib/table.ts";
 import { DEFAULT_ADMIN_URL, describeUrl, openTargets, prepareTarget, probePostgres, type Target } from "./lib/targets.ts";
 import type { DatabaseLabel, Measurement, Recorder } from "./lib/types.ts";
@@ -202,7 +203,14 @@ async function main(): Promise<number> {
     startedAt: startedAt.toISOString(),
     seconds,
     machine,
-    rows: orderRows(rows).map((row) => ({ ...row, figure: formatFigure(row.value, row.unit) })),
+    rows: orderRows(rows).map((row) => {
+      const goal = goalOf(row);
+      return {
+        ...row,
+        figure: formatFigure(row.value, row.unit),
+        ...(goal == null ? {} : { target: describeGoal(goal), holds: goalHolds(goal, row.value) }),
+      };
+    }),
     notes,
     failures,
   };

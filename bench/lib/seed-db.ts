@@ -8,7 +8,11 @@
  * `statuses` public statuses by them, spread evenly over the last 30 days
  * and shared round-robin between the accounts; ids are time-sortable like
  * src/core/ids.ts makes them ((epoch ms << 16) + sequence), so they sort by
- * created_at. Everything is plain INSERT … SELECT generate_series, then
+ * created_at. With `ownStatuses`, the owner gets that many public statuses
+ * of their own, spread over the 30 days before those (so the first page of
+ * the home timeline still shows only followees), with the owner's
+ * statuses_count and last_status_at set as the server keeps them.
+ * Everything is plain INSERT … SELECT generate_series, then
  * ANALYZE. Also registers an OAuth application and a token for the owner
  * (stored as its SHA-256 hex, as the server looks it up).
  *
@@ -22,6 +26,8 @@ import { markDataMigrationsDone } from "../../src/db/data-migrations.ts";
 export interface SeedSpec {
   accounts: number;
   statuses: number;
+  /** The owner's own statuses (default none). */
+  ownStatuses?: number;
 }
 
 export interface SeedReport {
@@ -30,6 +36,9 @@ export interface SeedReport {
   token: string;
   accounts: number;
   statuses: number;
+  /** The owner's own statuses, and the id just above the newest of them (a max_id that pages through them); null without any. */
+  ownStatuses: number;
+  ownMaxId: string | null;
   /** Milliseconds: opening the database, inserting, ANALYZE. */
   openMs: number;
   insertMs: number;
@@ -94,6 +103,33 @@ async function seed(database: Database, spec: SeedSpec): Promise<Omit<SeedReport
       from generate_series(0, ${spec.statuses - 1}) as n
     ) as s`);
 
+  let ownMaxId: string | null = null;
+  const own = spec.ownStatuses ?? 0;
+  if (own > 0) {
+    // Status n of the owner at ownBase + n * ownStep ms, all before the followees' first.
+    const ownBase = statusBase - SPAN_MS;
+    const ownStep = SPAN_MS / own;
+    const [owner] = await run(database, `select uri from accounts where id = ${ownerId}`);
+    const ownerUri = String(owner.uri).replace(/'/g, "''");
+    await run(database, `
+      insert into statuses (id, account_id, uri, url, content, text, visibility, language, conversation_id, created_at, updated_at)
+      select id, ${ownerId}, '${ownerUri}/statuses/' || id, null,
+        '<p>My own seeded status ' || n || '. Lorem ipsum dolor sit amet, consectetur adipiscing elit.</p>',
+        'My own seeded status ' || n || '. Lorem ipsum dolor sit amet, consectetur adipiscing elit.',
+        'public', 'en', id, to_timestamp(t / 1000.0), to_timestamp(t / 1000.0)
+      from (
+        select n, t, (t << 16) + (n % 65536) as id
+        from (select n, ${ownBase}::bigint + floor(n::bigint * ${ownStep})::bigint as t from generate_series(0, ${own - 1}) as n) as times
+      ) as s`);
+    const [newest] = await run(database, `
+      update accounts set
+        statuses_count = (select count(*)::int from statuses where account_id = ${ownerId}),
+        last_status_at = (select max(created_at) from statuses where account_id = ${ownerId})
+      where id = ${ownerId}
+      returning (select (max(id) + 1)::text from statuses where account_id = ${ownerId}) as max_id`);
+    ownMaxId = String(newest.max_id);
+  }
+
   const token = randomBytes(32).toString("base64url");
   const applicationId = `((${now}::bigint) << 16)`;
   await run(database, `
@@ -108,7 +144,7 @@ async function seed(database: Database, spec: SeedSpec): Promise<Omit<SeedReport
   const [counts] = await run(database, `
     select (select count(*) from statuses)::int as statuses,
       (select count(*) from follows where account_id = ${ownerId} and state = 'accepted')::int as accounts`);
-  return { ownerId, token, accounts: Number(counts.accounts), statuses: Number(counts.statuses), insertMs };
+  return { ownerId, token, accounts: Number(counts.accounts), statuses: Number(counts.statuses), ownStatuses: own, ownMaxId, insertMs };
 }
 
 async function main(): Promise<void> {
@@ -118,6 +154,7 @@ async function main(): Promise<void> {
   for (const key of ["accounts", "statuses"] as const) {
     if (!Number.isInteger(spec[key]) || spec[key] < 1) throw new Error(`seed spec: ${key} must be a positive whole number`);
   }
+  if (spec.ownStatuses != null && (!Number.isInteger(spec.ownStatuses) || spec.ownStatuses < 0)) throw new Error("seed spec: ownStatuses must be a whole number");
   const dataDir = process.env.DATA_DIR;
   if (dataDir == null || dataDir === "") throw new Error("DATA_DIR is not set");
   const begin = performance.now();

@@ -86,7 +86,10 @@ export async function startServer(target: Target, options: { pollMs?: number; ti
   if (rebuilt != null) options.onRebuild?.(rebuilt);
   const health = `${target.url}/health`;
   const begin = performance.now();
-  const child = startNode(["bin/islet.js", "serve"], target.env);
+  // BENCH_SERVER_NODE_OPTIONS reaches the servers only (e.g. "--cpu-prof
+  // --cpu-prof-dir=/tmp/prof" to profile them under load).
+  const nodeOptions = process.env.BENCH_SERVER_NODE_OPTIONS;
+  const child = startNode(["bin/islet.js", "serve"], nodeOptions ? { ...target.env, NODE_OPTIONS: nodeOptions } : target.env);
   let startMs = -1;
   try {
     while (true) {

@@ -1,4 +1,5 @@
 /** The one printed table: markdown columns, figures rounded for reading. */
+import { describeGoal, goalHolds, goalOf } from "./goals.ts";
 import type { Measurement } from "./types.ts";
 
 export function formatFigure(value: number | null, unit: string): string {
@@ -21,8 +22,20 @@ export function orderRows(rows: Measurement[]): Measurement[] {
 }
 
 export function formatTable(rows: Measurement[]): string {
-  const header = ["Row", "Database", "Figure", "Unit", "How measured"];
-  const body = orderRows(rows).map((row) => [row.row, row.database, formatFigure(row.value, row.unit), row.unit, row.how]);
+  const header = ["Row", "Database", "Figure", "Unit", "Target", "Holds", "How measured"];
+  const body = orderRows(rows).map((row) => {
+    const goal = goalOf(row);
+    const holds = goal == null ? null : goalHolds(goal, row.value);
+    return [
+      row.row,
+      row.database,
+      formatFigure(row.value, row.unit),
+      row.unit,
+      goal == null ? "" : describeGoal(goal),
+      goal == null ? "" : holds == null ? "n/a" : holds ? "holds" : "misses",
+      row.how,
+    ];
+  });
   const widths = header.map((title, column) => Math.max(title.length, ...body.map((cells) => cells[column].length)));
   const line = (cells: string[]) =>
     `| ${cells.map((cell, column) => column === 2 ? cell.padStart(widths[column]) : cell.padEnd(widths[column])).join(" | ")} |`;

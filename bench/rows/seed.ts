@@ -1,7 +1,8 @@
 /**
  * Seeds the target's database before its long-running server starts:
  * 1,000 remote accounts the owner follows and 100,000 public statuses by
- * them over the last 30 days (INSERT … SELECT generate_series, then
+ * them over the last 30 days, and 100,000 of the owner's own over the 30
+ * days before (INSERT … SELECT generate_series, then
  * ANALYZE), plus an OAuth token for the owner. It runs bench/lib/seed-db.ts
  * in a child process: on PGlite no other process may have the data dir open,
  * and the process benches (cold start) have stopped their servers by now.
@@ -14,7 +15,7 @@ import { setFixture } from "../lib/fixtures.ts";
 import type { SeedReport, SeedSpec } from "../lib/seed-db.ts";
 import type { ProcessBench } from "../lib/types.ts";
 
-export const SEED: SeedSpec = { accounts: 1_000, statuses: 100_000 };
+export const SEED: SeedSpec = { accounts: 1_000, statuses: 100_000, ownStatuses: 100_000 };
 
 const LIMIT_MS = 120_000;
 
@@ -38,7 +39,7 @@ export const seedTimeline: ProcessBench = {
     const ms = (value: number) => `${(value / 1000).toFixed(1)} s`;
     context.record({
       id: "seed",
-      row: "Seeding: 1,000 followees, 100,000 statuses (SQL)",
+      row: "Seeding: 1,000 followees, 100,000 statuses, 100,000 own (SQL)",
       value: seconds,
       unit: "s",
       how: `child process, server stopped: open ${ms(report.openMs)}, INSERT … SELECT generate_series ${ms(report.insertMs)}, ANALYZE ${ms(report.analyzeMs)}, rest is Node start and close`,

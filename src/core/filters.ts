@@ -9,6 +9,7 @@
  * change emits `filters.changed`.
  */
 import { and, asc, eq, inArray, isNull, gt, or, sql } from "drizzle-orm";
+import type { Db } from "../db/db.ts";
 import { filterKeywords, filters, filterStatuses, mediaAttachments, polls, statuses } from "../db/schema.ts";
 import type { CoreContext } from "./context.ts";
 import { CoreError } from "./context.ts";
@@ -436,17 +437,27 @@ interface ActiveFilter {
   statusIds: Set<bigint>;
 }
 
-/** The account's unexpired filters for a context, ready to match. */
-async function activeFilters(ctx: CoreContext, accountId: bigint, context: FilterContext): Promise<ActiveFilter[]> {
-  const rows = await ctx.db
+/** The filters query of every timeline page, prepared once per database. */
+function prepareFilters(db: Db) {
+  return db
     .select()
     .from(filters)
     .where(and(
-      eq(filters.accountId, accountId),
-      sql`${context}::text = any(${filters.context})`,
+      sql`${filters.accountId} = ${sql.placeholder("account")}::bigint`,
+      sql`${sql.placeholder("context")}::text = any(${filters.context})`,
       or(isNull(filters.expiresAt), gt(filters.expiresAt, sql`now()`)),
     ))
-    .orderBy(asc(filters.id));
+    .orderBy(asc(filters.id))
+    .prepare("islet_active_filters");
+}
+
+const preparedFilters = new WeakMap<Db, ReturnType<typeof prepareFilters>>();
+
+/** The account's unexpired filters for a context, ready to match. */
+async function activeFilters(ctx: CoreContext, accountId: bigint, context: FilterContext): Promise<ActiveFilter[]> {
+  let query = preparedFilters.get(ctx.db);
+  if (query == null) preparedFilters.set(ctx.db, (query = prepareFilters(ctx.db)));
+  const rows = await query.execute({ account: accountId.toString(), context });
   const now = new Date();
   const live = rows.filter((row) => isActive(row, now));
   return (await withRules(ctx, live)).map(({ filter, keywords, statuses: statusRows }) => ({

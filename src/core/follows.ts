@@ -2,7 +2,8 @@
  * Following: remote accounts following the owner, and the owner following
  * remote accounts. The inbox and the API both come through here.
  */
-import { and, asc, count, desc, eq, gt, lt, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, lt, sql, type SQL } from "drizzle-orm";
+import type { Db } from "../db/db.ts";
 import { accountEndorsements, accounts, blocks, follows } from "../db/schema.ts";
 import type { Account } from "./accounts.ts";
 import type { CoreContext } from "./context.ts";
@@ -152,13 +153,24 @@ export async function removeFollow(ctx: CoreContext, ended: Follow, reason: "und
   });
 }
 
+/** The two counts, prepared once per database: the owner's are read each time the owner is shown. */
+function prepareCounts(db: Db) {
+  const counting = (column: typeof follows.accountId) =>
+    db
+      .select({ n: count() })
+      .from(follows)
+      .where(and(sql`${column} = ${sql.placeholder("account")}::bigint`, eq(follows.state, "accepted")))
+      .prepare(`islet_count_${column.name}`);
+  return { followers: counting(follows.targetAccountId), following: counting(follows.accountId) };
+}
+
+const preparedCounts = new WeakMap<Db, ReturnType<typeof prepareCounts>>();
+
 /** How many accepted followers (or followees) an account has. */
 export async function countFollows(ctx: CoreContext, accountId: bigint, direction: "followers" | "following"): Promise<number> {
-  const column = direction === "followers" ? follows.targetAccountId : follows.accountId;
-  const rows = await ctx.db
-    .select({ n: count() })
-    .from(follows)
-    .where(and(eq(column, accountId), eq(follows.state, "accepted")));
+  let queries = preparedCounts.get(ctx.db);
+  if (queries == null) preparedCounts.set(ctx.db, (queries = prepareCounts(ctx.db)));
+  const rows = await queries[direction].execute({ account: accountId.toString() });
   return Number(rows[0]?.n ?? 0);
 }
 

@@ -8,6 +8,7 @@
 import { and, asc, count, desc, eq, gt, lt, sql, type SQL } from "drizzle-orm";
 import type { AnyPgColumn } from "drizzle-orm/pg-core";
 import { accounts, bookmarks, conversationMutes, favourites, statusPins, statuses } from "../db/schema.ts";
+import { countStatusAdded, countStatusesRemoved } from "./account-counters.ts";
 import type { Account } from "./accounts.ts";
 import type { CoreContext } from "./context.ts";
 import { CoreError } from "./context.ts";
@@ -125,6 +126,7 @@ export async function reblogStatus(ctx: CoreContext, account: Account, status: S
       })
       .returning();
     await tx.update(statuses).set({ reblogsCount: sql`${statuses.reblogsCount} + 1` }).where(eq(statuses.id, target.id));
+    if (account.domain == null) await countStatusAdded(tx, account.id, createdAt);
     return rows[0];
   });
   await ctx.events.emit("status.created", { statusId: row.id, accountId: account.id });
@@ -156,6 +158,7 @@ export async function unreblogStatus(ctx: CoreContext, account: Account, status:
         .update(statuses)
         .set({ reblogsCount: sql`greatest(${statuses.reblogsCount} - 1, 0)` })
         .where(eq(statuses.id, target.id));
+      if (account.domain == null) await countStatusesRemoved(tx, [account.id]);
       return true;
     });
     if (deleted) {

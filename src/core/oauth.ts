@@ -9,7 +9,8 @@
  * code, or {@link CoreError}s for application registration (422s).
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { and, eq, gt, isNull, lt } from "drizzle-orm";
+import { and, eq, gt, isNull, lt, sql } from "drizzle-orm";
+import type { Db } from "../db/db.ts";
 import { hashToken } from "./token-hash.ts";
 import { parseScopes, scopesWithin, unknownScopes } from "./scopes.ts";
 import { oauthApplications, oauthAuthorizationCodes, oauthTokens, users, webSessions } from "../db/schema.ts";
@@ -471,13 +472,23 @@ export interface TokenInfo {
   scopes: string[];
 }
 
-/** Looks an access token up; null when unknown or revoked. */
-export async function findToken(ctx: CoreContext, token: string): Promise<TokenInfo | null> {
-  const rows = await ctx.db
+/** The look-up of every authenticated request, prepared once per database. */
+function prepareFindToken(db: Db) {
+  return db
     .select()
     .from(oauthTokens)
-    .where(and(eq(oauthTokens.tokenHash, hashToken(token)), isNull(oauthTokens.revokedAt)))
-    .limit(1);
+    .where(and(sql`${oauthTokens.tokenHash} = ${sql.placeholder("hash")}`, isNull(oauthTokens.revokedAt)))
+    .limit(1)
+    .prepare("islet_find_token");
+}
+
+const preparedFindToken = new WeakMap<Db, ReturnType<typeof prepareFindToken>>();
+
+/** Looks an access token up; null when unknown or revoked. */
+export async function findToken(ctx: CoreContext, token: string): Promise<TokenInfo | null> {
+  let query = preparedFindToken.get(ctx.db);
+  if (query == null) preparedFindToken.set(ctx.db, (query = prepareFindToken(ctx.db)));
+  const rows = await query.execute({ hash: hashToken(token) });
   const row = rows[0];
   if (row == null) return null;
   await noteTokenUsed(ctx, row.id, row.lastUsedAt);

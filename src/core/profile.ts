@@ -91,7 +91,7 @@ export async function getPreferences(ctx: CoreContext, accountId: bigint): Promi
   return merged;
 }
 
-/** What a local account shows beyond its row: live counts, and its preferences. */
+/** What a local account shows beyond its row's counters: follow counts, and its preferences. */
 export interface LocalAccountStats {
   statusesCount: number;
   followersCount: number;
@@ -101,20 +101,21 @@ export interface LocalAccountStats {
   preferences: Preferences;
 }
 
-/** Counts a local account's statuses and accepted follows, and reads its preferences. */
-export async function localAccountStats(ctx: CoreContext, accountId: bigint): Promise<LocalAccountStats> {
-  const [statusRows, followersCount, followingCount, preferences] = await Promise.all([
-    ctx.db.select({ n: count(), last: max(statuses.createdAt) }).from(statuses).where(eq(statuses.accountId, accountId)),
-    countFollows(ctx, accountId, "followers"),
-    countFollows(ctx, accountId, "following"),
-    getPreferences(ctx, accountId),
+/**
+ * A local account's statuses counters (stored on its row, see
+ * account-counters.ts), its accepted follows counted, and its preferences.
+ */
+export async function localAccountStats(ctx: CoreContext, account: Account): Promise<LocalAccountStats> {
+  const [followersCount, followingCount, preferences] = await Promise.all([
+    countFollows(ctx, account.id, "followers"),
+    countFollows(ctx, account.id, "following"),
+    getPreferences(ctx, account.id),
   ]);
-  const last = statusRows[0]?.last;
   return {
-    statusesCount: Number(statusRows[0]?.n ?? 0),
+    statusesCount: account.statusesCount,
     followersCount,
     followingCount,
-    lastStatusAt: last == null ? null : new Date(last),
+    lastStatusAt: account.lastStatusAt,
     preferences,
   };
 }

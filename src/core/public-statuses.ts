@@ -280,7 +280,7 @@ export interface PublicProfile {
 export async function getPublicProfile(ctx: CoreContext, account: Account): Promise<PublicProfile> {
   const [preferences, counted, featured] = await Promise.all([
     getPreferences(ctx, account.id),
-    ctx.db.select({ n: sql<number>`count(*)::int`, last: max(statuses.updatedAt) }).from(statuses).where(eq(statuses.accountId, account.id)),
+    ctx.db.select({ last: max(statuses.updatedAt) }).from(statuses).where(eq(statuses.accountId, account.id)),
     getFeaturedTags(ctx, account.id),
   ]);
   const hidden = preferences.hideCollections;
@@ -295,7 +295,7 @@ export async function getPublicProfile(ctx: CoreContext, account: Account): Prom
     headerUrl: profileImageUrl(origin, account, "header", "original"),
     hasAvatar: account.avatarUrl != null,
     hasHeader: account.headerUrl != null,
-    statusesCount: Number(counted[0]?.n ?? 0),
+    statusesCount: account.statusesCount,
     followersCount: followers,
     followingCount: following,
     featuredTags: featured.map((entry) => ({

@@ -8,7 +8,7 @@
  * database with nothing for it to look at gets no row, so a new database
  * stays empty.
  */
-import { and, asc, eq, gt, isNotNull, sql, type SQL } from "drizzle-orm";
+import { and, asc, eq, gt, isNotNull, isNull, sql, type SQL } from "drizzle-orm";
 import type { Db } from "./db.ts";
 import { accounts, kvEntries, statusEdits, statuses, type ProfileField } from "./schema.ts";
 import { remoteWebUrl, sanitizeRemoteHtml } from "../text/sanitize-html.ts";
@@ -137,7 +137,38 @@ export const SANITIZE_REMOTE_HTML: DataMigration = {
   passes: [cleanAccounts, cleanStatuses, cleanStatusEdits] as Pass<{ id: bigint }>[],
 };
 
-export const DATA_MIGRATIONS: readonly DataMigration[] = [SANITIZE_REMOTE_HTML];
+// ---------------------------------------------------------------- local account counters
+
+const countLocalStatuses: Pass<{ id: bigint }> = {
+  name: "local_accounts",
+  async load(tx, after, limit) {
+    return await tx.select({ id: accounts.id })
+      .from(accounts)
+      .where(and(isNull(accounts.domain), gt(accounts.id, after)))
+      .orderBy(asc(accounts.id))
+      .limit(limit);
+  },
+  async fix(tx, row) {
+    await tx.execute(sql`
+      UPDATE accounts SET
+        statuses_count = (SELECT count(*)::int FROM statuses s WHERE s.account_id = accounts.id),
+        last_status_at = (SELECT s.created_at FROM statuses s WHERE s.account_id = accounts.id ORDER BY s.id DESC LIMIT 1)
+      WHERE id = ${row.id.toString()}::bigint
+    `);
+    return true;
+  },
+};
+
+/**
+ * The owner's statuses_count and last_status_at became stored counters
+ * (src/core/account-counters.ts): counted once for what was there before.
+ */
+export const COUNT_LOCAL_STATUSES: DataMigration = {
+  name: "2026-12-local-status-counters",
+  passes: [countLocalStatuses],
+};
+
+export const DATA_MIGRATIONS: readonly DataMigration[] = [SANITIZE_REMOTE_HTML, COUNT_LOCAL_STATUSES];
 
 export interface DataMigrationResult {
   name: string;

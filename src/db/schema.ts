@@ -81,10 +81,17 @@ export const accounts = pgTable(
     fields: jsonb("fields").$type<ProfileField[]>().notNull().default([]),
     alsoKnownAs: jsonb("also_known_as").$type<string[]>().notNull().default([]),
     movedToAccountId: id("moved_to_account_id"),
-    /** Counts a remote server reports; local counts are computed. */
+    /**
+     * Counts: what a remote server reports. For the owner, statusesCount is
+     * kept by the core in the transaction of each write that changes it
+     * (src/core/account-counters.ts); the owner's follow counts are counted
+     * when shown, and these two stay 0.
+     */
     followersCount: integer("followers_count").notNull().default(0),
     followingCount: integer("following_count").notNull().default(0),
     statusesCount: integer("statuses_count").notNull().default(0),
+    /** The owner's newest status's time (null without any); kept with statusesCount. */
+    lastStatusAt: timestamp("last_status_at", { withTimezone: true }),
     publishedAt: timestamp("published_at", { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
@@ -204,6 +211,8 @@ export const statuses = pgTable(
   },
   (t) => [
     index("statuses_account_idx").on(t.accountId, t.id),
+    // The newest change to an account's statuses (the profile page's Last-Modified) is one probe.
+    index("statuses_account_updated_idx").on(t.accountId, t.updatedAt),
     index("statuses_reply_idx").on(t.inReplyToId),
     index("statuses_reblog_idx").on(t.reblogOfId),
     index("statuses_conversation_idx").on(t.conversationId),

@@ -259,6 +259,8 @@ for (const kind of databaseKinds()) {
       // HTML is recorded as run, so the next start does not read it all.
       const { runDataMigrations } = await import("../../src/db/data-migrations.ts");
       assert.deepEqual(await runDataMigrations(instance.islet.core.db), []);
+      // The owner's stored count is the posts and the boost taken over.
+      assert.equal(instance.owner?.account.statusesCount, fixture.ownPosts + 1);
     });
 
     test("it runs once: a second run refuses with one clear line", async () => {

@@ -105,7 +105,7 @@ for (const kind of databaseKinds()) {
 
       // Once done, it does not run again: a row stored raw now stays as it is.
       const later = await oldRemoteAccount("later");
-      assert.deepEqual(await runDataMigrations(database.db), []);
+      assert.deepEqual((await runDataMigrations(database.db)).filter((ran) => ran.name === SANITIZE_REMOTE_HTML.name), []);
       assert.equal((await account(later)).note, `${HARMLESS}${HOSTILE}`);
     });
 

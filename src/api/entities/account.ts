@@ -58,7 +58,7 @@ export async function serializeAccount(ctx: CoreContext, account: Account): Prom
   let avatarStatic: string | null = null;
   let headerStatic: string | null = null;
   if (local) {
-    const stats = await localAccountStats(ctx, account.id);
+    const stats = await localAccountStats(ctx, account);
     hideCollections = stats.preferences.hideCollections;
     avatarStatic = stats.preferences.avatarStaticUrl;
     headerStatic = stats.preferences.headerStaticUrl;

@@ -20,6 +20,7 @@ import { eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../../db/connect.ts";
 import { favourites, bookmarks, importedStatuses, statuses } from "../../db/schema.ts";
 import { sanitizeRemoteHtml } from "../../text/sanitize-html.ts";
+import { countStatusAdded } from "../account-counters.ts";
 import { findAccountByUri, requireOwner, type Account } from "../accounts.ts";
 import { CoreError, type CoreContext } from "../context.ts";
 import { newId } from "../ids.ts";
@@ -503,6 +504,7 @@ async function importBoost(context: PostContext, announce: Json): Promise<void> 
         updatedAt: published,
       });
       await tx.update(statuses).set({ reblogsCount: sql`${statuses.reblogsCount} + 1` }).where(eq(statuses.id, target.id));
+      await countStatusAdded(tx, owner.id, published);
     }
     await tx.insert(importedStatuses).values({ originalUri: activityId, statusId }).onConflictDoNothing();
   });

@@ -1,6 +1,7 @@
 /** Deleting a status (the owner's, or a remote one on its author's Delete). */
 import { eq, inArray, sql } from "drizzle-orm";
 import { mediaAttachments, mentions, statuses } from "../../db/schema.ts";
+import { countStatusesRemoved } from "../account-counters.ts";
 import type { CoreContext } from "../context.ts";
 import type { IsletEvents } from "../events.ts";
 import type { StatusRow } from "./rows.ts";
@@ -21,6 +22,7 @@ export async function deleteStatus(ctx: CoreContext, status: StatusRow): Promise
       .where(inArray(mentions.statusId, all.map((row) => row.id)));
     const deleted = await tx.delete(statuses).where(inArray(statuses.id, all.map((row) => row.id))).returning({ id: statuses.id });
     const deletedIds = new Set(deleted.map((row) => row.id));
+    await countStatusesRemoved(tx, all.filter((row) => deletedIds.has(row.id)).map((row) => row.accountId));
     if (!deletedIds.has(status.id)) return gone;
     await tx.update(mediaAttachments).set({ statusId: null, updatedAt: new Date() }).where(eq(mediaAttachments.statusId, status.id));
     if (status.inReplyToId != null) {

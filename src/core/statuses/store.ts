@@ -6,6 +6,7 @@
 import { eq, sql } from "drizzle-orm";
 import type { Db } from "../../db/connect.ts";
 import { mentions, polls, statuses } from "../../db/schema.ts";
+import { countStatusAdded } from "../account-counters.ts";
 import type { Account } from "../accounts.ts";
 import type { CoreContext } from "../context.ts";
 import { newId } from "../ids.ts";
@@ -90,6 +91,7 @@ export async function writeStatus(db: Db, author: Account, data: StatusData): Pr
     })
     .returning();
   const row = inserted[0];
+  if (author.domain == null) await countStatusAdded(db, author.id, row.createdAt);
   if (parent != null) {
     await db.update(statuses).set({ repliesCount: sql`${statuses.repliesCount} + 1` }).where(eq(statuses.id, parent.id));
   }

@@ -49,6 +49,7 @@ import {
 import { ensurePrivateDirectory, isValidKey, keyPath, attachmentFolder } from "../../media/storage.ts";
 import { sanitizeRemoteHtml, remoteWebUrl } from "../../text/sanitize-html.ts";
 import { markDataMigrationsDone } from "../../db/data-migrations.ts";
+import { recountStatuses } from "../account-counters.ts";
 import { getOwner, localActorUris, MAX_USERNAME_LENGTH, USERNAME_PATTERN } from "../accounts.ts";
 import { CoreError, type CoreContext } from "../context.ts";
 import { newId } from "../ids.ts";
@@ -530,6 +531,7 @@ class Plan {
     skip("boosts of posts no longer in the Mastodon database", boostsOfMissing.length);
     const keep = rows.filter((r) => r.reblogOfId == null || this.#statusIds.has(String(r.reblogOfId)));
     await insertAll(keep, (slice) => tx.insert(statuses).values(slice).onConflictDoNothing());
+    await recountStatuses(tx, [ownerId]);
     const kept = new Set(keep.map((r) => String(r.id)));
     counts.posts = keep.filter((r) => r.accountId === ownerId && r.reblogOfId == null).length;
     counts.boosts = keep.filter((r) => r.accountId === ownerId && r.reblogOfId != null).length;

@@ -243,6 +243,9 @@ for (const kind of databaseKinds()) {
       const again = await runArchiveImport(islet, join(work, "archive-20260101.zip"));
       assert.deepEqual({ posts: again.posts, boosts: again.boosts, alreadyImported: again.alreadyImported, favourites: again.favourites, bookmarks: again.bookmarks }, { posts: 0, boosts: 0, alreadyImported: 4, favourites: 0, bookmarks: 0 });
       assert.equal((await postsOf(islet)).length, 3);
+      // The stored count follows the import: 3 posts and a boost, once each.
+      const owner = (await findAccountById(islet.islet.core, islet.owner!.account.id))!;
+      assert.equal(owner.statusesCount, 4);
     });
 
     test("imported posts were not delivered: a new post was, after them", async () => {
@@ -262,6 +265,7 @@ for (const kind of databaseKinds()) {
       assert.deepEqual(strip(await postsOf(empty)), strip(await postsOf(islet)));
       const profile = (await findAccountById(empty.islet.core, empty.owner!.account.id))!;
       assert.equal(profile.displayName, "Moved Me");
+      assert.equal(profile.statusesCount, 5, "the imported posts and boost are counted");
       assert.ok(profile.avatarUrl?.startsWith(`${empty.origin}/system/`));
     });
   });
