@@ -59,7 +59,7 @@ dl.fields .check { color: #1a7f37; font-weight: 700; }
 .featured ul { display: flex; flex-wrap: wrap; gap: .4rem; list-style: none; margin: 0; padding: 0; }
 .featured a { display: inline-block; padding: .15rem .6rem; border-radius: 999px; background: var(--accent-bg); text-decoration: none; }
 .featured small { color: var(--muted); }
-.featured-accounts { margin: 1rem 0 0; }
+.featured-accounts { margin: 1rem 0 .75rem; }
 .featured-accounts h2 { font-size: .95rem; margin: 0 0 .3rem; color: var(--muted); }
 .featured-accounts ul { display: grid; grid-template-columns: repeat(auto-fill, minmax(15rem, 1fr)); gap: .4rem; list-style: none; margin: 0; padding: 0; }
 .featured-accounts a { display: flex; gap: .6rem; align-items: center; padding: .4rem .5rem; border-radius: 10px; border: 1px solid var(--line); text-decoration: none; color: inherit; min-width: 0; }
