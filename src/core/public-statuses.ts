@@ -12,6 +12,7 @@ import { mediaAttachments, statusPins, statuses, statusTags, tags } from "../db/
 import { profileImageUrl } from "../media/profile-images.ts";
 import type { Account } from "./accounts.ts";
 import type { CoreContext } from "./context.ts";
+import { listEndorsements } from "./endorsements.ts";
 import { getFeaturedTags } from "./featured-tags.ts";
 import { countFollows } from "./follows.ts";
 import type { MediaAttachment } from "./media.ts";
@@ -272,16 +273,25 @@ export interface PublicProfile {
   followersCount: number | null;
   followingCount: number | null;
   featuredTags: { name: string; displayName: string; statusesCount: number; lastStatusAt: Date | null }[];
+  /**
+   * The accounts the owner features, newest first, with their avatars on
+   * this server. Shown whatever "hide_collections" says, as Mastodon does.
+   */
+  featuredAccounts: { account: Account; avatarUrl: string }[];
   /** The latest change to the account or its posts, for Last-Modified. */
   updatedAt: Date;
 }
 
+/** How many featured accounts the profile page lists at most. */
+const FEATURED_ACCOUNTS_SHOWN = 80;
+
 /** The summary of a local account's profile for its public page. */
 export async function getPublicProfile(ctx: CoreContext, account: Account): Promise<PublicProfile> {
-  const [preferences, counted, featured] = await Promise.all([
+  const [preferences, counted, featured, endorsed] = await Promise.all([
     getPreferences(ctx, account.id),
     ctx.db.select({ last: max(statuses.updatedAt) }).from(statuses).where(eq(statuses.accountId, account.id)),
     getFeaturedTags(ctx, account.id),
+    listEndorsements(ctx, account.id, { limit: FEATURED_ACCOUNTS_SHOWN }),
   ]);
   const hidden = preferences.hideCollections;
   const [followers, following] = hidden
@@ -304,6 +314,7 @@ export async function getPublicProfile(ctx: CoreContext, account: Account): Prom
       statusesCount: entry.statusesCount,
       lastStatusAt: entry.lastStatusAt,
     })),
+    featuredAccounts: endorsed.map((row) => ({ account: row.account, avatarUrl: profileImageUrl(origin, row.account, "avatar", "original") })),
     updatedAt: last != null && last > account.updatedAt ? last : account.updatedAt,
   };
 }

@@ -59,6 +59,15 @@ dl.fields .check { color: #1a7f37; font-weight: 700; }
 .featured ul { display: flex; flex-wrap: wrap; gap: .4rem; list-style: none; margin: 0; padding: 0; }
 .featured a { display: inline-block; padding: .15rem .6rem; border-radius: 999px; background: var(--accent-bg); text-decoration: none; }
 .featured small { color: var(--muted); }
+.featured-accounts { margin: 1rem 0 .75rem; }
+.featured-accounts h2 { font-size: .95rem; margin: 0 0 .3rem; color: var(--muted); }
+.featured-accounts ul { display: grid; grid-template-columns: repeat(auto-fill, minmax(15rem, 1fr)); gap: .4rem; list-style: none; margin: 0; padding: 0; }
+.featured-accounts a { display: flex; gap: .6rem; align-items: center; padding: .4rem .5rem; border-radius: 10px; border: 1px solid var(--line); text-decoration: none; color: inherit; min-width: 0; }
+.featured-accounts a:hover { background: var(--accent-bg); }
+.featured-accounts img { width: 40px; height: 40px; border-radius: 8px; flex: none; background: var(--line); }
+.featured-accounts a > span { min-width: 0; line-height: 1.3; }
+.featured-accounts .name { font-weight: 700; display: block; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.featured-accounts .acct { color: var(--muted); font-size: .9rem; display: block; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 nav.tabs { display: flex; margin: 0 .5rem; border-bottom: 1px solid var(--line); }
 nav.tabs a { flex: 1; text-align: center; padding: .7rem .25rem; text-decoration: none; color: var(--muted); font-weight: 600; border-bottom: 3px solid transparent; }
 nav.tabs a[aria-current="page"] { color: var(--fg); border-bottom-color: var(--accent); }

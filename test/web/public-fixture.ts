@@ -7,7 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { eq } from "drizzle-orm";
-import { accounts, polls } from "../../src/db/schema.ts";
+import { newId } from "../../src/core/ids.ts";
+import { accounts, follows, polls } from "../../src/db/schema.ts";
 import { api, ownerToken } from "../helpers/api.ts";
 import { insertRemoteAccount } from "../helpers/accounts.ts";
 import type { TestInstance } from "../helpers/instance.ts";
@@ -98,6 +99,20 @@ export async function seedPublicContent(instance: TestInstance): Promise<PublicF
     direct,
     tagged,
   };
+}
+
+/**
+ * A remote account the owner follows (accepted, as if the other server
+ * answered) and features on its profile through the API. Returns the
+ * account's API id.
+ */
+export async function featureRemoteAccount(instance: TestInstance, token: string, username: string, displayName: string): Promise<string> {
+  const core = instance.islet.core;
+  const account = await insertRemoteAccount(core, username, { displayName });
+  await core.db.insert(follows).values({ id: newId(), accountId: instance.owner!.account.id, targetAccountId: account.id, state: "accepted" });
+  const endorsed = await api(instance, "POST", `/api/v1/accounts/${account.id}/endorse`, { token });
+  assert.equal(endorsed.status, 200, JSON.stringify(endorsed.body));
+  return account.id.toString();
 }
 
 /** A path on the test server for a URL on the canonical origin. */

@@ -10,7 +10,7 @@ import { after, before, describe, test } from "node:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { chromiumSkip, launchChromium, screenshot, seriousAccessibilityViolations } from "../helpers/chromium.ts";
 import { startInstance, type TestInstance } from "../helpers/instance.ts";
-import { pathOf, seedPublicContent, type PublicFixture } from "./public-fixture.ts";
+import { featureRemoteAccount, pathOf, seedPublicContent, type PublicFixture } from "./public-fixture.ts";
 
 const skip = chromiumSkip();
 const PHONE = { width: 390, height: 844 };
@@ -27,6 +27,8 @@ describe("public pages in a browser", { skip }, () => {
   before(async () => {
     instance = await startInstance("pglite", { username: "owner" });
     f = await seedPublicContent(instance);
+    await featureRemoteAccount(instance, f.token, "heron", "Heron Harbourmaster of the Northern Isles and Ferries");
+    await featureRemoteAccount(instance, f.token, "wren", "Wren");
     browser = await launchChromium();
     phone = await browser.newContext({ viewport: PHONE, deviceScaleFactor: 1, isMobile: true, hasTouch: true });
     audit = await browser.newContext({ viewport: PHONE, bypassCSP: true });
@@ -77,6 +79,13 @@ describe("public pages in a browser", { skip }, () => {
     assert.match(await website.innerText(), /Website\s+olive\.example ✓/);
     assert.equal(await website.locator("a").getAttribute("rel"), "nofollow noopener noreferrer me");
     assert.match(await page.locator(".featured").innerText(), /#Gardens 3/);
+    const featured = page.locator(".featured-accounts");
+    assert.equal(await featured.locator("h2").innerText(), "Featured profiles");
+    assert.deepEqual(await featured.locator("a").evaluateAll((links) => links.map((a) => (a as HTMLAnchorElement).href)), [
+      "https://remote.example/@wren",
+      "https://remote.example/@heron",
+    ]);
+    assert.match(await featured.locator("li").first().innerText(), /^Wren\s+@wren@remote\.example$/);
     const first = page.locator("ol.statuses > li").first();
     assert.match(await first.innerText(), /Pinned post[\s\S]*Hello! This is my pinned introduction\./);
     assert.equal(await page.locator('nav.tabs a[aria-current="page"]').innerText(), "Posts");

@@ -13,7 +13,7 @@ import { accounts } from "../../src/db/schema.ts";
 import { api } from "../helpers/api.ts";
 import { databaseKinds } from "../helpers/database.ts";
 import { startInstance, type TestInstance } from "../helpers/instance.ts";
-import { pathOf, seedPublicContent, type PublicFixture } from "./public-fixture.ts";
+import { featureRemoteAccount, pathOf, seedPublicContent, type PublicFixture } from "./public-fixture.ts";
 
 type Json = Record<string, any>;
 
@@ -237,6 +237,47 @@ for (const kind of databaseKinds()) {
       } finally {
         await api(instance, "PATCH", "/api/v1/accounts/update_credentials", { token: f.token, body: { hide_collections: false } });
       }
+    });
+
+    test("featured profiles show with avatar, name, handle and link, also with the network hidden; unfeaturing one removes it", async () => {
+      assert.doesNotMatch(await page(instance, "/@owner"), /Featured profiles/, "no section while nothing is featured");
+      const etagBefore = (await get(instance, "/@owner")).response.headers.get("etag");
+      const heron = await featureRemoteAccount(instance, f.token, "heron", "Heron <b>&</b> Co");
+      const wren = await featureRemoteAccount(instance, f.token, "wren", "Wren Writes");
+      const html = await page(instance, "/@owner");
+      const section = html.match(/<section class="featured-accounts"[\s\S]*?<\/section>/)?.[0];
+      assert.ok(section != null, "a Featured profiles section");
+      assert.match(section, /<h2 id="featured-accounts">Featured profiles<\/h2>/);
+      const links = tagsOf(section, "a");
+      assert.deepEqual(links.map((entry) => entry.href), ["https://remote.example/@wren", "https://remote.example/@heron"], "newest first");
+      for (const entry of links) assert.equal(entry.rel, "nofollow noopener");
+      assert.match(section, /<span class="name">Heron &lt;b&gt;&amp;&lt;\/b&gt; Co<\/span><span class="acct">@heron@remote\.example<\/span>/, "the name as escaped text");
+      assert.match(section, /<span class="name">Wren Writes<\/span><span class="acct">@wren@remote\.example<\/span>/);
+      const images = tagsOf(section, "img");
+      assert.equal(images.length, 2);
+      for (const image of images) assert.ok(image.src.startsWith(`${instance.origin}/`), `avatar ${image.src} is served here`);
+      const etagWith = (await get(instance, "/@owner")).response.headers.get("etag");
+      assert.notEqual(etagWith, etagBefore, "featuring changes the ETag");
+
+      const hide = await api(instance, "PATCH", "/api/v1/accounts/update_credentials", { token: f.token, body: { hide_collections: true } });
+      assert.equal(hide.status, 200);
+      try {
+        assert.match(await page(instance, "/@owner"), /Featured profiles[\s\S]*@heron@remote\.example/, "shown with the network hidden, as on Mastodon");
+      } finally {
+        await api(instance, "PATCH", "/api/v1/accounts/update_credentials", { token: f.token, body: { hide_collections: false } });
+      }
+
+      const stale = await get(instance, "/@owner", { "If-None-Match": etagWith! });
+      assert.equal(stale.response.status, 304);
+      const undo = await api(instance, "POST", `/api/v1/accounts/${heron}/unendorse`, { token: f.token });
+      assert.equal(undo.status, 200, JSON.stringify(undo.body));
+      const afterUndo = await get(instance, "/@owner", { "If-None-Match": etagWith! });
+      assert.equal(afterUndo.response.status, 200, "unfeaturing makes the old ETag stale");
+      assert.notEqual(afterUndo.response.headers.get("etag"), etagWith);
+      assert.doesNotMatch(afterUndo.text, /@heron@remote\.example/);
+      assert.match(afterUndo.text, /Featured profiles[\s\S]*@wren@remote\.example/);
+      assert.equal((await api(instance, "POST", `/api/v1/accounts/${wren}/unendorse`, { token: f.token })).status, 200);
+      assert.doesNotMatch(await page(instance, "/@owner"), /Featured profiles/, "the section goes with the last one");
     });
 
     test("noindex when the owner is not indexable", async () => {

@@ -2,7 +2,9 @@
  * The owner's profile page, `/@owner` (and its tabs `/@owner/with_replies`
  * and `/@owner/media`): header picture, avatar, name, bio, fields with
  * their verified marks, counts (without followers and following when the
- * owner hides their network), featured hashtags, then the public posts,
+ * owner hides their network), featured hashtags, featured profiles (the
+ * accounts the owner endorses, shown even when the network is hidden, as
+ * Mastodon does), then the public posts,
  * pinned first, a page at a time.
  */
 import type { ProfileTab, PublicProfile, PublicStatusPage } from "../../core/public-statuses.ts";
@@ -57,6 +59,18 @@ function featuredHtml(profile: PublicProfile, origin: string): string {
   return `<section class="featured" aria-labelledby="featured-tags"><h2 id="featured-tags">Featured hashtags</h2><ul>${tags}</ul></section>`;
 }
 
+function featuredAccountsHtml(profile: PublicProfile, localDomain: string): string {
+  if (profile.featuredAccounts.length === 0) return "";
+  const items = profile.featuredAccounts.map(({ account, avatarUrl }) => {
+    const url = account.url ?? account.uri;
+    const handle = `@${account.username}@${account.domain ?? localDomain}`;
+    return `<li><a href="${escapeHtml(url)}" rel="nofollow noopener">`
+      + `<img src="${escapeHtml(avatarUrl)}" alt="" width="40" height="40" loading="lazy">`
+      + `<span><span class="name">${escapeHtml(nameOf(account))}</span><span class="acct">${escapeHtml(handle)}</span></span></a></li>`;
+  }).join("");
+  return `<section class="featured-accounts" aria-labelledby="featured-accounts"><h2 id="featured-accounts">Featured profiles</h2><ul>${items}</ul></section>`;
+}
+
 export interface ProfilePageOptions {
   origin: string;
   localDomain: string;
@@ -109,6 +123,7 @@ ${banner}
 ${fieldsHtml(profile)}
 ${countsHtml(profile)}
 ${featuredHtml(profile, origin)}
+${featuredAccountsHtml(profile, options.localDomain)}
 <p class="handle"><a href="${escapeHtml(`${origin}/@${account.username}.rss`)}">RSS feed</a> · Joined ${escapeHtml(formatDate(account.createdAt).replace(/, \d+:\d+ [AP]M UTC$/, ""))}</p>
 </div>
 </section>
