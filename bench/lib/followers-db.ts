@@ -10,7 +10,7 @@
  * each with its own inbox (`inboxBase` + N) and no shared inbox, and an
  * accepted follow from each to the owner. `remove` deletes them again (and
  * their follows, by cascade), so the rows after it see an owner without
- * followers. Prints `{"followers": N}` (the owner's followers afterwards).
+ * followers, and with `statusId` the row's post. Prints `{"followers": N}` (the owner's followers afterwards).
  */
 import { sql } from "drizzle-orm";
 import { openDatabase } from "../../src/db/connect.ts";
@@ -19,6 +19,8 @@ interface Spec {
   add?: number;
   inboxBase?: string;
   remove?: boolean;
+  /** With `remove`: the row's post, deleted too (the owner's seeded posts stay). */
+  statusId?: string;
 }
 
 async function main(): Promise<void> {
@@ -32,8 +34,15 @@ async function main(): Promise<void> {
     const ownerId = owners[0].id;
     if (spec.remove) {
       await database.query(sql`delete from accounts where domain like 'fanout%.example'`);
-      // The row's post too, so that the home timeline row sees only seeded statuses.
-      await database.query(sql`delete from statuses where account_id = ${ownerId}::bigint`);
+      // The row's post too, so that the home timeline rows see only seeded
+      // statuses, and the owner's stored count as seeded.
+      if (spec.statusId != null) {
+        await database.query(sql`delete from statuses where id = ${spec.statusId}::bigint and account_id = ${ownerId}::bigint`);
+        await database.query(sql`update accounts set
+          statuses_count = (select count(*)::int from statuses where account_id = ${ownerId}::bigint),
+          last_status_at = (select max(created_at) from statuses where account_id = ${ownerId}::bigint)
+          where id = ${ownerId}::bigint`);
+      }
     }
     if (spec.add != null) {
       if (!Number.isInteger(spec.add) || spec.add < 1 || typeof spec.inboxBase !== "string") throw new Error("add needs a count and an inboxBase");

@@ -88,6 +88,7 @@ export const deliveryFanout: ProcessBench = {
   async run(context) {
     const { target } = context;
     const sink = await startSink();
+    let postedId: string | undefined;
     try {
       const followers = await followersDb(context, { add: FOLLOWERS, inboxBase: `${sink.origin}/inbox/` });
       if (followers !== FOLLOWERS) throw new Error(`the owner has ${followers} followers, expected ${FOLLOWERS}`);
@@ -105,7 +106,9 @@ export const deliveryFanout: ProcessBench = {
         });
         const text = await response.text();
         if (response.status !== 200) throw new Error(`POST /api/v1/statuses answered ${response.status}: ${text.slice(0, 300)}`);
-        activityId = `${(JSON.parse(text) as { uri: string }).uri}/activity`;
+        const posted = JSON.parse(text) as { id: string; uri: string };
+        postedId = posted.id;
+        activityId = `${posted.uri}/activity`;
         let timer: ReturnType<typeof setTimeout> | undefined;
         const timeout = new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error(`only ${sink.reached(activityId)} of ${FOLLOWERS} inboxes had the post after ${LIMIT_MS / 1000} s`)), LIMIT_MS);
@@ -130,7 +133,7 @@ export const deliveryFanout: ProcessBench = {
       context.progress(`  fan-out: ${FOLLOWERS} inboxes in ${seconds.toFixed(1)} s (${(FOLLOWERS / seconds).toFixed(0)} deliveries/s)`);
     } finally {
       try {
-        const left = await followersDb(context, { remove: true });
+        const left = await followersDb(context, { remove: true, statusId: postedId });
         if (left !== 0) context.note(`delivery fan-out on ${target.database}: ${left} followers left after clean-up`);
       } finally {
         await sink.close();
